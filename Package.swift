@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The libraries run their pipelines on threads with explicit locks and unsafe
+// buffers at the C boundary. Swift 5 language mode (set at the bottom) keeps
+// that code readable without an @unchecked Sendable box around every pointer.
+let swiftSettings: [SwiftSetting] = []
+
+let package = Package(
+    name: "fastbackup",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "fastbackup", targets: ["fastbackup"]),
+        .library(name: "StreamTar", targets: ["StreamTar"]),
+        .library(name: "ParallelGzip", targets: ["ParallelGzip"]),
+        .library(name: "DBStream", targets: ["DBStream"]),
+    ],
+    targets: [
+        // One system-library target per C library (Debian -dev package as provider).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+
+        .target(name: "StreamTar", swiftSettings: swiftSettings),
+        .target(name: "ParallelGzip", dependencies: ["CZlib", "CZstd", "CISAL", "CDeflate"], swiftSettings: swiftSettings),
+        .target(name: "DBStream", dependencies: ["CMariaDB"], swiftSettings: swiftSettings),
+        .executableTarget(name: "fastbackup", dependencies: ["StreamTar", "ParallelGzip", "DBStream"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "StreamTarTests", dependencies: ["StreamTar"]),
+        .testTarget(name: "ParallelGzipTests", dependencies: ["ParallelGzip"]),
+        .testTarget(name: "DBStreamTests", dependencies: ["DBStream"]),
+        .testTarget(name: "fastbackupTests", dependencies: ["StreamTar", "ParallelGzip", "DBStream"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,15 @@
+#ifndef FASTBACKUP_CZLIB_SHIM_H
+#define FASTBACKUP_CZLIB_SHIM_H
+#include <zlib.h>
+
+/* deflateInit2 and inflateInit2 are macros that pass ZLIB_VERSION and the
+   struct size; Swift cannot call macros, so they are wrapped here. */
+static inline int czlib_deflateInit2(z_streamp strm, int level, int method,
+                                     int windowBits, int memLevel, int strategy) {
+    return deflateInit2(strm, level, method, windowBits, memLevel, strategy);
+}
+
+static inline int czlib_inflateInit2(z_streamp strm, int windowBits) {
+    return inflateInit2(strm, windowBits);
+}
+#endif

@@ -1,0 +1,3 @@
+import CMariaDB
+/// DBStream: streaming SQL dump and restore.
+public enum DBStream {}

@@ -1,0 +1,2 @@
+/// StreamTar: a streaming tar reader and writer.
+public enum StreamTar {}

@@ -1,0 +1,4 @@
+import StreamTar
+import ParallelGzip
+import DBStream
+print("fastbackup")

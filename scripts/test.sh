@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what is missing, starts a private
+# MariaDB server for the DB tests, runs `swift test`, then the benchmark
+# harness in --quick mode (correctness only, no speed asserted).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/deps.sh
+. scripts/lib/mariadb.sh
+fastbackup_install_deps
+trap fastbackup_mariadb_stop EXIT
+fastbackup_mariadb_start
+echo "private MariaDB on $FASTBACKUP_TEST_MYSQL_SOCKET (port $FASTBACKUP_TEST_MYSQL_PORT)"
+swift build --build-tests
+swift test --skip-build
