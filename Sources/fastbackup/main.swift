@@ -1,4 +1,40 @@
-import StreamTar
-import ParallelGzip
-import DBStream
-print("fastbackup")
+import Foundation
+
+/// fastbackup: Magento 2's setup:backup, setup:rollback and info:backups:list, fast and safe.
+let commands: [(name: String, summary: String, run: ([String]) throws -> Int32)] = [
+    ("setup:backup", "Takes backup of Magento Application code base, media and database", BackupCommand.run),
+    ("setup:rollback", "Rolls back Magento Application codebase, media and database", RollbackCommand.run),
+    ("info:backups:list", "Prints list of available backup files", ListCommand.run),
+]
+
+func usage() -> String {
+    var lines = ["fastbackup: Magento 2 backups, fast and safe.", "", "Usage:", "  fastbackup <command> [options]", "", "Available commands:"]
+    for c in commands { lines.append("  " + c.name.padding(toLength: 20, withPad: " ", startingAt: 0) + c.summary) }
+    lines.append("")
+    lines.append("Run `fastbackup <command> --help` for a command's options.")
+    return lines.joined(separator: "\n")
+}
+
+SignalGuard.shared.install()
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let name = arguments.first, !name.hasPrefix("-") || name == "--help" || name == "-h" else {
+    Console.error(usage())
+    exit(1)
+}
+if name == "--help" || name == "-h" || name == "help" || name == "list" {
+    Console.line(usage())
+    exit(0)
+}
+guard let command = commands.first(where: { $0.name == name }) else {
+    Console.error("Command \"\(name)\" is not defined.\n\n" + usage())
+    exit(1)
+}
+do {
+    exit(try command.run(Array(arguments.dropFirst())))
+} catch let error as UsageError {
+    Console.error(error.description)
+    exit(1)
+} catch {
+    Console.error("\(error)")
+    exit(1)
+}

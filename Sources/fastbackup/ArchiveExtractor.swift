@@ -1,0 +1,314 @@
+import Foundation
+import StreamTar
+
+/// A failure while extracting, naming the entry and the path.
+struct ExtractError: Error, CustomStringConvertible {
+    let entry: String
+    let path: String
+    let errno: Int32?
+    let message: String
+
+    var description: String {
+        var text = "Cannot extract '\(entry)' to \(path): \(message)"
+        if let e = errno { text += " (\(String(cString: strerror(e))))" }
+        if errno == ENOSPC || errno == EDQUOT {
+            text += ". The filesystem cannot hold the restored copy beside the live tree; free some space, or rerun with --in-place to extract over the live tree."
+        }
+        return text
+    }
+}
+
+/// Extracts a tar stream into a directory with a pool of writer threads.
+///
+/// The reading thread walks the entries in order, creates directories and symlinks itself,
+/// and hands each small file's body (read into a buffer from a fixed byte budget) to a writer
+/// thread: creating and writing many small files is the slow part of a restore. Large files
+/// are streamed by the reading thread. Hard links are made once every file is written, and
+/// directory metadata is applied last, deepest first, so writing into a directory does not
+/// disturb its mtime or trip over its mode.
+///
+/// Bounds: `writerThreads` descriptors open at once for writing, `bufferBytes` of bodies held.
+final class ArchiveExtractor {
+    struct Options {
+        var writerThreads = 2
+        var bufferBytes = 64 << 20
+        var smallFileMax = 4 << 20
+        /// Entries must sit below this path, which is stripped (`pub/media` for media archives).
+        var requiredPrefix: PathBytes?
+        /// Paths (after stripping) that are skipped, such as a code archive's excluded folders.
+        var skip: (PathBytes) -> Bool = { _ in false }
+        /// Replace what is already at a path (extracting over a live tree).
+        var replaceExisting = false
+    }
+
+    struct Report {
+        var files = 0, directories = 0, symlinks = 0, hardLinks = 0, skipped = 0
+        var bytes: Int64 = 0
+        /// Top-level paths (relative) the archive put something at, for the swap.
+        var topLevel = Set<PathBytes>()
+    }
+
+    private struct DirectoryMeta {
+        let path: PathBytes
+        let header: TarHeader
+    }
+
+    private let options: Options
+    private let isRoot = geteuid() == 0
+    private let fileSizeLimit = ResourceLimits.current.fileSize
+    private let pool: WorkerPool
+    private let budget: Budget
+    private let group = DispatchGroup()
+    private let errorLock = NSLock()
+    private var firstError: Error?
+
+    init(options: Options) {
+        self.options = options
+        pool = WorkerPool(threads: options.writerThreads, name: "writer")
+        budget = Budget(options.bufferBytes)
+    }
+
+    deinit { pool.shutdown() }
+
+    /// Extracts every entry from `reader` below `base` (which must exist). Throws the first
+    /// error met, by this thread or a writer; what was written stays for the caller to remove.
+    func extract(from reader: TarReader, into base: PathBytes) throws -> Report {
+        var report = Report()
+        var policy = EntryPathPolicy()
+        var directories: [DirectoryMeta] = []
+        var hardLinks: [(target: PathBytes, path: PathBytes, entry: PathBytes)] = []
+        var knownDirs = Set<PathBytes>([[]])
+        defer { group.wait() }
+
+        while let header = try reader.next() {
+            try throwWorkerError()
+            let entryName = header.name.bytes
+            guard var rel = try policy.normalise(entryName) else { continue }
+            if let prefix = options.requiredPrefix {
+                guard let stripped = strip(prefix, from: rel) else {
+                    throw UnsafeArchiveError(entry: entryName.displayString, reason: "is outside \(prefix.displayString)")
+                }
+                rel = stripped
+            }
+            if rel.isEmpty {
+                if header.kind == .directory { directories.append(DirectoryMeta(path: base, header: header)) }
+                continue
+            }
+            if options.skip(rel) { report.skipped += 1; continue }
+            try policy.checkNotThroughSymlink(rel, entry: entryName)
+            let path = base.appendingComponent(rel)
+            try makeParents(of: rel, base: base, known: &knownDirs, entry: entryName)
+            report.topLevel.insert(Array(rel.split(separator: UInt8(ascii: "/"), maxSplits: 1)[0]))
+            policy.forget(rel)
+
+            switch header.kind {
+            case .directory:
+                var st = stat()
+                let exists = path.withCPath { lstat($0, &st) } == 0
+                if !exists || (st.st_mode & S_IFMT) != S_IFDIR {
+                    if exists { try replace(path, entry: entryName) }
+                    guard path.withCPath({ mkdir($0, 0o700) }) == 0 else {
+                        throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: errno, message: "cannot create directory")
+                    }
+                }
+                knownDirs.insert(rel)
+                directories.append(DirectoryMeta(path: path, header: header))
+                report.directories += 1
+            case .regular:
+                if let limit = fileSizeLimit, header.size > limit {
+                    throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: EFBIG,
+                                       message: "the file is \(header.size) bytes, more than the file size limit of \(limit) bytes (ulimit -f)")
+                }
+                try writeFile(header, path: path, entry: entryName, reader: reader)
+                report.files += 1
+                report.bytes += header.size
+            case .symbolicLink:
+                try createSymlink(header, path: path, entry: entryName)
+                policy.recordSymlink(rel)
+                report.symlinks += 1
+            case .hardLink:
+                guard var target = try policy.normalise(header.linkName.bytes) else {
+                    throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link with an empty target")
+                }
+                if let prefix = options.requiredPrefix {
+                    guard let t = strip(prefix, from: target) else {
+                        throw UnsafeArchiveError(entry: entryName.displayString, reason: "links to '\(target.displayString)', outside \(prefix.displayString)")
+                    }
+                    target = t
+                }
+                try policy.checkNotThroughSymlink(target, entry: entryName)
+                hardLinks.append((target, path, entryName))
+                report.hardLinks += 1
+            case .fifo, .characterDevice, .blockDevice:
+                Console.warning("\(entryName.displayString): device nodes and FIFOs are not restored; skipped")
+            default:
+                Console.warning("\(entryName.displayString): unsupported entry type; skipped")
+            }
+        }
+        group.wait()
+        try throwWorkerError()
+
+        for link in hardLinks {
+            let target = base.appendingComponent(link.target)
+            if link.path.withCPath({ p in target.withCPath { link($0, p) } }) != 0 {
+                var err = errno
+                if err == EEXIST {
+                    try replace(link.path, entry: link.entry)
+                    err = link.path.withCPath({ p in target.withCPath { link($0, p) } }) == 0 ? 0 : errno
+                }
+                if err != 0 {
+                    throw ExtractError(entry: link.entry.displayString, path: link.path.displayString, errno: err,
+                                       message: "cannot link to '\(link.target.displayString)'")
+                }
+            }
+        }
+        for dir in directories.reversed() {
+            try applyMetadata(dir.header, path: dir.path, entry: dir.header.name.bytes, fd: nil)
+        }
+        return report
+    }
+
+    private func strip(_ prefix: PathBytes, from path: PathBytes) -> PathBytes? {
+        if path == prefix { return [] }
+        guard path.count > prefix.count, path.starts(with: prefix), path[prefix.count] == UInt8(ascii: "/") else { return nil }
+        return Array(path[(prefix.count + 1)...])
+    }
+
+    /// Creates missing parent directories; an existing parent must be a real directory.
+    private func makeParents(of rel: PathBytes, base: PathBytes, known: inout Set<PathBytes>, entry: PathBytes) throws {
+        guard let slash = rel.lastIndex(of: UInt8(ascii: "/")) else { return }
+        let parent = Array(rel[..<slash])
+        if known.contains(parent) { return }
+        try makeParents(of: parent, base: base, known: &known, entry: entry)
+        let path = base.appendingComponent(parent)
+        var st = stat()
+        if path.withCPath({ lstat($0, &st) }) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw UnsafeArchiveError(entry: entry.displayString, reason: "would be written through '\(parent.displayString)', which is not a directory")
+            }
+        } else if path.withCPath({ mkdir($0, 0o755) }) != 0 && errno != EEXIST {
+            throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot create directory")
+        }
+        known.insert(parent)
+    }
+
+    private func replace(_ path: PathBytes, entry: PathBytes) throws {
+        if let err = TreeRemover.remove(path) {
+            throw ExtractError(entry: entry.displayString, path: path.displayString, errno: err, message: "cannot replace the existing entry")
+        }
+    }
+
+    private func createSymlink(_ header: TarHeader, path: PathBytes, entry: PathBytes) throws {
+        var rc = path.withCPath { p in header.linkName.bytes.withCPath { symlink($0, p) } }
+        if rc != 0 && errno == EEXIST {
+            try replace(path, entry: entry)
+            rc = path.withCPath { p in header.linkName.bytes.withCPath { symlink($0, p) } }
+        }
+        guard rc == 0 else {
+            throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot create symlink")
+        }
+        if isRoot { _ = path.withCPath { lchown($0, uid_t(header.uid), gid_t(header.gid)) } }
+        var times = [timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds)),
+                     timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds))]
+        _ = path.withCPath { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
+    }
+
+    private func writeFile(_ header: TarHeader, path: PathBytes, entry: PathBytes, reader: TarReader) throws {
+        let size = Int(header.size)
+        if size <= options.smallFileMax {
+            let taken = budget.take(max(size, 1))
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 16)
+            var filled = 0
+            do {
+                while filled < size {
+                    let n = try reader.readBody(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<size]))
+                    if n == 0 { throw ExtractError(entry: entry.displayString, path: path.displayString, errno: nil, message: "the archive ends inside this entry") }
+                    filled += n
+                }
+            } catch {
+                buffer.deallocate()
+                budget.give(taken)
+                throw error
+            }
+            group.enter()
+            pool.submit { [self] in
+                defer { buffer.deallocate(); budget.give(taken); group.leave() }
+                do {
+                    let fd = try create(path, entry: entry)
+                    defer { close(fd) }
+                    try writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<size]), path: path, entry: entry)
+                    try applyMetadata(header, path: path, entry: entry, fd: fd)
+                } catch {
+                    record(error)
+                }
+            }
+        } else {
+            let fd = try create(path, entry: entry)
+            defer { close(fd) }
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { chunk.deallocate() }
+            var left = size
+            while left > 0 {
+                let n = try reader.readBody(into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<min(chunk.count, left)]))
+                if n == 0 { throw ExtractError(entry: entry.displayString, path: path.displayString, errno: nil, message: "the archive ends inside this entry") }
+                try writeAll(fd, UnsafeRawBufferPointer(rebasing: chunk[0..<n]), path: path, entry: entry)
+                left -= n
+            }
+            try applyMetadata(header, path: path, entry: entry, fd: fd)
+        }
+    }
+
+    private func create(_ path: PathBytes, entry: PathBytes) throws -> Int32 {
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        var fd = path.withCPath { open($0, flags, 0o600) }
+        if fd < 0 && errno == EEXIST {
+            try replace(path, entry: entry)
+            fd = path.withCPath { open($0, flags, 0o600) }
+        }
+        guard fd >= 0 else {
+            throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot create file")
+        }
+        return fd
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: PathBytes, entry: PathBytes) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot write")
+            }
+            done += n
+        }
+    }
+
+    /// Owner (as root), then mode (chown clears setuid, so it comes first), then times.
+    /// setuid and setgid bits are kept only when running as root.
+    private func applyMetadata(_ header: TarHeader, path: PathBytes, entry: PathBytes, fd: Int32?) throws {
+        let mode = mode_t(isRoot ? header.mode & 0o7777 : header.mode & 0o1777)
+        var times = [timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds)),
+                     timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds))]
+        let ok: Bool
+        if let fd {
+            if isRoot { _ = fchown(fd, uid_t(header.uid), gid_t(header.gid)) }
+            ok = fchmod(fd, mode) == 0 && futimens(fd, &times) == 0
+        } else {
+            if isRoot { _ = path.withCPath { lchown($0, uid_t(header.uid), gid_t(header.gid)) } }
+            ok = path.withCPath { chmod($0, mode) == 0 && utimensat(AT_FDCWD, $0, &times, 0) == 0 }
+        }
+        if !ok {
+            throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot set mode and times")
+        }
+    }
+
+    private func record(_ error: Error) {
+        errorLock.lock(); defer { errorLock.unlock() }
+        if firstError == nil { firstError = error }
+    }
+
+    private func throwWorkerError() throws {
+        errorLock.lock(); defer { errorLock.unlock() }
+        if let e = firstError { throw e }
+    }
+}

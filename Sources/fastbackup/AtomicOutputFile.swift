@@ -1,0 +1,61 @@
+import Foundation
+
+/// A backup file written under a hidden temporary name in its final folder and renamed into
+/// place only when complete, so no half-written file ever looks like a finished backup.
+/// A failure, or a signal (through SignalGuard), removes the temporary file.
+final class AtomicOutputFile {
+    let finalPath: String
+    let temporaryPath: String
+    private(set) var fd: Int32
+    private var cleanupToken: Int?
+
+    /// Backups hold secrets (app/etc/env.php, customer data): readable by owner and group only.
+    init(finalPath: String, mode: mode_t = 0o640) throws {
+        self.finalPath = finalPath
+        let dir = (finalPath as NSString).deletingLastPathComponent
+        let name = (finalPath as NSString).lastPathComponent
+        temporaryPath = "\(dir)/.\(name).\(getpid()).partial"
+        if FileManager.default.fileExists(atPath: finalPath) {
+            throw CommandError("The backup file \(finalPath) already exists.")
+        }
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw CommandError("Cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
+        }
+        let path = temporaryPath
+        cleanupToken = SignalGuard.shared.addCleanup { unlink(path) }
+    }
+
+    deinit { abandon() }
+
+    /// Flushes to disk and renames into place; the rename itself is made durable too.
+    func commit() throws {
+        guard fd >= 0 else { throw CommandError("\(finalPath): output already closed") }
+        if fsync(fd) != 0 {
+            let err = errno
+            abandon()
+            throw CommandError("Cannot write \(finalPath): \(String(cString: strerror(err)))")
+        }
+        close(fd)
+        fd = -1
+        guard rename(temporaryPath, finalPath) == 0 else {
+            let err = errno
+            unlink(temporaryPath)
+            throw CommandError("Cannot rename \(temporaryPath) to \(finalPath): \(String(cString: strerror(err)))")
+        }
+        if let token = cleanupToken { SignalGuard.shared.removeCleanup(token) }
+        cleanupToken = nil
+        let dirfd = open((finalPath as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)
+        if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+    }
+
+    /// Closes and removes the temporary file (nothing if already committed).
+    func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+        if let token = cleanupToken {
+            unlink(temporaryPath)
+            SignalGuard.shared.removeCleanup(token)
+            cleanupToken = nil
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import DBStream
+import Foundation
+import ParallelGzip
+import StreamTar
+
+extension ParallelCompressor: TarByteSink {}
+
+/// `setup:backup [--code] [--media] [--db]`: Magento's command, its lines and its file names.
+enum BackupCommand {
+    static let specs: [OptionSpec] = [
+        .flag("code", "Take code and configuration files backup (excluding temporary files)"),
+        .flag("media", "Take media backup"),
+        .flag("db", "Take complete database backup"),
+        .value("root", "DIR", "Magento root (default: the current folder)"),
+        .value("jobs", short: "j", "N", "Threads for compression (default: every core)"),
+        .value("level", "0-9", "Fixed compression level; 0 stores (default: chosen per chunk)"),
+        .value("compression", "gzip|zstd", "Archive codec (default: gzip, .tgz)"),
+        .value("chunk-size", "MiB", "Compression chunk size in MiB"),
+        .value("exclude", "PATTERN", "Leave out paths matching this glob", repeatable: true),
+        .flag("no-maintenance", "Do not enable maintenance mode"),
+        .flag("skip-space-check", "Do not refuse to start when free space looks too small"),
+        .value("db-host", "HOST", "Database host, host:port or socket path (overrides env.php)"),
+        .value("db-name", "NAME", "Database name (overrides env.php)"),
+        .value("db-user", "USER", "Database user (overrides env.php); password from FASTBACKUP_DB_PASSWORD"),
+        .flag("verbose", short: "v", "Print the limits and pools in use"),
+        .flag("help", short: "h", "Display this help message"),
+    ]
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let opts = try ParsedOptions.parse(args, specs: specs)
+        if opts.has("help") {
+            Console.line(helpText(command: "setup:backup", summary: "Takes backup of Magento Application code base, media and database",
+                                  usage: "[--code] [--media] [--db] [options]", specs: specs))
+            return 0
+        }
+        Console.verbose = opts.has("verbose")
+        let kinds = [BackupKind.code, .media, .db].filter { opts.has($0.rawValue) }
+        guard !kinds.isEmpty else {
+            Console.line("Not enough information provided to take backup.")
+            return 1
+        }
+        let root = try MagentoRoot(opts.value("root"))
+        let compression = try ArchiveSettings(opts)
+        var dbConfig: DatabaseConfig?
+        if kinds.contains(.db) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
+
+        let maintenance = MaintenanceMode(root: root)
+        if !opts.has("no-maintenance") { try maintenance.enable() }
+        defer { maintenance.disable() }
+
+        try FileManager.default.createDirectory(atPath: root.backupsDirectory, withIntermediateDirectories: true)
+        let timestamp = Int(time(nil))
+        for kind in kinds {
+            let name = kind.fileName(timestamp: timestamp, compression: compression.options.codec.rawValue)
+            let path = root.backupsDirectory + "/" + name
+            Console.line("\(kind.title) backup is starting...")
+            switch kind {
+            case .code, .media:
+                try TreeBackup(root: root, kind: kind, settings: compression,
+                               patterns: opts.all("exclude"), checkSpace: !opts.has("skip-space-check")).write(to: path)
+            case .db:
+                try DatabaseBackup.write(config: dbConfig!, to: path, threads: compression.options.threads)
+            }
+            Console.line("\(kind.title) backup filename: \(name) (The archive can be uncompressed with 7-Zip on Windows systems)")
+            Console.line("\(kind.title) backup path: \(path)")
+            Console.success("\(kind.title) backup completed successfully.")
+        }
+        return 0
+    }
+}
+
+/// The compression options shared by backup commands.
+struct ArchiveSettings {
+    var options: CompressionOptions
+
+    init(_ opts: ParsedOptions) throws {
+        let codecName = opts.value("compression") ?? "gzip"
+        guard let codec = CompressionCodec(rawValue: codecName) else {
+            throw UsageError(description: "--compression takes gzip or zstd, not '\(codecName)'.")
+        }
+        let chunk = try opts.int("chunk-size", in: 1...256).map { $0 << 20 }
+        options = CompressionOptions(codec: codec, level: try opts.int("level", in: 0...9),
+                                     threads: try opts.int("jobs", in: 1...1024), chunkSize: chunk)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Why an archive is refused as a whole before anything live is touched.
+struct UnsafeArchiveError: Error, CustomStringConvertible {
+    let entry: String
+    let reason: String
+    var description: String { "The archive is refused: entry '\(entry)' \(reason). Nothing was changed." }
+}
+
+/// Checks entry names before anything is written, and remembers the symlinks the archive has
+/// created so far so that no later entry is written through one.
+struct EntryPathPolicy {
+    private var symlinks = Set<PathBytes>()
+
+    /// Normalises a name (drops `./` and trailing slashes) and refuses absolute paths and `..`.
+    /// Returns nil for names that are empty once normalised (the archive's `./`).
+    func normalise(_ raw: PathBytes) throws -> PathBytes? {
+        let slash = UInt8(ascii: "/")
+        if raw.first == slash { throw UnsafeArchiveError(entry: raw.displayString, reason: "has an absolute path") }
+        var parts: [ArraySlice<UInt8>] = []
+        for part in raw.split(separator: slash, omittingEmptySubsequences: true) {
+            if part.elementsEqual([UInt8(ascii: ".")]) { continue }
+            if part.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+                throw UnsafeArchiveError(entry: raw.displayString, reason: "has a '..' component")
+            }
+            parts.append(part)
+        }
+        if parts.isEmpty { return nil }
+        return Array(parts.joined(separator: [slash]))
+    }
+
+    /// Refuses a path whose parent, or any ancestor, is a symlink the archive created.
+    func checkNotThroughSymlink(_ path: PathBytes, entry: PathBytes) throws {
+        guard !symlinks.isEmpty else { return }
+        var i = path.count - 1
+        while i > 0 {
+            if path[i] == UInt8(ascii: "/"), symlinks.contains(Array(path[0..<i])) {
+                throw UnsafeArchiveError(entry: entry.displayString, reason: "would be written through the symlink '\(Array(path[0..<i]).displayString)'")
+            }
+            i -= 1
+        }
+    }
+
+    mutating func recordSymlink(_ path: PathBytes) { symlinks.insert(path) }
+
+    /// A later entry of the same name replaces a symlink (GNU tar replaces too).
+    mutating func forget(_ path: PathBytes) { symlinks.remove(path) }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// Decides which root-relative paths a backup leaves out.
+///
+/// Fixed paths (Magento's list) match whole leading components: `var` leaves out `var/...`
+/// but keeps `var2` and `app/var`; `.git` keeps `.github`. User patterns (`--exclude`) are
+/// globs: one with a `/` matches the whole relative path (`*` does not cross `/`); one
+/// without matches any single name, as GNU tar's `--exclude` does.
+struct ExclusionRules {
+    private let fixed: [PathBytes]
+    private let patterns: [String]
+
+    init(fixed: [String], patterns: [String]) {
+        self.fixed = fixed.map { PathBytes(path: $0) }
+        self.patterns = patterns.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+    }
+
+    func excludes(_ relative: PathBytes) -> Bool {
+        for f in fixed where relative.starts(with: f) {
+            if relative.count == f.count || relative[f.count] == UInt8(ascii: "/") { return true }
+        }
+        if patterns.isEmpty { return false }
+        let path = relative.displayString
+        let name = relative.split(separator: UInt8(ascii: "/")).last.map { PathBytes($0).displayString } ?? path
+        for p in patterns {
+            if p.contains("/") {
+                let q = p.hasPrefix("/") ? String(p.dropFirst()) : p
+                if fnmatch(q, path, FNM_PATHNAME) == 0 { return true }
+            } else if fnmatch(p, name, 0) == 0 {
+                return true
+            }
+        }
+        return false
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// `info:backups:list`: the backups in var/backups with Magento's columns plus size and date.
+enum ListCommand {
+    static let specs: [OptionSpec] = [
+        .value("root", "DIR", "Magento root (default: the current folder)"),
+        .flag("json", "Print the list as JSON, for scripts"),
+        .flag("help", short: "h", "Display this help message"),
+    ]
+
+    struct Row: Encodable {
+        let file: String
+        let type: String
+        let size: Int64
+        let created: String
+        let path: String
+    }
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let opts = try ParsedOptions.parse(args, specs: specs)
+        if opts.has("help") {
+            Console.line(helpText(command: "info:backups:list", summary: "Prints list of available backup files",
+                                  usage: "[options]", specs: specs))
+            return 0
+        }
+        let root = try MagentoRoot(opts.value("root"))
+        let rows = try list(root)
+        if opts.has("json") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(["directory": root.backupsDirectory])
+            _ = data
+            struct Out: Encodable { let directory: String; let backups: [Row] }
+            Console.line(String(decoding: try encoder.encode(Out(directory: root.backupsDirectory, backups: rows)), as: UTF8.self))
+            return 0
+        }
+        if rows.isEmpty {
+            Console.line("No backup files found.")
+            return 0
+        }
+        Console.line("Showing backup files in \(root.backupsDirectory).")
+        Console.line(table(header: ["Backup Filename", "Backup Type", "Size", "Created"],
+                           rows: rows.map { [$0.file, $0.type, formatBytes($0.size), $0.created] }))
+        return 0
+    }
+
+    /// Backup files sorted by name (the timestamp comes first, so oldest first).
+    static func list(_ root: MagentoRoot) throws -> [Row] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root.backupsDirectory) else { return [] }
+        let formatter = ISO8601DateFormatter()
+        return names.sorted().compactMap { name in
+            guard let kind = BackupKind(fileName: name) else { return nil }
+            let path = root.backupsDirectory + "/" + name
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            let created = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
+            return Row(file: name, type: kind.rawValue, size: Int64(st.st_size), created: created, path: path)
+        }
+    }
+
+    /// A Symfony-console style table, as Magento draws it.
+    static func table(header: [String], rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        let rule = "+" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "+"
+        func line(_ cells: [String]) -> String {
+            "|" + cells.enumerated().map { " " + $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) + " " }.joined(separator: "|") + "|"
+        }
+        return ([rule, line(header), rule] + rows.map(line) + [rule]).joined(separator: "\n")
+    }
+}

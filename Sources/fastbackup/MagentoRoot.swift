@@ -1,0 +1,76 @@
+import Foundation
+
+/// The layout of a Magento root as far as backups are concerned.
+struct MagentoRoot {
+    /// Absolute, without a trailing slash.
+    let path: String
+
+    init(_ path: String?) throws {
+        let given = path ?? FileManager.default.currentDirectoryPath
+        let absolute = given.hasPrefix("/") ? given : FileManager.default.currentDirectoryPath + "/" + given
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDir), isDir.boolValue else {
+            throw CommandError("The Magento root '\(absolute)' is not a directory.")
+        }
+        self.path = URL(fileURLWithPath: absolute).standardizedFileURL.path
+    }
+
+    var backupsDirectory: String { path + "/var/backups" }
+    var maintenanceFlag: String { path + "/var/.maintenance.flag" }
+    var envPHP: String { path + "/app/etc/env.php" }
+    var media: String { path + "/pub/media" }
+
+    /// Paths left out of a code backup and untouched by a code rollback, matched as whole
+    /// path components relative to the root (Magento matches substrings of the absolute
+    /// path, which wrongly drops `.github` and `var2`).
+    static let codeExclusions: [String] = [
+        "pub/media", "pub/static", "var", "update", "node_modules", ".grunt", ".idea", ".svn", ".git",
+    ]
+}
+
+/// What a backup file holds, told by its name.
+enum BackupKind: String, CaseIterable {
+    case code, media, db
+
+    /// The name Magento 2.4 writes for this kind and timestamp.
+    func fileName(timestamp: Int, compression: String = "gzip") -> String {
+        let ext = compression == "zstd" ? "tar.zst" : "tgz"
+        switch self {
+        case .code: return "\(timestamp)_filesystem_code.\(ext)"
+        case .media: return "\(timestamp)_filesystem_media.\(ext)"
+        case .db: return "\(timestamp)_db.sql"
+        }
+    }
+
+    /// Works the kind out of a file name: `<ts>_filesystem_code.tgz`, `<ts>_filesystem_media.tgz`,
+    /// the older `<ts>_filesystem.tgz` (code), their `.tar.zst` forms, and `<ts>_db*.sql`.
+    init?(fileName: String) {
+        let parts = fileName.split(separator: "_", maxSplits: 1)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy(\.isNumber) else { return nil }
+        let rest = String(parts[1])
+        for ext in [".tgz", ".tar.zst"] where rest.hasSuffix(ext) {
+            switch rest.dropLast(ext.count) {
+            case "filesystem_code", "filesystem": self = .code; return
+            case "filesystem_media": self = .media; return
+            default: return nil
+            }
+        }
+        if rest.hasPrefix("db"), rest.hasSuffix(".sql") { self = .db; return }
+        return nil
+    }
+
+    /// The word Magento's console uses for this kind.
+    var title: String {
+        switch self {
+        case .code: return "Code"
+        case .media: return "Media"
+        case .db: return "DB"
+        }
+    }
+}
+
+/// An error the command reports with its message and exit code 1.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// File names are bytes on Linux and need not be UTF-8; the walker and extractor keep them
+/// as bytes so that every name survives a backup and a rollback unchanged.
+typealias PathBytes = [UInt8]
+
+extension Array where Element == UInt8 {
+    init(path: String) { self = Array(path.utf8) }
+
+    /// Joins two paths with one slash (either side may be empty).
+    func appendingComponent(_ name: PathBytes) -> PathBytes {
+        if isEmpty { return name }
+        if name.isEmpty { return self }
+        return self + [UInt8(ascii: "/")] + name
+    }
+
+    /// Calls `body` with a NUL-terminated copy, for the C file APIs.
+    func withCPath<T>(_ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
+        var copy = self
+        copy.append(0)
+        return try copy.withUnsafeBufferPointer { buf in
+            try buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { try body($0) }
+        }
+    }
+
+    /// For messages: the bytes as UTF-8 with invalid sequences repaired.
+    var displayString: String { String(decoding: self, as: UTF8.self) }
+}

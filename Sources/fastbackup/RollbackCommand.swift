@@ -1,0 +1,94 @@
+import DBStream
+import Foundation
+
+/// `setup:rollback [-c FILE] [-m FILE] [-d FILE]`: Magento's command, made safe. Backups are
+/// kept; code and media are staged and swapped in; maintenance mode is on during the work.
+enum RollbackCommand {
+    static let specs: [OptionSpec] = [
+        .value("code-file", short: "c", "NAME", "Basename of the code backup file in var/backups, or a path"),
+        .value("media-file", short: "m", "NAME", "Basename of the media backup file in var/backups, or a path"),
+        .value("db-file", short: "d", "NAME", "Basename of the db backup file in var/backups, or a path"),
+        .flag("no-interaction", short: "n", "Do not ask any interactive question"),
+        .value("root", "DIR", "Magento root (default: the current folder)"),
+        .value("jobs", short: "j", "N", "Threads for decompression and writing (default: every core)"),
+        .flag("in-place", "Extract over the live tree instead of staging beside it (for a full disk)"),
+        .flag("no-maintenance", "Do not enable maintenance mode"),
+        .value("db-host", "HOST", "Database host, host:port or socket path (overrides env.php)"),
+        .value("db-name", "NAME", "Database name (overrides env.php)"),
+        .value("db-user", "USER", "Database user (overrides env.php); password from FASTBACKUP_DB_PASSWORD"),
+        .flag("verbose", short: "v", "Print the limits and pools in use"),
+        .flag("help", short: "h", "Display this help message"),
+    ]
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let opts = try ParsedOptions.parse(args, specs: specs)
+        if opts.has("help") {
+            Console.line(helpText(command: "setup:rollback", summary: "Rolls back Magento Application codebase, media and database",
+                                  usage: "[-c|--code-file=CODE-FILE] [-m|--media-file=MEDIA-FILE] [-d|--db-file=DB-FILE] [-n] [options]",
+                                  specs: specs))
+            return 0
+        }
+        Console.verbose = opts.has("verbose")
+        let requested: [(BackupKind, String)] = [(.code, "code-file"), (.media, "media-file"), (.db, "db-file")]
+            .compactMap { kind, option in opts.value(option).map { (kind, $0) } }
+        guard !requested.isEmpty else {
+            Console.line("Not enough information provided to roll back.")
+            return 1
+        }
+        let root = try MagentoRoot(opts.value("root"))
+        var files: [(BackupKind, String)] = []
+        for (kind, name) in requested {
+            let path = name.contains("/") ? name : root.backupsDirectory + "/" + name
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                Console.line("The rollback file doesn't exist. Verify the file and try again.")
+                return 1
+            }
+            guard BackupKind(fileName: (path as NSString).lastPathComponent) == kind else {
+                Console.line("The rollback file is invalid. Verify the file and try again.")
+                return 1
+            }
+            files.append((kind, URL(fileURLWithPath: path).standardizedFileURL.path))
+        }
+        var dbConfig: DatabaseConfig?
+        if files.contains(where: { $0.0 == .db }) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
+
+        if !opts.has("no-interaction") && !confirm("You are about to remove current code and/or database tables. Are you sure?[y/N]") {
+            return 1
+        }
+        let jobs = try opts.int("jobs", in: 1...1024) ?? ResourceLimits.current.cores
+        Console.detail("limits: \(ResourceLimits.current.summary)")
+
+        let maintenance = MaintenanceMode(root: root)
+        if !opts.has("no-maintenance") { try maintenance.enable() }
+        defer { maintenance.disable() }
+        try TreeRestore.recover(root: root)
+
+        for (kind, path) in files {
+            let name = (path as NSString).lastPathComponent
+            Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
+            switch kind {
+            case .code, .media:
+                try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place")).run()
+                Console.line("\(kind.title) rollback filename: \(name)")
+                Console.line("\(kind.title) rollback file path: \(path)")
+            case .db:
+                try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs)
+                Console.line("DB rollback filename: \(name)")
+                Console.line("DB rollback path: \(path)")
+            }
+            Console.success("\(kind.title) rollback completed successfully.")
+        }
+        return 0
+    }
+
+    /// Symfony's confirmation: only y or yes (any case) proceeds; no input means no.
+    static func confirm(_ question: String) -> Bool {
+        FileHandle.standardOutput.write((question + " ").data(using: .utf8)!)
+        guard let answer = readLine() else {
+            Console.line("")
+            return false
+        }
+        return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
+    }
+}

@@ -1,0 +1,62 @@
+import Dispatch
+import Foundation
+
+/// Turns SIGINT, SIGTERM and SIGHUP into an orderly exit: the registered clean-ups run (remove
+/// a temporary archive, the maintenance flag we set), then the process exits with 128+signal.
+/// Work inside `critical` (the renames of a rollback swap) finishes before the exit.
+/// SIGXFSZ and SIGPIPE are ignored so that a write past RLIMIT_FSIZE or to a closed pipe
+/// returns EFBIG/EPIPE as an error instead of killing the process.
+final class SignalGuard: @unchecked Sendable {
+    static let shared = SignalGuard()
+
+    private let lock = NSLock()
+    private var cleanups: [Int: () -> Void] = [:]
+    private var nextToken = 0
+    private var sources: [DispatchSourceSignal] = []
+    private let criticalSection = NSLock()
+
+    private init() {}
+
+    func install() {
+        signal(SIGXFSZ, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global(qos: .userInteractive))
+            source.setEventHandler { [weak self] in self?.handle(sig) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Registers work to run if a signal ends the process. Returns a token for `removeCleanup`.
+    @discardableResult
+    func addCleanup(_ work: @escaping () -> Void) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        nextToken += 1
+        cleanups[nextToken] = work
+        return nextToken
+    }
+
+    func removeCleanup(_ token: Int) {
+        lock.lock(); defer { lock.unlock() }
+        cleanups[token] = nil
+    }
+
+    /// Runs `work` with signal exits held off until it returns.
+    func critical<T>(_ work: () throws -> T) rethrows -> T {
+        criticalSection.lock(); defer { criticalSection.unlock() }
+        return try work()
+    }
+
+    private func handle(_ sig: Int32) {
+        criticalSection.lock()
+        lock.lock()
+        let work = cleanups.sorted { $0.key > $1.key }.map(\.value)
+        cleanups = [:]
+        lock.unlock()
+        Console.error("\nfastbackup: interrupted by signal \(sig); cleaning up")
+        for w in work { w() }
+        _exit(128 + sig)
+    }
+}

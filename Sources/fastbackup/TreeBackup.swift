@@ -1,0 +1,89 @@
+import Foundation
+import ParallelGzip
+import StreamTar
+
+/// A code or media backup: one tree into one `.tgz` (or `.tar.zst`).
+struct TreeBackup {
+    let root: MagentoRoot
+    let kind: BackupKind
+    let settings: ArchiveSettings
+    let patterns: [String]
+    let checkSpace: Bool
+
+    func write(to path: String) throws {
+        let (base, prefix, includeBase, rules) = try source()
+        let limits = Self.pipelineLimits()
+        Console.detail("limits: \(ResourceLimits.current.summary)")
+        Console.detail("pipeline: \(limits.walkerThreads) walker threads, \(limits.readerThreads) readers, \(limits.prefetchBytes >> 20) MiB read-ahead, compression buffers at most \(ParallelCompressor.memoryBound(settings.options) >> 20) MiB")
+        let exclude: (PathBytes, stat) -> Bool = { rel, _ in rules.excludes(prefix.appendingComponent(rel)) }
+
+        // A first, metadata-only pass sizes the work for the space check and the ETA; its
+        // directory listings come back from the kernel's cache in the second pass.
+        var totalBytes = 0, totalFiles = 0
+        try DirectoryWalker(threads: limits.walkerThreads, exclude: exclude).walk(base: base, visit: { e in
+            totalFiles += 1
+            if (e.info.st_mode & S_IFMT) == S_IFREG { totalBytes += Int(e.info.st_size) }
+        }, problem: { _ in })
+        if checkSpace { try Self.checkFreeSpace(needed: totalBytes + totalFiles * 1024, at: root.backupsDirectory) }
+
+        let output = try AtomicOutputFile(finalPath: path)
+        do {
+            let compressor = try ParallelCompressor(outputFD: output.fd, path: output.temporaryPath, options: settings.options)
+            let writer = TarWriter(sink: compressor)
+            Progress.shared.start(label: "\(kind.title) backup", totalBytes: totalBytes, totalFiles: totalFiles)
+            defer { Progress.shared.stop() }
+            let report = try TreeArchiver(limits: limits).archive(
+                base: base, prefix: prefix, includeBase: includeBase, exclude: exclude, into: writer, progress: .shared)
+            try writer.finish()
+            let stats = try compressor.finish()
+            if !report.unreadable.isEmpty {
+                let shown = report.unreadable.prefix(20).joined(separator: "\n  ")
+                let more = report.unreadable.count > 20 ? "\n  ... and \(report.unreadable.count - 20) more" : ""
+                throw CommandError("Not enough permissions to read files for backup:\n  \(shown)\(more)")
+            }
+            Console.detail("\(report.entries) entries, \(report.bytes) bytes in, \(stats.outputBytes) bytes out")
+            try output.commit()
+        } catch {
+            output.abandon()
+            throw error
+        }
+    }
+
+    /// Where the tree is, what its entries are named, and what is left out.
+    private func source() throws -> (PathBytes, PathBytes, Bool, ExclusionRules) {
+        switch kind {
+        case .media:
+            // A symlinked pub/media (shared storage) is archived by its content, under its own name.
+            guard let real = realpath(root.media, nil) else {
+                throw CommandError("Cannot back up media: \(root.media): \(String(cString: strerror(errno)))")
+            }
+            defer { free(real) }
+            return (PathBytes(path: String(cString: real)), PathBytes(path: "pub/media"), true,
+                    ExclusionRules(fixed: [], patterns: patterns))
+        default:
+            return (PathBytes(path: root.path), [], false,
+                    ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: patterns))
+        }
+    }
+
+    static func pipelineLimits() -> TreeArchiver.Limits {
+        let limits = ResourceLimits.current
+        // Each walker and reader thread holds at most one descriptor at a time.
+        let fdShare = max(1, limits.descriptorBudget / 4)
+        return TreeArchiver.Limits(
+            walkerThreads: max(1, min(8, fdShare)),
+            readerThreads: max(1, min(8, fdShare)),
+            prefetchBytes: 64 << 20,
+            prefetchMaxFile: 4 << 20,
+            queuedEntries: 4096)
+    }
+
+    static func checkFreeSpace(needed: Int, at dir: String) throws {
+        var fs = statvfs()
+        guard statvfs(dir, &fs) == 0 else { return }
+        let free = Int(fs.f_bavail) * Int(fs.f_frsize)
+        if free < needed {
+            throw CommandError("Not enough free space in \(dir): the archive may need up to \(formatBytes(Int64(needed))) and \(formatBytes(Int64(free))) is free. Free some space, or use --skip-space-check if the data compresses well.")
+        }
+    }
+}

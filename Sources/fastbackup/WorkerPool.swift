@@ -1,0 +1,111 @@
+import Foundation
+
+/// A fixed set of threads running submitted jobs in FIFO order. The pool itself does not
+/// bound its queue; each user bounds what it submits (see DirectoryWalker, FilePrefetcher).
+final class WorkerPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var head = 0
+    private var stopping = false
+    private var threads: [Thread] = []
+
+    init(threads count: Int, name: String) {
+        for i in 0..<max(1, count) {
+            let t = Thread { [unowned self] in self.run() }
+            t.name = "\(name)-\(i)"
+            t.stackSize = 1 << 20
+            threads.append(t)
+            t.start()
+        }
+    }
+
+    func submit(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Lets the threads finish what is queued, then stop. Jobs submitted later never run.
+    func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while head == jobs.count && !stopping { condition.wait() }
+            if head == jobs.count {
+                condition.unlock()
+                return
+            }
+            let job = jobs[head]
+            head += 1
+            if head > 1024 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            job()
+        }
+    }
+}
+
+/// A value computed on another thread; `wait` blocks until it is there.
+final class Future<Value>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: Value?
+
+    func fulfil(_ v: Value) {
+        condition.lock()
+        value = v
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() -> Value {
+        condition.lock(); defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}
+
+/// A counting budget (bytes, file descriptors) that blocks takers until enough is returned.
+final class Budget: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var available: Int
+    let capacity: Int
+
+    init(_ capacity: Int) {
+        self.capacity = capacity
+        available = capacity
+    }
+
+    /// Takes `amount` (clamped to the capacity, so one oversized request cannot wait forever).
+    @discardableResult
+    func take(_ amount: Int) -> Int {
+        let n = min(amount, capacity)
+        condition.lock()
+        while available < n { condition.wait() }
+        available -= n
+        condition.unlock()
+        return n
+    }
+
+    func tryTake(_ amount: Int) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        guard available >= amount else { return false }
+        available -= amount
+        return true
+    }
+
+    func give(_ amount: Int) {
+        condition.lock()
+        available += amount
+        condition.broadcast()
+        condition.unlock()
+    }
+}
