@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "ParallelGzip", dependencies: ["CZlib", "CZstd", "CISAL", "CDeflate"], swiftSettings: swiftSettings),
         .target(name: "DBStream", dependencies: ["CMariaDB"], swiftSettings: swiftSettings),
         .executableTarget(name: "fastbackup", dependencies: ["StreamTar", "ParallelGzip", "DBStream"], swiftSettings: swiftSettings),
+        // Benchmark driver for ParallelGzip (Benchmarks/compression/run.sh builds and runs it).
+        .executableTarget(name: "pgzip-bench", dependencies: ["ParallelGzip"], path: "Benchmarks/compression/pgzip-bench", swiftSettings: swiftSettings),
 
         .testTarget(name: "StreamTarTests", dependencies: ["StreamTar"]),
         .testTarget(name: "ParallelGzipTests", dependencies: ["ParallelGzip"]),

@@ -1,0 +1,69 @@
+// pgzip-bench: stdin -> stdout driver for the ParallelGzip benchmark, plus a seeded generator of
+// PHP-like source text. Usage:
+//   pgzip-bench compress [--zstd] [--level N] [--threads N] [--chunk BYTES] [--stats]  < in > out
+//   pgzip-bench decompress [--threads N]                                              < in > out
+//   pgzip-bench gen-php SEED BYTES                                                    > out.php
+import Foundation
+import ParallelGzip
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+    exit(1)
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+guard let mode = args.first else { fail("usage: pgzip-bench compress|decompress|gen-php ...") }
+args.removeFirst()
+func option(_ name: String) -> Int? {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return nil }
+    return v
+}
+
+let bufferSize = 1 << 20
+let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
+
+do {
+    switch mode {
+    case "compress":
+        let options = CompressionOptions(codec: args.contains("--zstd") ? .zstd : .gzip, level: option("--level"),
+                                         threads: option("--threads"), chunkSize: option("--chunk"))
+        let c = try ParallelCompressor(outputFD: 1, path: "<stdout>", options: options)
+        while true {
+            let n = read(0, buffer.baseAddress, bufferSize)
+            if n < 0 { if errno == EINTR { continue }; fail("read: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            try c.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        let st = try c.finish()
+        if args.contains("--stats") {
+            FileHandle.standardError.write(("members \(st.members) stored \(st.storedMembers) fast \(st.fastMembers) strong \(st.strongMembers) "
+                + "in \(st.inputBytes) out \(st.outputBytes) ratio \(String(format: "%.4f", st.ratio)) "
+                + "memoryBound \(ParallelCompressor.memoryBound(options))\n").data(using: .utf8)!)
+        }
+    case "decompress":
+        let d = try ParallelDecompressor(inputFD: 0, path: "<stdin>", threads: option("--threads"))
+        while true {
+            let n = try d.read(into: buffer)
+            if n == 0 { break }
+            var off = 0
+            while off < n {
+                let w = write(1, buffer.baseAddress! + off, n - off)
+                if w < 0 { if errno == EINTR { continue }; fail("write: \(String(cString: strerror(errno)))") }
+                off += w
+            }
+        }
+    case "gen-php":
+        guard args.count == 2, let seed = UInt64(args[0]), let bytes = Int(args[1]) else { fail("usage: gen-php SEED BYTES") }
+        var g = PHPLikeText(seed: seed)
+        var out = Data()
+        out.reserveCapacity(bytes + 4096)
+        while out.count < bytes {
+            out.append(g.nextFile().data(using: .utf8)!)
+        }
+        FileHandle.standardOutput.write(out.prefix(bytes))
+    default:
+        fail("unknown mode \(mode)")
+    }
+} catch {
+    fail("pgzip-bench: \(error)")
+}

@@ -1,0 +1,192 @@
+import CDeflate
+import CISAL
+import CZstd
+
+/// How one chunk was encoded.
+enum ChunkMethod {
+    case stored, fast, strong
+}
+
+/// One worker's compression engines: ISA-L level 1 (fast), libdeflate (strong) and a zstd context.
+/// (zlib stays the baseline for reading: ``ParallelDecompressor`` inflates foreign streams with it.)
+/// Owns every C handle and frees them in `deinit` (and on its own failed set-up).
+final class ChunkEncoder {
+    /// libdeflate level of the strong engine in adaptive mode. Level 6 matches `gzip -6`'s size
+    /// (it is usually 1-2% smaller) at 3-4x zlib's speed.
+    static let adaptiveStrongLevel: Int32 = 6
+    /// Sample trial: chunks whose sample shrinks below this ratio with ISA-L level 1 are text-like and
+    /// get the strong engine. Measured: PHP/JS/CSS/SQL sample at 0.25-0.40, JPEG/PNG/MP4 at 0.97-1.0,
+    /// so any cut between 0.5 and 0.9 separates them; 0.80 keeps mildly compressible data (binaries) strong.
+    static let strongBelowRatio = 0.80
+    /// Bytes per sample and samples per chunk of the trial.
+    static let sampleLength = 16 << 10
+    static let samplesPerChunk = 4
+
+    private let codec: CompressionCodec
+    private let level: Int?
+    private var isal: UnsafeMutablePointer<isal_zstream>?
+    private var isalLevelBuffer: UnsafeMutableRawPointer?
+    private var strong: OpaquePointer?
+    private var zstd: OpaquePointer?
+    private var scratch: UnsafeMutableRawPointer?
+    private let scratchLength: Int
+
+    init(codec: CompressionCodec, level: Int?) throws {
+        self.codec = codec
+        self.level = level
+        scratchLength = GzipMemberFormat.storedDeflateLength(Self.sampleLength)
+        do {
+            switch codec {
+            case .gzip:
+                isal = .allocate(capacity: 1)
+                isalLevelBuffer = .allocate(byteCount: Int(CISAL_LVL1_DEFAULT), alignment: 64)
+                let strongLevel = level.map { Int32($0) } ?? Self.adaptiveStrongLevel
+                if strongLevel >= 2 {
+                    guard let c = libdeflate_alloc_compressor(strongLevel) else {
+                        throw CompressionError(.engine, path: "", detail: "libdeflate_alloc_compressor failed")
+                    }
+                    strong = c
+                }
+                scratch = .allocate(byteCount: scratchLength, alignment: 16)
+            case .zstd:
+                guard let c = ZSTD_createCCtx() else {
+                    throw CompressionError(.engine, path: "", detail: "ZSTD_createCCtx failed")
+                }
+                zstd = c
+                ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, ZstdFrameFormat.zstdLevel(level))
+                ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)
+            }
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    deinit { release() }
+
+    private func release() {
+        isal?.deallocate(); isal = nil
+        isalLevelBuffer?.deallocate(); isalLevelBuffer = nil
+        if let s = strong { libdeflate_free_compressor(s) }; strong = nil
+        if let z = zstd { ZSTD_freeCCtx(z) }; zstd = nil
+        scratch?.deallocate(); scratch = nil
+    }
+
+    /// Bytes of output buffer a chunk of `n` bytes can need with `codec`.
+    static func outputCapacity(_ n: Int, codec: CompressionCodec) -> Int {
+        switch codec {
+        case .gzip:
+            return GzipMemberFormat.headerLength + GzipMemberFormat.storedDeflateLength(n) + GzipMemberFormat.trailerLength
+        case .zstd:
+            return ZstdFrameFormat.prefixLength + ZSTD_compressBound(n)
+        }
+    }
+
+    /// Scratch bytes each encoder holds besides the chunk buffers (for the memory bound).
+    static func workspaceBytes(codec: CompressionCodec, level: Int?, chunkSize: Int) -> Int {
+        switch codec {
+        case .gzip:
+            // ISA-L level buffer and stream state, libdeflate's level 6 matcher (~770 KiB measured by
+            // its sizeof), the trial scratch.
+            return Int(CISAL_LVL1_DEFAULT) + MemoryLayout<isal_zstream>.size + 800 << 10
+                + GzipMemberFormat.storedDeflateLength(sampleLength)
+        case .zstd:
+            // ZSTD_estimateCCtxSize is not in the stable API. zstd sizes its window and match tables
+            // to the (known) frame size, so a context stays within a few chunk sizes plus its fixed part.
+            return 6 * chunkSize + (1 << 20)
+        }
+    }
+
+    /// Encodes `input` as one complete member/frame at `out` (capacity from ``outputCapacity(_:codec:)``).
+    /// Returns the bytes written and the method.
+    func encode(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) throws -> (Int, ChunkMethod) {
+        switch codec {
+        case .gzip: return encodeGzip(input, into: out)
+        case .zstd: return try encodeZstd(input, into: out)
+        }
+    }
+
+    private func encodeGzip(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) -> (Int, ChunkMethod) {
+        let n = input.count
+        let body = out + GzipMemberFormat.headerLength
+        let storedLength = GzipMemberFormat.storedDeflateLength(n)
+        var method: ChunkMethod
+        switch level {
+        case 0?: method = .stored
+        case 1?: method = .fast
+        case .some: method = .strong
+        case nil: method = n == 0 ? .stored : (sampleRatio(input) < Self.strongBelowRatio ? .strong : .fast)
+        }
+        // Compressors get one byte less than the stored size: output that does not beat storing is stored.
+        var length = 0
+        switch method {
+        case .fast: length = isalDeflate(input, into: body, capacity: storedLength - 1)
+        case .strong: length = libdeflate_deflate_compress(strong, input.baseAddress, n, body, storedLength - 1)
+        case .stored: break
+        }
+        if length == 0 {
+            method = .stored
+            length = GzipMemberFormat.writeStored(input, body)
+        }
+        let crc = n == 0 ? 0 : crc32_gzip_refl(0, input.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(n))
+        storeLE32(body + length, crc)
+        storeLE32(body + length + 4, UInt32(truncatingIfNeeded: n))
+        let total = GzipMemberFormat.headerLength + length + GzipMemberFormat.trailerLength
+        GzipMemberFormat.writeHeader(out, memberLength: total, uncompressedLength: n)
+        return (total, method)
+    }
+
+    /// ISA-L level 1 ratio over a few samples spread across the chunk.
+    private func sampleRatio(_ input: UnsafeRawBufferPointer) -> Double {
+        let n = input.count
+        let sl = Self.sampleLength
+        var inSum = 0, outSum = 0
+        if n <= sl * Self.samplesPerChunk {
+            var off = 0
+            while off < n {
+                let len = min(sl, n - off)
+                let r = isalDeflate(UnsafeRawBufferPointer(rebasing: input[off..<off + len]), into: scratch!, capacity: scratchLength)
+                inSum += len; outSum += r == 0 ? len : r
+                off += len
+            }
+        } else {
+            let step = (n - sl) / (Self.samplesPerChunk - 1)
+            for i in 0..<Self.samplesPerChunk {
+                let off = i * step
+                let r = isalDeflate(UnsafeRawBufferPointer(rebasing: input[off..<off + sl]), into: scratch!, capacity: scratchLength)
+                inSum += sl; outSum += r == 0 ? sl : r
+            }
+        }
+        return inSum == 0 ? 1 : Double(outSum) / Double(inSum)
+    }
+
+    /// Raw deflate with ISA-L level 1, stateless; returns 0 when it does not fit in `capacity`.
+    private func isalDeflate(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer, capacity: Int) -> Int {
+        guard let s = isal, capacity > 0 else { return 0 }
+        isal_deflate_stateless_init(s)
+        s.pointee.level = 1
+        s.pointee.level_buf = isalLevelBuffer!.assumingMemoryBound(to: UInt8.self)
+        s.pointee.level_buf_size = CISAL_LVL1_DEFAULT
+        s.pointee.gzip_flag = UInt16(IGZIP_DEFLATE)
+        s.pointee.end_of_stream = 1
+        s.pointee.flush = UInt16(NO_FLUSH)
+        s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        s.pointee.avail_in = UInt32(input.count)
+        s.pointee.next_out = out.assumingMemoryBound(to: UInt8.self)
+        s.pointee.avail_out = UInt32(min(capacity, Int(UInt32.max)))
+        let rc = isal_deflate_stateless(s)
+        if rc != COMP_OK || s.pointee.avail_in != 0 { return 0 }
+        return Int(s.pointee.total_out)
+    }
+
+    private func encodeZstd(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) throws -> (Int, ChunkMethod) {
+        let cap = ZSTD_compressBound(input.count)
+        let src = input.baseAddress ?? UnsafeRawPointer(out)  // zstd accepts any pointer for size 0
+        let r = ZSTD_compress2(zstd, out + ZstdFrameFormat.prefixLength, cap, src, input.count)
+        if ZSTD_isError(r) != 0 {
+            throw CompressionError(.engine, path: "", detail: "ZSTD_compress2: " + String(cString: ZSTD_getErrorName(r)))
+        }
+        ZstdFrameFormat.writePrefix(out, frameLength: r, uncompressedLength: input.count)
+        return (ZstdFrameFormat.prefixLength + r, .strong)
+    }
+}

@@ -1,0 +1,55 @@
+import Glibc
+
+/// The container a ``ParallelCompressor`` writes.
+///
+/// - `gzip`: a series of independent gzip members (RFC 1952), each carrying an `FB` extra subfield
+///   with its own length (see ``GzipMemberFormat``). Any gzip reader can read it.
+/// - `zstd`: a series of zstd frames, each preceded by a skippable frame holding its length
+///   (see ``ZstdFrameFormat``). `zstd -d` reads it.
+public enum CompressionCodec: String, Sendable {
+    case gzip, zstd
+}
+
+/// How a ``ParallelCompressor`` cuts, compresses and schedules its input.
+///
+/// Limits: `threads` is clamped to 1...256 and `chunkSize` to 1 byte...256 MiB by the compressor;
+/// `level` must be `nil` or 0...9 (the compressor throws `CompressionError.Kind.invalidOptions` otherwise).
+public struct CompressionOptions: Sendable {
+    /// The output container. Default `.gzip`.
+    public var codec: CompressionCodec = .gzip
+    /// `nil` chooses per chunk (gzip: stored, ISA-L level 1 or libdeflate level 6 after a sample trial;
+    /// zstd: level 3). 0...9 forces one level for every chunk: for gzip 0 writes stored blocks, 1 uses
+    /// ISA-L level 1 and 2...9 use libdeflate at that level (a chunk that would grow is stored);
+    /// for zstd the levels map to zstd levels -5, 1, 2, 3, 5, 7, 9, 12, 15, 19.
+    public var level: Int? = nil
+    /// Compression threads. Default: every online core (`sysconf(_SC_NPROCESSORS_ONLN)`).
+    public var threads: Int
+    /// Bytes of input per member/frame. Default ``CompressionOptions/defaultChunkSize``.
+    public var chunkSize: Int
+
+    /// Default chunk size: 1 MiB. Measured on the benchmark corpora (JPEG tar, PHP-like text):
+    /// 256 KiB costs ~0.3% of ratio on text against 4 MiB, 1 MiB costs < 0.1%, and larger chunks
+    /// only add memory (the pool holds 2 x threads + 2 of them) and latency.
+    public static let defaultChunkSize = 1 << 20
+
+    /// The number of online cores, as `sysconf(_SC_NPROCESSORS_ONLN)` reports it (at least 1).
+    public static var onlineCores: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Creates options; `nil` picks the default for each field.
+    public init(codec: CompressionCodec = .gzip, level: Int? = nil, threads: Int? = nil, chunkSize: Int? = nil) {
+        self.codec = codec
+        self.level = level
+        self.threads = threads ?? CompressionOptions.onlineCores
+        self.chunkSize = chunkSize ?? CompressionOptions.defaultChunkSize
+    }
+
+    /// Threads clamped to the supported range.
+    var effectiveThreads: Int { min(256, max(1, threads)) }
+    /// Chunk size clamped to the supported range.
+    var effectiveChunkSize: Int { min(256 << 20, max(1, chunkSize)) }
+    /// Buffers in the pool: two per thread so every worker has one to fill while one waits for the
+    /// writer, plus two for the producer and the writer.
+    var poolSlots: Int { 2 * effectiveThreads + 2 }
+}

@@ -1,0 +1,46 @@
+import Glibc
+
+/// The two system calls the pipelines use, each with its EINTR retry and short-count loop written once.
+enum FileDescriptorIO {
+    /// Writes all `count` bytes; returns 0 or the `errno` of the failing `write(2)`.
+    static func writeAll(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int) -> Int32 {
+        var done = 0
+        while done < count {
+            let n = Glibc.write(fd, base + done, count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            done += n
+        }
+        return 0
+    }
+
+    /// Reads up to `count` bytes, retrying EINTR and short reads until `count` or end of file.
+    /// Returns the bytes read or `-errno`.
+    static func readFull(_ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        var done = 0
+        while done < count {
+            let n = Glibc.read(fd, base + done, count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return -Int(errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// One `read(2)` of at most `count` bytes, retrying EINTR. Returns bytes read (0 at end) or `-errno`.
+    static func readSome(_ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        while true {
+            let n = Glibc.read(fd, base, count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return -Int(errno)
+            }
+            return n
+        }
+    }
+}

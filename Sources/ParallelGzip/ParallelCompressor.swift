@@ -1,0 +1,215 @@
+import Dispatch
+import Foundation
+
+/// A pool buffer: one chunk of input and room for its compressed member.
+final class CompressSlot {
+    let input: UnsafeMutableRawPointer
+    let output: UnsafeMutableRawPointer
+    var inputCount = 0
+    var outputCount = 0
+    var seq = 0
+    var method = ChunkMethod.stored
+    var error: CompressionError?
+    var isEnd = false
+
+    init(chunkSize: Int, outputCapacity: Int) {
+        input = .allocate(byteCount: max(1, chunkSize), alignment: 64)
+        output = .allocate(byteCount: outputCapacity, alignment: 64)
+    }
+
+    deinit {
+        input.deallocate()
+        output.deallocate()
+    }
+}
+
+/// Compresses a byte stream into a gzip (or zstd) file on several threads, pigz style.
+///
+/// The input is cut into chunks of `options.chunkSize` bytes. Each chunk becomes one independent
+/// gzip member (``GzipMemberFormat``) or zstd frame (``ZstdFrameFormat``), compressed by one of
+/// `options.threads` workers, and a single writer thread emits the members in input order.
+/// A fixed pool of `2 x threads + 2` chunk buffers throttles the producer: ``write(_:)`` blocks while
+/// every buffer is in flight, so memory is ``memoryBound(_:)`` whatever the input size.
+///
+/// Errors are sticky: after a failed write, every later call throws the first error.
+/// Not thread-safe: one producer thread calls `write` and `finish`.
+public final class ParallelCompressor {
+    private let fd: Int32
+    private let path: String
+    private let options: CompressionOptions
+    private let chunkSize: Int
+    private let free = BlockingQueue<CompressSlot>()
+    private let jobs = BlockingQueue<CompressSlot>()
+    private let outbox = OrderedOutbox<CompressSlot>()
+    private let workers = DispatchGroup()
+    private let writerDone = DispatchGroup()
+    private let lock = NSLock()
+    private var stickyError: CompressionError?
+    private var stats = CompressionStats()
+    private var current: CompressSlot?
+    private var nextSeq = 0
+    private var finished = false
+    private var inputBytes: Int64 = 0
+
+    /// Starts the worker and writer threads writing to `outputFD` (not closed by this class).
+    /// `path` names the output in errors. Throws `.invalidOptions` for a level outside 0...9, and
+    /// `.engine` when a compression context cannot be created.
+    public init(outputFD: Int32, path: String, options: CompressionOptions) throws {
+        if let l = options.level, !(0...9).contains(l) {
+            throw CompressionError(.invalidOptions, path: path, detail: "level \(l) is not in 0...9")
+        }
+        fd = outputFD
+        self.path = path
+        self.options = options
+        chunkSize = options.effectiveChunkSize
+        let threads = options.effectiveThreads
+        var encoders: [ChunkEncoder] = []
+        do {
+            for _ in 0..<threads { encoders.append(try ChunkEncoder(codec: options.codec, level: options.level)) }
+        } catch var e as CompressionError {
+            e.path = path
+            throw e
+        }
+        let capacity = ChunkEncoder.outputCapacity(chunkSize, codec: options.codec)
+        for _ in 0..<options.poolSlots { free.push(CompressSlot(chunkSize: chunkSize, outputCapacity: capacity)) }
+        stats.threads = threads
+        stats.chunkSize = chunkSize
+        for (i, encoder) in encoders.enumerated() {
+            let jobs = self.jobs, outbox = self.outbox, path = self.path
+            startThread("pgzip-worker-\(i)", workers) {
+                while let slot = jobs.pop() {
+                    do {
+                        let r = try encoder.encode(UnsafeRawBufferPointer(start: slot.input, count: slot.inputCount), into: slot.output)
+                        slot.outputCount = r.0
+                        slot.method = r.1
+                    } catch var e as CompressionError {
+                        e.path = path
+                        slot.error = e
+                    } catch {
+                        slot.error = CompressionError(.engine, path: path, detail: "\(error)")
+                    }
+                    outbox.put(slot.seq, slot)
+                }
+            }
+        }
+        startThread("pgzip-writer", writerDone) { [unowned self] in self.writerLoop() }
+    }
+
+    deinit {
+        if !finished {
+            // Abandoned without finish(): stop the threads; members already written stay written.
+            outbox.put(nextSeq, endSlot())
+            writerDone.wait()
+            jobs.close()
+            workers.wait()
+        }
+    }
+
+    /// The bytes of buffers a compressor with `options` can ever hold: the pool's chunk and output
+    /// buffers plus each worker's engine workspace. It depends only on the chunk size and thread count.
+    public static func memoryBound(_ options: CompressionOptions) -> Int {
+        let chunk = options.effectiveChunkSize
+        return options.poolSlots * (chunk + ChunkEncoder.outputCapacity(chunk, codec: options.codec))
+            + options.effectiveThreads * ChunkEncoder.workspaceBytes(codec: options.codec, level: options.level, chunkSize: chunk)
+    }
+
+    /// Copies `bytes` into the current chunk, handing each full chunk to the workers. Blocks while
+    /// every pool buffer is in flight. Throws the first error of any earlier write (sticky), or
+    /// `.closed` after ``finish()``.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try check()
+        var off = 0
+        while off < bytes.count {
+            if current == nil {
+                guard let s = free.pop() else { throw CompressionError(.closed, path: path) }
+                s.inputCount = 0
+                current = s
+                try check()
+            }
+            let s = current!
+            let n = min(chunkSize - s.inputCount, bytes.count - off)
+            (s.input + s.inputCount).copyMemory(from: bytes.baseAddress! + off, byteCount: n)
+            s.inputCount += n
+            off += n
+            inputBytes += Int64(n)
+            if s.inputCount == chunkSize { submit() }
+        }
+    }
+
+    /// Compresses the last partial chunk, waits until every member is written and stops the threads.
+    /// An empty input still gets one (empty) member, so the output is a valid gzip/zstd file.
+    /// Throws the first error met (sticky); a second call throws `.closed`.
+    public func finish() throws -> CompressionStats {
+        if finished { throw lock.withLock { stickyError } ?? CompressionError(.closed, path: path) }
+        finished = true
+        if current == nil && nextSeq == 0, let s = free.pop() {
+            s.inputCount = 0
+            current = s
+        }
+        if let s = current, s.inputCount > 0 || nextSeq == 0 { submit() }
+        outbox.put(nextSeq, endSlot())
+        writerDone.wait()
+        jobs.close()
+        workers.wait()
+        return try lock.withLock {
+            if let e = stickyError { throw e }
+            var st = stats
+            st.inputBytes = inputBytes
+            return st
+        }
+    }
+
+    private func check() throws {
+        if finished { throw CompressionError(.closed, path: path, detail: "write after finish()") }
+        if let e = lock.withLock({ stickyError }) { throw e }
+    }
+
+    private func submit() {
+        let s = current!
+        current = nil
+        s.seq = nextSeq
+        s.error = nil
+        nextSeq += 1
+        jobs.push(s)
+    }
+
+    private func endSlot() -> CompressSlot {
+        let s = CompressSlot(chunkSize: 0, outputCapacity: 1)
+        s.isEnd = true
+        return s
+    }
+
+    /// Emits members in sequence order. After an error it keeps recycling buffers (without writing)
+    /// so a producer blocked in `write` wakes up and sees the error.
+    private func writerLoop() {
+        var seq = 0
+        var offset: Int64 = 0
+        while let s = outbox.take(seq), !s.isEnd {
+            seq += 1
+            let failed = lock.withLock { stickyError != nil }
+            if !failed {
+                if let e = s.error {
+                    lock.withLock { stickyError = e }
+                } else {
+                    let rc = FileDescriptorIO.writeAll(fd, s.output, s.outputCount)
+                    lock.withLock {
+                        if rc != 0 {
+                            stickyError = CompressionError(.io, path: path, memberOffset: offset, errno: rc,
+                                                           detail: "write failed")
+                        } else {
+                            stats.outputBytes += Int64(s.outputCount)
+                            stats.members += 1
+                            switch s.method {
+                            case .stored: stats.storedMembers += 1
+                            case .fast: stats.fastMembers += 1
+                            case .strong: stats.strongMembers += 1
+                            }
+                        }
+                    }
+                    offset += Int64(s.outputCount)
+                }
+            }
+            free.push(s)
+        }
+    }
+}

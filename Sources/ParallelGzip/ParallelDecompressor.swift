@@ -1,0 +1,438 @@
+import CZlib
+import CZstd
+import Dispatch
+import Foundation
+
+/// A pool buffer of the decompressor: one compressed member (parallel path) and its output.
+final class DecompressSlot {
+    enum Job {
+        case inflateGzip(headerLength: Int)
+        case decodeZstd
+        case ready
+        case end
+        case failed(CompressionError)
+    }
+
+    private(set) var input: UnsafeMutableRawPointer?
+    private(set) var inputCapacity = 0
+    private(set) var output: UnsafeMutableRawPointer?
+    private(set) var outputCapacity = 0
+    var inputCount = 0
+    var outputCount = 0
+    var readPosition = 0
+    var seq = 0
+    var memberOffset: Int64 = 0
+    var job = Job.ready
+
+    /// Grows the input buffer to at least `n` bytes (callers bound `n` by the parallel limit).
+    func reserveInput(_ n: Int) {
+        if inputCapacity >= max(n, 1) { return }
+        input?.deallocate()
+        inputCapacity = max(n, 1)
+        input = .allocate(byteCount: inputCapacity, alignment: 64)
+    }
+
+    /// Grows the output buffer to at least `n` bytes.
+    func reserveOutput(_ n: Int) {
+        if outputCapacity >= max(n, 1) { return }
+        output?.deallocate()
+        outputCapacity = max(n, 1)
+        output = .allocate(byteCount: outputCapacity, alignment: 64)
+    }
+
+    deinit {
+        input?.deallocate()
+        output?.deallocate()
+    }
+}
+
+/// Reads a gzip or zstd stream, decompressing members on several threads when it can.
+///
+/// Gzip: any stream of one or many members, from any tool. Members that carry the `FB` size subfield
+/// (``GzipMemberFormat``) and claim at most ``GzipMemberFormat/parallelLimit`` bytes are read whole
+/// and inflated in parallel (libdeflate); other members are inflated sequentially with zlib, one
+/// member at a time. Every member's CRC-32 and ISIZE are checked.
+/// Zstd: frames preceded by this library's size frame (``ZstdFrameFormat``) are decoded in parallel;
+/// other frames (any `zstd` output) are streamed sequentially.
+///
+/// Bytes come out in stream order. A fixed pool of `2 x threads + 2` buffers bounds memory to
+/// ``memoryBound(threads:)`` whatever the input size. Errors are delivered in stream order, after all
+/// the bytes before the bad member, and are sticky. Not thread-safe: one consumer calls `read`.
+public final class ParallelDecompressor {
+    /// Bytes per output buffer on the sequential path.
+    static let sequentialOutput = 1 << 20
+    /// Read buffer of the reader thread; headers larger than half of it go the sequential way.
+    static let inputBufferLength = 1 << 20
+
+    private let path: String
+    private let free = BlockingQueue<DecompressSlot>()
+    private let jobs = BlockingQueue<DecompressSlot>()
+    private let outbox = OrderedOutbox<DecompressSlot>()
+    private let workers = DispatchGroup()
+    private let readerDone = DispatchGroup()
+    private var current: DecompressSlot?
+    private var nextSeq = 0
+    private var atEnd = false
+    private var stickyError: CompressionError?
+
+    /// The codec found by the magic bytes at the start of the input.
+    public let codec: CompressionCodec
+
+    /// Detects gzip or zstd by the first bytes of `inputFD` (read here, so this blocks until they
+    /// arrive) and starts the reader and `threads` worker threads (default: every core). `path` names
+    /// the input in errors; the descriptor is not closed. Throws `.truncated` for empty input,
+    /// `.notCompressed` for other magic, `.io` for a failed read, `.engine` if a context cannot be made.
+    public init(inputFD: Int32, path: String, threads: Int? = nil) throws {
+        self.path = path
+        let input = InputBuffer(fd: inputFD, path: path, capacity: Self.inputBufferLength)
+        let have = try input.ensure(4)
+        let b = input.bytes
+        if b.count == 0 { throw CompressionError(.truncated, path: path, memberOffset: 0, detail: "empty input") }
+        if b.count >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+            codec = .gzip
+        } else if have && Self.isZstdMagic(loadLE32(b.baseAddress!)) {
+            codec = .zstd
+        } else if !have && b[0] == 0x1f && (b.count < 2 || b[1] == 0x8b) {
+            throw CompressionError(.truncated, path: path, memberOffset: 0, detail: "input ends inside the gzip header")
+        } else {
+            throw CompressionError(.notCompressed, path: path, memberOffset: 0, detail: "neither gzip nor zstd magic")
+        }
+        let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
+        var decoders: [MemberDecoder] = []
+        for _ in 0..<n { decoders.append(try MemberDecoder()) }
+        let reader = StreamReader(input: input, codec: codec, free: free, jobs: jobs, outbox: outbox,
+                                  zlib: try ZlibGzipInflater(), zstd: try ZstdDecoder())
+        for _ in 0..<(2 * n + 2) { free.push(DecompressSlot()) }
+        for (i, decoder) in decoders.enumerated() {
+            let jobs = self.jobs, outbox = self.outbox, path = self.path
+            startThread("pgunzip-worker-\(i)", workers) {
+                while let s = jobs.pop() {
+                    let member = UnsafeRawBufferPointer(start: s.input, count: s.inputCount)
+                    do {
+                        switch s.job {
+                        case .inflateGzip(let headerLength):
+                            try decoder.inflateMember(member, headerLength: headerLength, into: s.output!,
+                                                      expected: s.outputCount, path: path, offset: s.memberOffset)
+                        case .decodeZstd:
+                            try decoder.decodeFrame(member, into: s.output!, expected: s.outputCount,
+                                                    path: path, offset: s.memberOffset)
+                        default: break
+                        }
+                        s.job = .ready
+                    } catch let e as CompressionError {
+                        s.job = .failed(e)
+                    } catch {
+                        s.job = .failed(CompressionError(.engine, path: path, detail: "\(error)"))
+                    }
+                    outbox.put(s.seq, s)
+                }
+            }
+        }
+        startThread("pgunzip-reader", readerDone) { reader.run() }
+    }
+
+    deinit {
+        // The reader may sit in read(2) on a pipe; closing the queues lets it and the workers exit
+        // as soon as they next touch them, without waiting here.
+        free.close()
+        jobs.close()
+        outbox.close()
+    }
+
+    /// The bytes of buffers a decompressor with `threads` workers can ever hold: the pool's buffers
+    /// (each at most ``GzipMemberFormat/parallelLimit`` of input plus as much output; buffers grow only
+    /// to the largest member met, so streams from ``ParallelCompressor`` with 1 MiB chunks use ~2 MiB
+    /// per buffer) and the read buffer.
+    public static func memoryBound(threads: Int? = nil) -> Int {
+        let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
+        return (2 * n + 2) * 2 * GzipMemberFormat.parallelLimit + inputBufferLength
+    }
+
+    static func isZstdMagic(_ m: UInt32) -> Bool {
+        m == ZstdFrameFormat.frameMagic || (m & 0xFFFF_FFF0) == 0x184D_2A50
+    }
+
+    /// Copies the next decompressed bytes into `buffer`; returns how many, 0 at the clean end of the
+    /// stream. Throws the first error met (typed, with the member's byte offset), then the same error
+    /// on every later call.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let e = stickyError { throw e }
+        if atEnd || buffer.count == 0 { return 0 }
+        while true {
+            if let s = current {
+                if s.readPosition < s.outputCount {
+                    let n = min(buffer.count, s.outputCount - s.readPosition)
+                    buffer.baseAddress!.copyMemory(from: s.output! + s.readPosition, byteCount: n)
+                    s.readPosition += n
+                    return n
+                }
+                current = nil
+                free.push(s)
+            }
+            guard let s = outbox.take(nextSeq) else {
+                stickyError = CompressionError(.closed, path: path)
+                throw stickyError!
+            }
+            nextSeq += 1
+            switch s.job {
+            case .ready:
+                s.readPosition = 0
+                current = s
+            case .end:
+                atEnd = true
+                return 0
+            case .failed(let e):
+                stickyError = e
+                throw e
+            default:
+                preconditionFailure("undecoded slot in outbox")
+            }
+        }
+    }
+}
+
+/// The reader thread: walks the stream member by member, reads members with a size subfield whole
+/// into pool buffers for the workers, and inflates the rest itself. Every buffer it sends on carries
+/// the next sequence number, so the consumer gets output (and errors) in stream order.
+final class StreamReader {
+    private let input: InputBuffer
+    private let codec: CompressionCodec
+    private let free: BlockingQueue<DecompressSlot>
+    private let jobs: BlockingQueue<DecompressSlot>
+    private let outbox: OrderedOutbox<DecompressSlot>
+    private let zlib: ZlibGzipInflater
+    private let zstd: ZstdDecoder
+    private var seq = 0
+    private var members = 0
+    /// Set when the pool was closed under us (the decompressor went away).
+    private struct Stopped: Error {}
+
+    init(input: InputBuffer, codec: CompressionCodec, free: BlockingQueue<DecompressSlot>,
+         jobs: BlockingQueue<DecompressSlot>, outbox: OrderedOutbox<DecompressSlot>,
+         zlib: ZlibGzipInflater, zstd: ZstdDecoder) {
+        self.input = input
+        self.codec = codec
+        self.free = free
+        self.jobs = jobs
+        self.outbox = outbox
+        self.zlib = zlib
+        self.zstd = zstd
+    }
+
+    private var path: String { input.path }
+
+    private func slot() throws -> DecompressSlot {
+        guard let s = free.pop() else { throw Stopped() }
+        return s
+    }
+
+    private func emit(_ s: DecompressSlot) {
+        s.seq = seq
+        seq += 1
+        switch s.job {
+        case .inflateGzip, .decodeZstd: jobs.push(s)
+        default: outbox.put(s.seq, s)
+        }
+    }
+
+    func run() {
+        do {
+            while try input.ensure(1) {
+                switch codec {
+                case .gzip: try gzipMember()
+                case .zstd: try zstdFrame()
+                }
+                members += 1
+            }
+            let s = try slot()
+            s.job = .end
+            emit(s)
+        } catch let e as CompressionError {
+            guard let s = free.pop() else { return }
+            s.job = .failed(e)
+            emit(s)
+        } catch {
+            return  // Stopped
+        }
+    }
+
+    // MARK: gzip
+
+    private func gzipMember() throws {
+        let offset = input.offset
+        var want = 64
+        while true {
+            let complete = try input.ensure(want)
+            switch GzipMemberFormat.parseHeader(input.bytes) {
+            case .needMore:
+                if !complete {
+                    let b = input.bytes
+                    if members > 0 && (b[0] != 0x1f || (b.count > 1 && b[1] != 0x8b)) {
+                        throw CompressionError(.trailingGarbage, path: path, memberOffset: offset,
+                                               detail: "\(b.count) bytes after the last member are not gzip")
+                    }
+                    throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside a member header")
+                }
+                if want >= input.capacity / 2 { return try inflateSequential(offset) }  // huge FNAME/FEXTRA: let zlib walk it
+                want = min(want * 16, input.capacity / 2)
+            case .invalid(let why):
+                let b = input.bytes
+                if members > 0 && !(b[0] == 0x1f && b[1] == 0x8b) {
+                    throw CompressionError(.trailingGarbage, path: path, memberOffset: offset,
+                                           detail: "bytes after the last member are not gzip")
+                }
+                throw CompressionError(.badHeader, path: path, memberOffset: offset, detail: why)
+            case .valid(let headerLength, let sizes):
+                let limit = GzipMemberFormat.parallelLimit
+                guard let (memberLength, size) = sizes, memberLength <= limit, size <= limit else {
+                    return try inflateSequential(offset)
+                }
+                let s = try slot()
+                s.reserveInput(memberLength)
+                s.reserveOutput(size)
+                let got = try input.read(into: s.input!, count: memberLength)
+                if got < memberLength {
+                    free.push(s)
+                    throw CompressionError(.truncated, path: path, memberOffset: offset,
+                                           detail: "input ends \(memberLength - got) bytes before the end of the member")
+                }
+                s.inputCount = memberLength
+                s.outputCount = size
+                s.memberOffset = offset
+                s.job = .inflateGzip(headerLength: headerLength)
+                emit(s)
+                return
+            }
+        }
+    }
+
+    /// Inflates one member with zlib, sending full output buffers as it goes.
+    private func inflateSequential(_ offset: Int64) throws {
+        zlib.reset()
+        let z = zlib.stream
+        var s: DecompressSlot? = nil
+        defer { if let s { free.push(s) } }
+        while true {
+            if input.available == 0, try !input.fillIfEmpty() {
+                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the member")
+            }
+            if s == nil {
+                s = try slot()
+                s!.reserveOutput(ParallelDecompressor.sequentialOutput)
+                s!.outputCount = 0
+            }
+            let out = s!
+            let bytes = input.bytes
+            let availIn = UInt32(min(bytes.count, Int(UInt32.max)))
+            let availOut = UInt32(out.outputCapacity - out.outputCount)
+            z.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: Bytef.self))
+            z.pointee.avail_in = availIn
+            z.pointee.next_out = (out.output! + out.outputCount).assumingMemoryBound(to: Bytef.self)
+            z.pointee.avail_out = availOut
+            let rc = inflate(z, Z_NO_FLUSH)
+            let consumed = Int(availIn - z.pointee.avail_in)
+            let produced = Int(availOut - z.pointee.avail_out)
+            input.consume(consumed)
+            out.outputCount += produced
+            switch rc {
+            case Z_STREAM_END:
+                out.job = .ready
+                s = nil
+                if out.outputCount > 0 { emit(out) } else { free.push(out) }
+                return
+            case Z_OK, Z_BUF_ERROR:
+                if out.outputCount == out.outputCapacity {
+                    out.job = .ready
+                    s = nil
+                    emit(out)
+                } else if consumed == 0 && produced == 0 && input.available > 0 {
+                    throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "inflate made no progress")
+                }
+            default:
+                let msg = z.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
+                let kind: CompressionError.Kind
+                switch msg {
+                case "incorrect data check": kind = .crcMismatch
+                case "incorrect length check": kind = .lengthMismatch
+                case "incorrect header check", "unknown compression method", "unknown header flags set": kind = .badHeader
+                default: kind = .corruptData
+                }
+                throw CompressionError(kind, path: path, memberOffset: offset, detail: msg)
+            }
+        }
+    }
+
+    // MARK: zstd
+
+    private func zstdFrame() throws {
+        let offset = input.offset
+        let complete = try input.ensure(ZstdFrameFormat.prefixLength)
+        let b = input.bytes
+        if b.count < 4 || !ParallelDecompressor.isZstdMagic(loadLE32(b.baseAddress!)) {
+            if members > 0 {
+                throw CompressionError(.trailingGarbage, path: path, memberOffset: offset,
+                                       detail: "bytes after the last frame are not zstd")
+            }
+            throw CompressionError(.notCompressed, path: path, memberOffset: offset, detail: "not a zstd frame")
+        }
+        let limit = GzipMemberFormat.parallelLimit
+        if complete, let (frameLength, size) = ZstdFrameFormat.parsePrefix(b), frameLength <= limit, size <= limit {
+            input.consume(ZstdFrameFormat.prefixLength)
+            let frameOffset = input.offset
+            let s = try slot()
+            s.reserveInput(frameLength)
+            s.reserveOutput(size)
+            let got = try input.read(into: s.input!, count: frameLength)
+            if got < frameLength {
+                free.push(s)
+                throw CompressionError(.truncated, path: path, memberOffset: frameOffset,
+                                       detail: "input ends \(frameLength - got) bytes before the end of the frame")
+            }
+            s.inputCount = frameLength
+            s.outputCount = size
+            s.memberOffset = frameOffset
+            s.job = .decodeZstd
+            emit(s)
+            return
+        }
+        try decodeZstdSequential(offset)
+    }
+
+    /// Streams one zstd frame (or skips one skippable frame) with the streaming decoder.
+    private func decodeZstdSequential(_ offset: Int64) throws {
+        zstd.reset()
+        var s: DecompressSlot? = nil
+        defer { if let s { free.push(s) } }
+        while true {
+            if input.available == 0, try !input.fillIfEmpty() {
+                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the frame")
+            }
+            if s == nil {
+                s = try slot()
+                s!.reserveOutput(ParallelDecompressor.sequentialOutput)
+                s!.outputCount = 0
+            }
+            let out = s!
+            let bytes = input.bytes
+            var inb = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
+            var outb = ZSTD_outBuffer(dst: out.output! + out.outputCount, size: out.outputCapacity - out.outputCount, pos: 0)
+            let r = ZSTD_decompressStream(zstd.ctx, &outb, &inb)
+            input.consume(inb.pos)
+            out.outputCount += outb.pos
+            if ZSTD_isError(r) != 0 {
+                throw CompressionError(zstdErrorKind(r), path: path, memberOffset: offset, detail: zstdErrorName(r))
+            }
+            if r == 0 {
+                out.job = .ready
+                s = nil
+                if out.outputCount > 0 { emit(out) } else { free.push(out) }
+                return
+            }
+            if out.outputCount == out.outputCapacity {
+                out.job = .ready
+                s = nil
+                emit(out)
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a `TarWriter` sends its bytes (a file, a pipe, a compressor).
+///
+/// `write` must consume every byte or throw; it is never called with an empty buffer
+/// by StreamTar.
+public protocol TarByteSink: AnyObject {
+    /// Writes all of `bytes`, or throws.
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+/// Where a `TarReader` gets its bytes (a file, a pipe, a decompressor).
+public protocol TarByteSource: AnyObject {
+    /// Reads up to `buffer.count` bytes into `buffer` and returns how many were read;
+    /// `0` means end of stream. May return fewer bytes than asked for at any time.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// A `TarByteSink` over an open file descriptor (`write(2)`).
+///
+/// Loops over short writes and retries `EINTR`. Does not own the descriptor: the caller
+/// opens and closes it.
+public final class FileDescriptorSink: TarByteSink {
+    /// The descriptor written to.
+    public let fd: Int32
+    /// The path named in errors.
+    public let path: String
+
+    /// Wraps `fd`; `path` is only used in error messages.
+    public init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Writes all of `bytes` with `write(2)`.
+    /// - Throws: `TarError` of kind `.io(operation: "write")` carrying `errno` and `path`.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var base = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            #if canImport(Glibc)
+            let n = Glibc.write(fd, base, left)
+            #else
+            let n = Darwin.write(fd, base, left)
+            #endif
+            if n < 0 {
+                let code = errnoValue()
+                if code == EINTR { continue }
+                throw TarError(.io(operation: "write"), errno: code, path: path)
+            }
+            // A regular file never returns 0 for a non-empty write; a device that does would loop forever.
+            if n == 0 { throw TarError(.io(operation: "write"), errno: EIO, path: path) }
+            base += n
+            left -= n
+        }
+    }
+}
+
+/// A `TarByteSource` over an open file descriptor (`read(2)`).
+///
+/// Retries `EINTR`. Does not own the descriptor: the caller opens and closes it.
+public final class FileDescriptorSource: TarByteSource {
+    /// The descriptor read from.
+    public let fd: Int32
+    /// The path named in errors.
+    public let path: String
+
+    /// Wraps `fd`; `path` is only used in error messages.
+    public init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Reads once with `read(2)`; returns 0 at end of file.
+    /// - Throws: `TarError` of kind `.io(operation: "read")` carrying `errno` and `path`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try readRetryingEINTR(fd: fd, into: buffer, path: path)
+    }
+}
+
+@inline(__always)
+func errnoValue() -> Int32 {
+    #if canImport(Glibc)
+    return Glibc.errno
+    #else
+    return Darwin.errno
+    #endif
+}
+
+/// The one `read(2)` loop: retries EINTR, throws a typed error otherwise.
+func readRetryingEINTR(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+    guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+    while true {
+        #if canImport(Glibc)
+        let n = Glibc.read(fd, base, buffer.count)
+        #else
+        let n = Darwin.read(fd, base, buffer.count)
+        #endif
+        if n >= 0 { return n }
+        let code = errnoValue()
+        if code == EINTR { continue }
+        throw TarError(.io(operation: "read"), errno: code, path: path)
+    }
+}

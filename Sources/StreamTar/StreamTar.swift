@@ -1,2 +1,0 @@
-/// StreamTar: a streaming tar reader and writer.
-public enum StreamTar {}
