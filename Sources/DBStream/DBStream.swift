@@ -1,3 +1,0 @@
-import CMariaDB
-/// DBStream: streaming SQL dump and restore.
-public enum DBStream {}
