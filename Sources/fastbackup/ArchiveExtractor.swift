@@ -148,18 +148,17 @@ final class ArchiveExtractor {
         group.wait()
         try throwWorkerError()
 
-        for link in hardLinks {
-            let target = base.appendingComponent(link.target)
-            if link.path.withCPath({ p in target.withCPath { link($0, p) } }) != 0 {
-                var err = errno
-                if err == EEXIST {
-                    try replace(link.path, entry: link.entry)
-                    err = link.path.withCPath({ p in target.withCPath { link($0, p) } }) == 0 ? 0 : errno
-                }
-                if err != 0 {
-                    throw ExtractError(entry: link.entry.displayString, path: link.path.displayString, errno: err,
-                                       message: "cannot link to '\(link.target.displayString)'")
-                }
+        for hl in hardLinks {
+            let target = base.appendingComponent(hl.target)
+            func makeLink() -> Int32 { hl.path.withCPath { p in target.withCPath { Glibc.link($0, p) } } == 0 ? 0 : errno }
+            var err = makeLink()
+            if err == EEXIST {
+                try replace(hl.path, entry: hl.entry)
+                err = makeLink()
+            }
+            if err != 0 {
+                throw ExtractError(entry: hl.entry.displayString, path: hl.path.displayString, errno: err,
+                                   message: "cannot link to '\(hl.target.displayString)'")
             }
         }
         for dir in directories.reversed() {

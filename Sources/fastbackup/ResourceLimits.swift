@@ -18,11 +18,11 @@ struct ResourceLimits {
         cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         func soft(_ r: __rlimit_resource_t) -> rlim_t? {
             var lim = rlimit()
-            guard getrlimit(r, &lim) == 0, lim.rlim_cur != RLIM_INFINITY else { return nil }
+            guard getrlimit(r, &lim) == 0, lim.rlim_cur != rlim_t.max else { return nil }
             return lim.rlim_cur
         }
         openFiles = soft(__rlimit_resource_t(RLIMIT_NOFILE.rawValue)).map { Int(clamping: $0) } ?? 1 << 20
-        processes = soft(__rlimit_resource_t(RLIMIT_NPROC.rawValue)).map { Int(clamping: $0) } ?? 1 << 20
+        processes = soft(__rlimit_resource_t(__RLIMIT_NPROC.rawValue)).map { Int(clamping: $0) } ?? 1 << 20
         fileSize = soft(__rlimit_resource_t(RLIMIT_FSIZE.rawValue)).map { Int64(clamping: $0) }
         addressSpace = soft(__rlimit_resource_t(RLIMIT_AS.rawValue)).map { Int64(clamping: $0) }
     }

@@ -176,8 +176,10 @@ final class TreeArchiver {
         h.size = kind == .regular ? Int64(st.st_size) : 0
         h.modificationTime = TarTime(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int32(st.st_mtim.tv_nsec))
         if kind == .characterDevice || kind == .blockDevice {
-            h.devMajor = Int(gnu_dev_major(st.st_rdev))
-            h.devMinor = Int(gnu_dev_minor(st.st_rdev))
+            // glibc's major()/minor() are macros; this is their bit layout.
+            let dev = UInt64(st.st_rdev)
+            h.devMajor = Int(((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff)))
+            h.devMinor = Int((dev & 0xff) | ((dev >> 12) & ~UInt64(0xff)))
         }
         return h
     }
@@ -235,7 +237,7 @@ struct OwnerNames {
 
     mutating func group(_ gid: gid_t) -> String {
         if let n = groups[gid] { return n }
-        var grp = group(), result: UnsafeMutablePointer<group>?
+        var grp = Glibc.group(), result: UnsafeMutablePointer<Glibc.group>?
         var buf = [CChar](repeating: 0, count: 4096)
         let name = getgrgid_r(gid, &grp, &buf, buf.count, &result) == 0 && result != nil ? String(cString: grp.gr_name) : ""
         groups[gid] = name
