@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "StreamTarTests", dependencies: ["StreamTar"]),
         .testTarget(name: "ParallelGzipTests", dependencies: ["ParallelGzip"]),
         .testTarget(name: "DBStreamTests", dependencies: ["DBStream"]),
-        .testTarget(name: "fastbackupTests", dependencies: ["StreamTar", "ParallelGzip", "DBStream"]),
+        .testTarget(name: "fastbackupTests", dependencies: ["fastbackup"]),
     ],
     swiftLanguageModes: [.v5]
 )

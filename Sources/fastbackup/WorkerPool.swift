@@ -11,7 +11,8 @@ final class WorkerPool: @unchecked Sendable {
 
     init(threads count: Int, name: String) {
         for i in 0..<max(1, count) {
-            let t = Thread { [unowned self] in self.run() }
+            // Each thread keeps the pool alive until `shutdown` lets it return.
+            let t = Thread { [self] in self.run() }
             t.name = "\(name)-\(i)"
             t.stackSize = 1 << 20
             threads.append(t)

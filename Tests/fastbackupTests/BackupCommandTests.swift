@@ -120,7 +120,7 @@ final class BackupCommandTests: XCTestCase {
         let t = try makeStore()
         // 2 MB of incompressible data cannot fit under a 64 KiB file size limit.
         try sh("head -c 2000000 /dev/urandom > '\(t.path)/pub/media/big.bin'")
-        let r = try run(["/bin/bash", "-c", "ulimit -f 64; exec '\(fastbackupBinary)' setup:backup --media --root '\(t.path)'"])
+        let r = try runProcess(["/bin/bash", "-c", "ulimit -f 64; exec '\(fastbackupBinary)' setup:backup --media --root '\(t.path)'"])
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("Disabling maintenance mode"), r.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/var/.maintenance.flag"))
@@ -144,7 +144,7 @@ final class BackupCommandTests: XCTestCase {
         let t = try makeStore()
         try t.file("app/etc/secret.php", "secret", mode: 0o600)
         try sh("chmod -R a+rwX '\(t.path)' && chmod 600 '\(t.path)/app/etc/secret.php' && chmod 755 \(NSTemporaryDirectory())")
-        let r = try run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fastbackupBinary,
+        let r = try runProcess(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fastbackupBinary,
                          "setup:backup", "--code", "--root", t.path])
         XCTAssertEqual(r.status, 1, r.stdout)
         XCTAssertTrue(r.stderr.contains("Not enough permissions to read files for backup"), r.stderr)
@@ -158,8 +158,14 @@ final class BackupCommandTests: XCTestCase {
         let t = try makeStore()
         try sh("head -c 64000000 /dev/zero > '\(t.path)/pub/media/growing.bin'")
         // Appends for as long as the backup runs; the streamed read of a 64 MB file sees it grow.
-        let grower = try run(["/bin/bash", "-c", "( while :; do printf x >> '\(t.path)/pub/media/growing.bin'; done ) >/dev/null 2>&1 & echo $!"]).stdout
-        defer { _ = try? run(["/bin/kill", grower.trimmingCharacters(in: .whitespacesAndNewlines)]) }
+        let grower = Process()
+        grower.executableURL = URL(fileURLWithPath: "/bin/bash")
+        grower.arguments = ["-c", "while :; do printf x >> '\(t.path)/pub/media/growing.bin'; done"]
+        grower.standardOutput = FileHandle.nullDevice
+        grower.standardError = FileHandle.nullDevice
+        try grower.run()
+        defer { grower.terminate(); grower.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 0.2)
         let r = try fastbackup(["setup:backup", "--media", "--root", t.path, "--no-maintenance"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("file changed as we read it"), r.stderr)

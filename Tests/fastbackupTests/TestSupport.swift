@@ -10,7 +10,7 @@ struct RunResult {
 
 /// Runs `argv` with no stdin (or `input`), waiting for it to end.
 @discardableResult
-func run(_ argv: [String], input: String? = nil, cwd: String? = nil, environment: [String: String] = [:]) throws -> RunResult {
+func runProcess(_ argv: [String], input: String? = nil, cwd: String? = nil, environment: [String: String] = [:]) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env")
     p.arguments = argv[0].hasPrefix("/") ? Array(argv.dropFirst()) : argv
@@ -25,12 +25,15 @@ func run(_ argv: [String], input: String? = nil, cwd: String? = nil, environment
     try p.run()
     if let input { inp.fileHandleForWriting.write(input.data(using: .utf8)!) }
     try inp.fileHandleForWriting.close()
-    var outData = Data(), errData = Data()
+    // Both pipes are drained at once so neither can fill and stall the child.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outBox = Box()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
+    let outData = outBox.data
     p.waitUntilExit()
     return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                      stderr: String(decoding: errData, as: UTF8.self))
@@ -39,23 +42,23 @@ func run(_ argv: [String], input: String? = nil, cwd: String? = nil, environment
 /// Runs a shell command line (for pipes and ulimit), failing the test on a non-zero exit.
 @discardableResult
 func sh(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-    let r = try run(["/bin/bash", "-c", script])
+    let r = try runProcess(["/bin/bash", "-c", script])
     XCTAssertEqual(r.status, 0, "`\(script)` failed: \(r.stderr)", file: file, line: line)
     return r.stdout
 }
 
-/// The built `fastbackup` binary beside the test bundle.
-var fastbackupBinary: String {
-    let dir = Bundle(for: TempTree.self).bundleURL.deletingLastPathComponent()
-    return dir.appendingPathComponent("fastbackup").path
-}
+/// The built `fastbackup` binary: beside the test runner, in SwiftPM's build folder.
+let fastbackupBinary: String = {
+    let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    return runner.deletingLastPathComponent().appendingPathComponent("fastbackup").path
+}()
 
 func fastbackup(_ args: [String], input: String? = nil, environment: [String: String] = [:]) throws -> RunResult {
-    try run([fastbackupBinary] + args, input: input, environment: environment)
+    try runProcess([fastbackupBinary] + args, input: input, environment: environment)
 }
 
 func requireTool(_ name: String) throws {
-    let r = try run(["/bin/bash", "-c", "command -v \(name)"])
+    let r = try runProcess(["/bin/bash", "-c", "command -v \(name)"])
     if r.status != 0 { throw XCTSkip("\(name) is not installed; this test needs it (apt-get install it, or run scripts/test.sh)") }
 }
 
@@ -64,13 +67,13 @@ final class TempTree {
     let path: String
 
     init(_ label: String = "fb") throws {
-        let template = NSTemporaryDirectory() + "/\(label).XXXXXX"
+        let template = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path + "/\(label).XXXXXX"
         var bytes = Array(template.utf8CString)
         guard mkdtemp(&bytes) != nil else { throw POSIXError(.EIO) }
         path = String(cString: bytes)
     }
 
-    deinit { _ = try? run(["/bin/rm", "-rf", path]) }
+    deinit { _ = try? runProcess(["/bin/rm", "-rf", path]) }
 
     func file(_ rel: String, _ content: String, mode: Int = 0o644) throws {
         let full = path + "/" + rel

@@ -1,0 +1,251 @@
+import Foundation
+import XCTest
+
+/// `setup:rollback -c/-m`: round trips, refusals, and the live tree surviving bad archives.
+final class RollbackCommandTests: XCTestCase {
+    func makeStore() throws -> TempTree {
+        let t = try TempTree("store")
+        try t.file("app/etc/di.xml", "<config/>\n")
+        try t.file("app/code/V/M/a.php", "<?php // a\n")
+        try t.file("bin/magento", "#!/usr/bin/env php\n", mode: 0o755)
+        try t.file("pub/index.php", "<?php // index\n")
+        try t.file("pub/static/keep.css", "static stays")
+        try t.file("var/log/x.log", "var stays")
+        try t.file("pub/media/catalog/product/a/b/ab.jpg", String(repeating: "jpeg", count: 5000), mode: 0o600)
+        try t.file("pub/media/wysiwyg/w.png", "png")
+        try t.file("pub/media/suid-like", "x", mode: 0o4755)
+        try t.dir("pub/media/empty")
+        try t.dir("var/backups")
+        symlink("catalog/product/a/b/ab.jpg", t.path + "/pub/media/alias.jpg")
+        link(t.path + "/pub/media/wysiwyg/w.png", t.path + "/pub/media/wysiwyg/w-hardlink.png")
+        try sh("touch -d '1969-07-20 20:17:40' '\(t.path)/pub/media/wysiwyg/w.png' && touch -d '2040-01-01' '\(t.path)/app/etc/di.xml'")
+        return t
+    }
+
+    func backup(_ t: TempTree, _ kind: String) throws -> String {
+        let r = try fastbackup(["setup:backup", "--\(kind)", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let title = kind == "code" ? "Code" : "Media"
+        return try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("\(title) backup path: ") }
+            .map { String($0.dropFirst("\(title) backup path: ".count)) })
+    }
+
+    func testNoFileAndBadFileMessages() throws {
+        let t = try makeStore()
+        var r = try fastbackup(["setup:rollback", "--root", t.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, "Not enough information provided to roll back.\n")
+        r = try fastbackup(["setup:rollback", "-n", "-c", "123_filesystem_code.tgz", "--root", t.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, "The rollback file doesn't exist. Verify the file and try again.\n")
+        try t.file("var/backups/123_db.sql", "SELECT 1;")
+        r = try fastbackup(["setup:rollback", "-n", "--code-file=123_db.sql", "--root", t.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, "The rollback file is invalid. Verify the file and try again.\n")
+    }
+
+    func testMediaRoundTripRestoresEverythingAndKeepsBackup() throws {
+        let t = try makeStore()
+        let before = try manifest(t.path + "/pub/media")
+        let archive = try backup(t, "media")
+        try sh("cd '\(t.path)/pub/media' && rm -rf catalog && echo new > added.txt && chmod 700 wysiwyg")
+        let r = try fastbackup(["setup:rollback", "-n", "-m", (archive as NSString).lastPathComponent, "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init), [
+            "Enabling maintenance mode", "Media rollback is starting ...",
+            "Media rollback filename: \((archive as NSString).lastPathComponent)", "Media rollback file path: \(archive)",
+            "[SUCCESS]: Media rollback completed successfully.", "Disabling maintenance mode",
+        ])
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), before)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: archive), "the backup must be kept")
+        var a = stat(), b = stat()
+        stat(t.path + "/pub/media/wysiwyg/w.png", &a)
+        stat(t.path + "/pub/media/wysiwyg/w-hardlink.png", &b)
+        XCTAssertEqual(a.st_ino, b.st_ino, "hard links come back as links")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: t.path + "/pub").filter { $0.hasPrefix(".fastbackup") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testCodeRoundTripRemovesExtrasAndKeepsExcludedPaths() throws {
+        let t = try makeStore()
+        let excluded = ["pub/media", "pub/static", "var"]
+        let before = try manifest(t.path, excluding: excluded)
+        let media = try manifest(t.path + "/pub/media")
+        let archive = try backup(t, "code")
+        try sh("cd '\(t.path)' && echo extra > app/code/V/M/extra.php && echo changed > app/etc/di.xml && rm bin/magento && mkdir newdir && echo x > var/log/new.log")
+        let r = try fastbackup(["setup:rollback", "-n", "-c", archive, "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try manifest(t.path, excluding: excluded), before)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), media)
+        XCTAssertEqual(try String(contentsOfFile: t.path + "/pub/static/keep.css", encoding: .utf8), "static stays")
+        XCTAssertEqual(try String(contentsOfFile: t.path + "/var/log/new.log", encoding: .utf8), "x\n")
+    }
+
+    /// Corrupt and truncated archives must leave the live tree exactly as it was.
+    func testCorruptAndTruncatedArchivesLeaveLiveTreeUntouched() throws {
+        let t = try makeStore()
+        try sh("head -c 3000000 /dev/urandom > '\(t.path)/pub/media/big.bin'")
+        let archive = try backup(t, "media")
+        try sh("echo live-change > '\(t.path)/pub/media/live.txt'")
+        let live = try manifest(t.path + "/pub/media")
+        let size = Int(try sh("stat -c %s '\(archive)'").trimmingCharacters(in: .whitespacesAndNewlines))!
+        let cases: [(String, String)] = [
+            ("truncated", "head -c \(size / 2) '\(archive)' > '\(t.path)/var/backups/1_filesystem_media.tgz'"),
+            ("corrupt", "cp '\(archive)' '\(t.path)/var/backups/2_filesystem_media.tgz' && printf 'XXXXXXXX' | dd of='\(t.path)/var/backups/2_filesystem_media.tgz' bs=1 seek=\(size * 2 / 3) conv=notrunc 2>/dev/null"),
+            ("garbage", "head -c 100000 /dev/urandom > '\(t.path)/var/backups/3_filesystem_media.tgz'"),
+        ]
+        for (index, (label, script)) in cases.enumerated() {
+            try sh(script)
+            let r = try fastbackup(["setup:rollback", "-n", "-m", "\(index + 1)_filesystem_media.tgz", "--root", t.path])
+            XCTAssertEqual(r.status, 1, "\(label): \(r.stdout)")
+            XCTAssertFalse(r.stderr.isEmpty, label)
+            XCTAssertEqual(try manifest(t.path + "/pub/media"), live, "\(label) archive changed the live tree")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/var/.maintenance.flag"), label)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: t.path + "/pub").filter { $0.hasPrefix(".fastbackup") }
+            XCTAssertEqual(leftovers, [], label)
+        }
+    }
+
+    /// Archives made with Python's tarfile (the real module, as an attacker would), each refused whole.
+    func testTraversalAndSymlinkEscapeArchivesAreRefused() throws {
+        try requireTool("python3")
+        let t = try makeStore()
+        let live = try manifest(t.path + "/pub/media")
+        let outside = try TempTree("outside")
+        let cases: [(String, String)] = [
+            ("absolute", "add('/tmp/evil-absolute.txt', b'x')"),
+            ("dotdot", "add('pub/media/../../evil.txt', b'x')"),
+            ("symlink-then-write", "link('pub/media/escape', '\(outside.path)'); add('pub/media/escape/pwned.txt', b'x')"),
+            ("hardlink-outside", "hard('pub/media/h', '../../../etc/passwd')"),
+        ]
+        for (i, (label, body)) in cases.enumerated() {
+            let name = "\(10 + i)_filesystem_media.tgz"
+            try sh("""
+            python3 - <<'PY'
+            import io, tarfile
+            t = tarfile.open('\(t.path)/var/backups/\(name)', 'w:gz')
+            def add(n, data):
+                ti = tarfile.TarInfo(n); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+            def link(n, target):
+                ti = tarfile.TarInfo(n); ti.type = tarfile.SYMTYPE; ti.linkname = target; t.addfile(ti)
+            def hard(n, target):
+                ti = tarfile.TarInfo(n); ti.type = tarfile.LNKTYPE; ti.linkname = target; t.addfile(ti)
+            add('pub/media/ok.txt', b'fine')
+            \(body)
+            t.close()
+            PY
+            """)
+            let r = try fastbackup(["setup:rollback", "-n", "-m", name, "--root", t.path])
+            XCTAssertEqual(r.status, 1, "\(label): \(r.stdout)")
+            XCTAssertTrue(r.stderr.contains("refused"), "\(label): \(r.stderr)")
+            XCTAssertEqual(try manifest(t.path + "/pub/media"), live, label)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside.path), [], label)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/evil-absolute.txt"))
+    }
+
+    func testWorksUnderUlimitN32() throws {
+        let t = try makeStore()
+        try sh("cd '\(t.path)/pub/media' && mkdir many && for i in $(seq 1 300); do echo $i > many/f$i.txt; done")
+        let before = try manifest(t.path + "/pub/media")
+        let archive = try backup(t, "media")
+        try sh("rm -rf '\(t.path)/pub/media/many'")
+        let r = try runProcess(["/bin/bash", "-c", "ulimit -n 32; exec '\(fastbackupBinary)' setup:rollback -n -m '\(archive)' --root '\(t.path)'"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), before)
+        let b = try runProcess(["/bin/bash", "-c", "ulimit -n 32; exec '\(fastbackupBinary)' setup:backup --media --no-maintenance --root '\(t.path)'"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+    }
+
+    func testFileLargerThanUlimitFIsAClearError() throws {
+        let t = try makeStore()
+        try sh("head -c 3000000 /dev/zero > '\(t.path)/pub/media/big.bin'")
+        let live = try manifest(t.path + "/pub/media")
+        let archive = try backup(t, "media")
+        let r = try runProcess(["/bin/bash", "-c", "ulimit -f 1000; exec '\(fastbackupBinary)' setup:rollback -n -m '\(archive)' --root '\(t.path)'"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("big.bin") && r.stderr.contains("ulimit -f"), r.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), live)
+    }
+
+    /// GNU tar in each format, and tar | pigz, as Magento admins' older backups are made.
+    func testForeignArchivesRestore() throws {
+        try requireTool("tar")
+        try requireTool("pigz")
+        let t = try makeStore()
+        let before = try manifest(t.path + "/pub/media")
+        let commands = [
+            "tar --format=oldgnu -czf '%@' -C '\(t.path)' pub/media",
+            "tar --format=gnu -czf '%@' -C '\(t.path)' pub/media",
+            "tar --format=pax -czf '%@' -C '\(t.path)' pub/media",
+            "tar -cf - -C '\(t.path)' pub/media | pigz -6 > '%@'",
+            "tar --format=gnu -cf - -C '\(t.path)' pub/media | gzip -9 > '%@'",
+        ]
+        for (i, command) in commands.enumerated() {
+            let file = "\(t.path)/var/backups/\(20 + i)_filesystem_media.tgz"
+            try sh(command.replacingOccurrences(of: "%@", with: file))
+            try sh("rm -rf '\(t.path)/pub/media/catalog'")
+            let r = try fastbackup(["setup:rollback", "-n", "-m", file, "--root", t.path])
+            XCTAssertEqual(r.status, 0, "\(command): \(r.stderr)")
+            XCTAssertEqual(try manifest(t.path + "/pub/media"), before, command)
+        }
+    }
+
+    /// A kill -9 during extraction leaves the live tree as it was, and the next run cleans up.
+    func testKillDuringExtractionLeavesLiveTreeAndNextRunCleansUp() throws {
+        let t = try makeStore()
+        try sh("cd '\(t.path)/pub/media' && mkdir bulk && for i in $(seq 1 40); do head -c 2000000 /dev/urandom > bulk/f$i.bin; done")
+        let archive = try backup(t, "media")
+        try sh("rm -rf '\(t.path)/pub/media/bulk' && echo live > '\(t.path)/pub/media/live.txt'")
+        let live = try manifest(t.path + "/pub/media")
+        try sh("'\(fastbackupBinary)' setup:rollback -n -m '\(archive)' --root '\(t.path)' --no-maintenance >/dev/null 2>&1 & pid=$!; for i in $(seq 1 200); do ls -d '\(t.path)'/pub/.fastbackup-staging-* >/dev/null 2>&1 && break; sleep 0.01; done; kill -9 $pid; wait $pid || true")
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), live)
+        let r = try fastbackup(["setup:rollback", "-n", "-m", archive, "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: t.path + "/pub").filter { $0.hasPrefix(".fastbackup") }
+        XCTAssertEqual(leftovers, [])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: t.path + "/pub/media/bulk/f40.bin"))
+    }
+
+    /// A journal left by a kill in the middle of the swap is finished by the next run.
+    func testInterruptedSwapIsFinishedByNextRun() throws {
+        let t = try makeStore()
+        let archive = try backup(t, "media")
+        let expected = try manifest(t.path + "/pub/media")
+        // The state right after the live tree was moved aside and before the staged one moved in.
+        try sh("""
+        cd '\(t.path)/pub' && mkdir .fastbackup-staging-media-1 .fastbackup-old-media-1 && \
+        tar -xzf '\(archive)' -C .fastbackup-staging-media-1 --strip-components=1 && mv media .fastbackup-old-media-1/media
+        """)
+        let journal: [String: Any] = [
+            "kind": "media", "liveBase": Array((t.path + "/pub").utf8).map(Int.init),
+            "stagingBase": Array((t.path + "/pub/.fastbackup-staging-media-1").utf8).map(Int.init),
+            "oldBase": Array((t.path + "/pub/.fastbackup-old-media-1").utf8).map(Int.init),
+            "units": [["path": Array("media".utf8).map(Int.init), "staged": true]],
+        ]
+        try JSONSerialization.data(withJSONObject: journal).write(to: URL(fileURLWithPath: t.path + "/var/.fastbackup-rollback-media.journal"))
+        let r = try fastbackup(["info:backups:list", "--root", t.path])
+        XCTAssertEqual(r.status, 0)
+        let again = try fastbackup(["setup:rollback", "-n", "-m", archive, "--root", t.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("was interrupted while swapping"), again.stdout)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), expected)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/var/.fastbackup-rollback-media.journal"))
+    }
+
+    func testConfirmationDeclinedChangesNothing() throws {
+        let t = try makeStore()
+        let archive = try backup(t, "media")
+        try sh("echo live > '\(t.path)/pub/media/live.txt'")
+        let live = try manifest(t.path + "/pub/media")
+        for answer in ["", "n\n", "no\n", "maybe\n"] {
+            let r = try fastbackup(["setup:rollback", "-m", archive, "--root", t.path], input: answer)
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.stdout.hasPrefix("You are about to remove current code and/or database tables. Are you sure?[y/N]"))
+            XCTAssertEqual(try manifest(t.path + "/pub/media"), live)
+        }
+        let r = try fastbackup(["setup:rollback", "-m", archive, "--root", t.path], input: "y\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/pub/media/live.txt"))
+    }
+}
