@@ -99,7 +99,9 @@ public final class TarReader {
 
     private func readNextHeader() throws -> TarHeader? {
         if ended { return nil }
-        try skip(bodyRemaining + paddingRemaining, entry: current?.name)
+        // Two skips: a body of Int64.max bytes plus its padding would overflow one sum.
+        try skip(bodyRemaining, entry: current?.name)
+        try skip(paddingRemaining, entry: current?.name)
         bodyRemaining = 0
         paddingRemaining = 0
         current = nil

@@ -297,8 +297,9 @@ public final class TarWriter {
     private func append(_ bytes: UnsafeRawBufferPointer) throws {
         var rest = bytes
         while rest.count > 0 {
-            if filled == 0 && rest.count >= TarWriter.bufferCapacity {
+            if rest.count >= TarWriter.bufferCapacity {
                 // Large body chunks go straight to the sink; staging them would only copy.
+                try flushBuffer()
                 try sink.write(rest)
                 streamOffset += Int64(rest.count)
                 return
