@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What `TarWriter.writeBody(fromFileDescriptor:path:)` found while copying a file.
 public enum BodyCopyResult: Hashable, Sendable {
     /// Exactly `size` bytes were copied and the file ended there.
@@ -317,7 +323,7 @@ public final class TarWriter {
         var left = count
         while left > 0 {
             let n = min(left, TarWriter.bufferCapacity - filled)
-            (buffer.baseAddress! + filled).initializeMemory(as: UInt8.self, repeating: 0, count: n)
+            memset(buffer.baseAddress! + filled, 0, n)
             filled += n
             streamOffset += Int64(n)
             left -= n

@@ -43,7 +43,7 @@ final class HoleSource: TarByteSource {
             kept.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + Int(position), byteCount: n) }
         } else if position < holeStart + holeLength {
             n = Int(min(Int64(buffer.count), holeStart + holeLength - position))
-            buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n)
+            memset(buffer.baseAddress!, 0, n)
         } else {
             n = Int(min(Int64(buffer.count), total - position))
             let from = Int(position - holeLength)
