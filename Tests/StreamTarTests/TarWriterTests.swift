@@ -317,6 +317,16 @@ final class TarWriterTests: XCTestCase {
         XCTAssertEqual(tracker.linkTarget(device: 1, inode: 20, linkCount: 3, name: "third"), "first")
     }
 
+    func testOwnerNames() {
+        let names = TarOwnerNames()
+        XCTAssertEqual(names.userName(0), "root")
+        XCTAssertEqual(names.groupName(0), "root")
+        XCTAssertEqual(names.userName(3_999_999), "", "an id without a passwd entry has no name")
+        var header = TarHeader(name: "x", uid: 0, gid: 0)
+        names.fill(&header)
+        XCTAssertEqual([header.userName, header.groupName], ["root", "root"])
+    }
+
     func testPAXTimeText() throws {
         let cases: [(TarTime, String)] = [
             (TarTime(seconds: 0), "0"), (TarTime(seconds: -1), "-1"), (TarTime(seconds: 5, nanoseconds: 500_000_000), "5.5"),
