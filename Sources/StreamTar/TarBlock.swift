@@ -145,18 +145,15 @@ struct TarFieldParser {
         var i = b.startIndex
         while i < b.endIndex && b[i] == 0x20 { i += 1 }
         var value: Int64 = 0
-        var sawDigit = false
         while i < b.endIndex, b[i] >= UInt8(ascii: "0") && b[i] <= UInt8(ascii: "7") {
             if value > (Int64.max >> 3) { return nil }
             value = value << 3 | Int64(b[i] - UInt8(ascii: "0"))
-            sawDigit = true
             i += 1
         }
         while i < b.endIndex {
             if b[i] != 0 && b[i] != 0x20 { return nil }
             i += 1
         }
-        _ = sawDigit  // an all-blank field is 0, as GNU tar and Go read it
-        return value
+        return value  // an all-blank field is 0, as GNU tar and Go read it
     }
 }

@@ -150,6 +150,7 @@ public struct TarHeader: Hashable, Sendable {
         #else
         let mtime = st.st_mtimespec
         #endif
+        // glibc's major()/minor() encoding; they are macros Swift cannot import.
         let rdev = UInt64(truncatingIfNeeded: st.st_rdev)
         self.init(name: name, kind: kind, linkName: linkName, mode: UInt32(st.st_mode) & 0o7777,
                   uid: Int(st.st_uid), gid: Int(st.st_gid),

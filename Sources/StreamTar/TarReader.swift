@@ -4,7 +4,8 @@
 /// `size`, `mtime` with fractions, `uid`, `gid`, `uname`, `gname`; `hdrcharset` is accepted
 /// and names are kept as raw bytes either way), GNU and old GNU (`"ustar  \0"` magic, long
 /// names and link targets in `././@LongLink` `L`/`K` entries, base-256 numbers). GNU sparse
-/// files (`S`, or pax `GNU.sparse.*`) are not expanded: their stored body is returned as is.
+/// files are not expanded: both old `S` entries and pax `GNU.sparse.*` entries come back as
+/// `.other(UInt8(ascii: "S"))` with their stored body (map and data fragments) as is.
 ///
 /// Header checksums are verified against both the unsigned and the signed byte sum, as GNU
 /// tar does. The archive ends, following Go's archive/tar, at:
@@ -215,6 +216,11 @@ public final class TarReader {
                 throw error
             }
             if header.size < 0 { throw TarError(.invalidNumber(field: "size"), entry: header.name, offset: headerOffset) }
+            // A GNU pax sparse file stores a map plus data fragments; returning it as a regular
+            // file would restore the wrong bytes, so it is marked like GNU's old 'S' entries.
+            if header.kind == .regular && records.keys.contains(where: { $0.hasPrefix("GNU.sparse.") }) {
+                header.kind = .other(UInt8(ascii: "S"))
+            }
             if header.kind.isHeaderOnly { header.size = 0 }
 
             bodyRemaining = header.size

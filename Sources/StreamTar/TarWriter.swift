@@ -126,7 +126,7 @@ public final class TarWriter {
                 } catch var error as TarError {
                     error.entry = current?.name
                     error.offset = streamOffset
-                    throw ReadFailure(error: error)
+                    throw error
                 }
                 if n == 0 { break }
                 let useful = Int(min(Int64(n), bodyRemaining))
@@ -276,8 +276,6 @@ public final class TarWriter {
 
     // MARK: - Staging buffer
 
-    private struct ReadFailure: Error { var error: TarError }
-
     private func checkUsable() throws {
         if let stickyError { throw stickyError }
         if finished { throw TarError(.writerFinished, offset: streamOffset) }
@@ -287,9 +285,6 @@ public final class TarWriter {
     private func guarded(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let failure as ReadFailure {
-            stickyError = failure.error
-            throw failure.error
         } catch {
             stickyError = error
             throw error

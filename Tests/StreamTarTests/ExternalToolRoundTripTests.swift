@@ -79,10 +79,16 @@ final class ExternalToolRoundTripTests: XCTestCase {
         try writeWithStreamTar(root, to: archive)
         let expected = try snapshotTree(root)
 
-        // Command: bsdtar -xpf streamtar.tar -C bsd-out   (-p: restore setuid bits and modes exactly)
+        // Command: bsdtar -tvf streamtar.tar
+        let listing = try runTool("bsdtar", ["-tvf", archive.path])
+        XCTAssertEqual(listing.status, 0, listing.stderr)
+        XCTAssertEqual(listing.stderr, "")
+        XCTAssertEqual(String(decoding: listing.stdout, as: UTF8.self).split(separator: "\n").count, specs.count)
+
+        // Command: bsdtar -xf streamtar.tar -C bsd-out   (as root: owners, modes and setuid restored)
         let out = tmp.appendingPathComponent("bsd-out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
-        let extract = try runTool("bsdtar", ["-xpf", archive.path, "-C", out.path])
+        let extract = try runTool("bsdtar", ["-xf", archive.path, "-C", out.path])
         XCTAssertEqual(extract.status, 0, extract.stderr)
         XCTAssertEqual(extract.stderr, "")
         guard geteuid() == 0 else { throw XCTSkip("tree comparison needs root to restore owners") }
@@ -124,6 +130,28 @@ final class ExternalToolRoundTripTests: XCTestCase {
                 let entries = try readArchive(bytes, chunk: chunk)
                 assertEntries(entries, match: expected, format: "\(format) (source chunk \(chunk))")
             }
+        }
+    }
+
+    /// GNU sparse files are not expanded; they must come back marked as sparse, never as a
+    /// regular file with the wrong bytes.
+    /// Command (per format F): tar --format=F --sparse -cf F.tar -C tree sparse.bin
+    func testGNUSparseEntriesAreMarkedNotMisread() throws {
+        let tmp = try makeTemporaryDirectory(self)
+        let tree = tmp.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: false)
+        let file = tree.appendingPathComponent("sparse.bin")
+        let handle = try FileHandle(forWritingTo: { FileManager.default.createFile(atPath: file.path, contents: nil); return file }())
+        try handle.seek(toOffset: 1 << 20)
+        try handle.write(contentsOf: Data("data after a hole".utf8))
+        try handle.close()
+        for format in ["gnu", "pax"] {
+            let archive = tmp.appendingPathComponent("\(format).tar")
+            let create = try runTool("tar", ["--format=\(format)", "--sparse", "-cf", archive.path, "-C", tree.path, "sparse.bin"])
+            XCTAssertEqual(create.status, 0, create.stderr)
+            let entries = try readArchive(readFile(archive))
+            XCTAssertEqual(entries.count, 1, format)
+            XCTAssertEqual(entries.first?.header.kind, .other(UInt8(ascii: "S")), format)
         }
     }
 
