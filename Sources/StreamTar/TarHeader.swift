@@ -134,16 +134,19 @@ public struct TarHeader: Hashable, Sendable {
     /// User and group names are left empty (see `TarOwnerNames`). Sub-second modification
     /// times are dropped unless `keepSubsecondTimes` is set, because they force a pax record
     /// (about 1 KiB) onto every entry, and GNU tar's own default archives keep whole seconds.
-    public init(name: TarPath, fileStatus st: stat, linkName: TarPath = TarPath(bytes: []), keepSubsecondTimes: Bool = false) {
+    ///
+    /// Returns nil for sockets (and any other type tar cannot store); GNU tar skips them too.
+    public init?(name: TarPath, fileStatus st: stat, linkName: TarPath = TarPath(bytes: []), keepSubsecondTimes: Bool = false) {
         let type = UInt32(st.st_mode) & UInt32(S_IFMT)
         let kind: Kind
         switch type {
+        case UInt32(S_IFREG): kind = linkName.isEmpty ? .regular : .hardLink
         case UInt32(S_IFDIR): kind = .directory
         case UInt32(S_IFLNK): kind = .symbolicLink
         case UInt32(S_IFCHR): kind = .characterDevice
         case UInt32(S_IFBLK): kind = .blockDevice
         case UInt32(S_IFIFO): kind = .fifo
-        default: kind = linkName.isEmpty ? .regular : .hardLink
+        default: return nil
         }
         #if canImport(Glibc)
         let mtime = st.st_mtim

@@ -115,8 +115,8 @@ public final class TarWriter {
         try guarded {
             var copied = size - bodyRemaining
             while true {
-                // Ask for one byte more than the body needs, so a grown file shows itself
-                // without an extra read in the common case.
+                // Ask for one byte more than the body still needs: the read that finds the
+                // end of the file is the same one that would reveal a file that grew.
                 let wanted = min(Int64(TarWriter.bufferCapacity), bodyRemaining + 1)
                 if TarWriter.bufferCapacity - filled < Int(wanted) { try flushBuffer() }
                 let room = min(Int(wanted), TarWriter.bufferCapacity - filled)

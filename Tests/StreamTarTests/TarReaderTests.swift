@@ -129,7 +129,7 @@ final class TarReaderTests: XCTestCase {
                 let st = try lstatBytes(full)
                 let target = links.linkTarget(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), linkCount: UInt64(st.st_nlink),
                                               name: TarPath("media/" + rel))
-                var header = TarHeader(name: TarPath("media/" + rel), fileStatus: st, linkName: target ?? TarPath(bytes: []))
+                var header = try XCTUnwrap(TarHeader(name: TarPath("media/" + rel), fileStatus: st, linkName: target ?? TarPath(bytes: [])))
                 names.fill(&header)
                 try writer.writeHeader(header)
                 count += 1

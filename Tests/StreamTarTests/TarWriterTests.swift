@@ -317,6 +317,47 @@ final class TarWriterTests: XCTestCase {
         XCTAssertEqual(tracker.linkTarget(device: 1, inode: 20, linkCount: 3, name: "third"), "first")
     }
 
+    /// Headers from lstat: each file type maps to its kind; sockets cannot be archived.
+    func testHeaderFromFileStatus() throws {
+        let tmp = try makeTemporaryDirectory(self)
+        let base = Array(tmp.path.utf8)
+        try buildTree([
+            TreeSpec(path: Array("d".utf8), node: .directory, mode: 0o750, mtime: 12345),
+            TreeSpec(path: Array("f".utf8), node: .file([1, 2, 3]), mode: 0o4711, mtime: -7),
+            TreeSpec(path: Array("l".utf8), node: .symlink(Array("f".utf8))),
+        ], under: base)
+        try check(mkfifo(cPath(join(base, Array("p".utf8))), 0o600), "mkfifo", base)
+        let cases: [(String, TarHeader.Kind, UInt32, Int64)] = [("d", .directory, 0o750, 0), ("f", .regular, 0o4711, 3), ("p", .fifo, 0o600, 0)]
+        for (name, kind, mode, size) in cases {
+            let header = try XCTUnwrap(TarHeader(name: TarPath(name), fileStatus: lstatBytes(join(base, Array(name.utf8)))))
+            XCTAssertEqual([header.kind], [kind], name)
+            XCTAssertEqual(header.mode, mode, name)
+            XCTAssertEqual(header.size, size, name)
+            XCTAssertEqual(header.uid, Int(geteuid()), name)
+        }
+        XCTAssertEqual(TarHeader(name: "f", fileStatus: try lstatBytes(join(base, Array("f".utf8))))?.modificationTime, TarTime(seconds: -7))
+        XCTAssertEqual(TarHeader(name: "l", fileStatus: try lstatBytes(join(base, Array("l".utf8))), linkName: "f")?.kind, .symbolicLink)
+        let hard = TarHeader(name: "g", fileStatus: try lstatBytes(join(base, Array("f".utf8))), linkName: "f")
+        XCTAssertEqual(hard?.kind, .hardLink)
+        XCTAssertEqual(hard?.size, 0)
+
+        // A listening Unix socket: tar has no type for it.
+        let socketPath = join(base, Array("s".utf8))
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in socketPath.prefix(raw.count - 1).enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try check(bound, "bind", socketPath)
+        XCTAssertNil(TarHeader(name: "s", fileStatus: try lstatBytes(socketPath)))
+    }
+
     func testOwnerNames() {
         let names = TarOwnerNames()
         XCTAssertEqual(names.userName(0), "root")

@@ -289,7 +289,7 @@ func archiveTree(_ root: [UInt8], to sink: TarByteSink, keepSubsecondTimes: Bool
                       let target = links.linkTarget(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), linkCount: UInt64(st.st_nlink), name: TarPath(bytes: rel)) {
                 linkName = target
             }
-            let header = TarHeader(name: TarPath(bytes: rel), fileStatus: st, linkName: linkName, keepSubsecondTimes: keepSubsecondTimes)
+            let header = try XCTUnwrap(TarHeader(name: TarPath(bytes: rel), fileStatus: st, linkName: linkName, keepSubsecondTimes: keepSubsecondTimes))
             try writer.writeHeader(header)
             if header.kind == .regular {
                 let fd = open(cPath(full), O_RDONLY)
