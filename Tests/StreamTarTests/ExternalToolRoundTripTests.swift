@@ -95,6 +95,31 @@ final class ExternalToolRoundTripTests: XCTestCase {
         assertSameTree(expected, try snapshotTree(Array(out.path.utf8)), tool: "bsdtar")
     }
 
+    /// Device nodes keep their numbers through StreamTar and both extractors.
+    /// Commands: tar -xf devices.tar -C gnu-out; bsdtar -xf devices.tar -C bsd-out
+    func testDeviceNodesSurviveGNUTarAndBsdtar() throws {
+        let specs = [
+            TreeSpec(path: Array("null-like".utf8), node: .device(block: false, major: 1, minor: 3), mode: 0o666),
+            TreeSpec(path: Array("big-numbers".utf8), node: .device(block: false, major: 4000, minor: 300_000), mode: 0o600),
+            TreeSpec(path: Array("loop-like".utf8), node: .device(block: true, major: 7, minor: 0), mode: 0o660),
+        ]
+        let (tmp, root) = try makeTree(specs)
+        let archive = tmp.appendingPathComponent("devices.tar")
+        try writeWithStreamTar(root, to: archive)
+        let entries = try readArchive(readFile(archive))
+        XCTAssertEqual(entries.map(\.header.kind), [.characterDevice, .blockDevice, .characterDevice])
+        XCTAssertEqual(entries.map(\.header.devMajor), [4000, 7, 1])
+        XCTAssertEqual(entries.map(\.header.devMinor), [300_000, 0, 3])
+        let expected = try snapshotTree(root)
+        for (tool, args) in [("tar", ["-xf"]), ("bsdtar", ["-xf"])] {
+            let out = tmp.appendingPathComponent("\(tool)-out")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
+            let extract = try runTool(tool, args + [archive.path, "-C", out.path])
+            XCTAssertEqual(extract.status, 0, extract.stderr)
+            assertSameTree(expected, try snapshotTree(Array(out.path.utf8)), tool: tool)
+        }
+    }
+
     func testSubsecondTimesSurviveGNUTar() throws {
         let specs = [
             TreeSpec(path: Array("a".utf8), node: .file([1, 2, 3]), mtime: 1_700_000_000, mtimeNanos: 123_456_789),
@@ -184,6 +209,8 @@ final class ExternalToolRoundTripTests: XCTestCase {
                 XCTAssertEqual(h.linkName.bytes, want.linkTarget, what, file: file, line: line)
             case .directory:
                 XCTAssertEqual(want.type, UInt32(S_IFDIR), what, file: file, line: line)
+            case .fifo:
+                XCTAssertEqual(want.type, UInt32(S_IFIFO), what, file: file, line: line)
             default:
                 XCTFail("\(what): unexpected kind \(h.kind)", file: file, line: line)
             }

@@ -141,6 +141,9 @@ enum NodeSpec: Equatable {
     case directory
     case symlink([UInt8])
     case hardLink(to: [UInt8])
+    case fifo
+    /// Character (`block == false`) or block device node; needs CAP_MKNOD.
+    case device(block: Bool, major: UInt32, minor: UInt32)
 }
 
 /// One path of a test tree with its wanted mode and mtime.
@@ -171,6 +174,14 @@ func buildTree(_ specs: [TreeSpec], under root: [UInt8]) throws {
             try check(symlink(cPath(target), cPath(full)), "symlink", full)
         case let .hardLink(to):
             try check(link(cPath(join(root, to)), cPath(full)), "link", full)
+        case .fifo:
+            try check(mkfifo(cPath(full), 0o600), "mkfifo", full)
+        case let .device(block, major, minor):
+            let dev = dev_t(major & 0xfff) << 8 | dev_t(minor & 0xff) | dev_t(minor & ~0xff) << 12 | dev_t(major & ~0xfff) << 32
+            if mknod(cPath(full), (block ? S_IFBLK : S_IFCHR) | 0o600, dev) != 0 {
+                if errno == EPERM { throw XCTSkip("mknod not permitted here (needs CAP_MKNOD)") }
+                try check(-1, "mknod", full)
+            }
         }
     }
     for spec in specs.reversed() {
@@ -207,6 +218,7 @@ struct Snapshot: Equatable, CustomStringConvertible {
     var uid: UInt32
     var gid: UInt32
     var size: Int64
+    var rdev: UInt64
     var mtime: Int64
     var mtimeNanos: Int
     var content: [UInt8]
@@ -215,7 +227,7 @@ struct Snapshot: Equatable, CustomStringConvertible {
     var hardLinkGroup: [[UInt8]]
 
     var description: String {
-        "type \(String(type, radix: 8)) mode \(String(mode, radix: 8)) owner \(uid):\(gid) size \(size) mtime \(mtime).\(mtimeNanos) "
+        "type \(String(type, radix: 8)) mode \(String(mode, radix: 8)) owner \(uid):\(gid) size \(size) rdev \(rdev) mtime \(mtime).\(mtimeNanos) "
             + "content \(content.count) bytes link \(TarPath(bytes: linkTarget)) group \(hardLinkGroup.map { TarPath(bytes: $0).description })"
     }
 }
@@ -230,7 +242,7 @@ func snapshotTree(_ root: [UInt8]) throws -> [[UInt8]: Snapshot] {
             let full = join(root, rel)
             let st = try lstatBytes(full)
             let type = UInt32(st.st_mode) & UInt32(S_IFMT)
-            var snap = Snapshot(type: type, mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid, size: type == UInt32(S_IFREG) ? Int64(st.st_size) : 0,
+            var snap = Snapshot(type: type, mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid, size: type == UInt32(S_IFREG) ? Int64(st.st_size) : 0, rdev: UInt64(st.st_rdev),
                                 mtime: Int64(st.st_mtim.tv_sec), mtimeNanos: st.st_mtim.tv_nsec, content: [], linkTarget: [], hardLinkGroup: [])
             if type == UInt32(S_IFLNK) {
                 var buf = [CChar](repeating: 0, count: 4096)

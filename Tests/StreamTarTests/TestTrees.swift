@@ -19,6 +19,8 @@ enum TreeFormat: String, CaseIterable {
         case .ustar:
             return TarFormat.splitUSTARName(spec.path + (spec.node == .directory ? [UInt8(ascii: "/")] : [])) != nil
                 && target.count <= 100 && spec.mtime >= 0 && spec.mtime < 1 << 33 && spec.uid < 1 << 21 && spec.gid < 1 << 21
+        case .v7 where spec.node == .fifo:
+            return false  // v7 has no FIFO type
         case .v7:
             // v7 names are NUL-terminated in 100 bytes; GNU tar adds a slash to directory names.
             return TreeFormat.ustar.canHold(spec) && spec.path.count + (spec.node == .directory ? 1 : 0) < 100 && target.count < 100
@@ -60,6 +62,7 @@ func edgeCaseTree(seed: UInt64 = 0x5EED_0001) -> [TreeSpec] {
     files.append(TreeSpec(path: Array("times/2100".utf8), node: .file([7]), mtime: 4_102_444_800))
     files.append(TreeSpec(path: Array("owners/large-ids".utf8), node: .file([8]), uid: 3_000_000, gid: 4_000_000))
     files.append(TreeSpec(path: Array("owners/small-ids".utf8), node: .file([9]), uid: 1234, gid: 5678))
+    files.append(TreeSpec(path: Array("special/fifo".utf8), node: .fifo, mode: 0o640))
 
     specs += parentDirectories(of: files.map(\.path), existing: [])
     specs.append(TreeSpec(path: Array("times/1969-dir".utf8), node: .directory, mode: 0o755, mtime: -86_400))
