@@ -63,7 +63,8 @@ public final class TarWriter {
     /// kinds the size is written as 0 and no body is expected.
     /// - Throws: `TarError` `.previousBodyIncomplete` when the previous body is short,
     ///   `.unrepresentable` for a header no format can hold (empty name, NUL bytes in a name,
-    ///   negative numbers, mode beyond 0o7777, device numbers beyond 2^21), sink errors.
+    ///   negative numbers, ids beyond 2^32-1, mode beyond 0o7777, device numbers beyond 2^21,
+    ///   the type flags `x`, `g`, `L`, `K` reserved for extension headers), sink errors.
     public func writeHeader(_ header: TarHeader) throws {
         try checkUsable()
         if bodyRemaining > 0 {
@@ -182,6 +183,8 @@ public final class TarWriter {
         if h.userName.utf8.contains(0) || h.groupName.utf8.contains(0) { throw refuse("owner name contains a NUL byte") }
         if h.mode & ~0o7777 != 0 { throw refuse("mode \(String(h.mode, radix: 8)) has bits beyond 07777") }
         if h.uid < 0 || h.gid < 0 { throw refuse("negative uid or gid") }
+        // pax could carry more, but uid_t is 32 bits and GNU tar rejects larger ids.
+        if h.uid > Int(UInt32.max) || h.gid > Int(UInt32.max) { throw refuse("uid or gid beyond 2^32-1") }
         if h.kind.isHeaderOnly == false && h.size < 0 { throw refuse("negative size") }
         if h.modificationTime.nanoseconds < 0 || h.modificationTime.nanoseconds >= 1_000_000_000 { throw refuse("nanoseconds out of range") }
         if (h.kind == .hardLink || h.kind == .symbolicLink) && h.linkName.isEmpty { throw refuse("link without a target") }
