@@ -15,12 +15,13 @@
 /// A zero block followed by a non-zero block is an error (`.dataAfterZeroBlock`).
 ///
 /// Memory is bounded: one 64 KiB read buffer, plus extension headers (pax records, GNU long
-/// names) of at most `maximumExtensionSize` bytes each; a larger claim is an error, never an
-/// allocation. Every error is a `TarError` naming the entry (when known) and the byte offset,
+/// names) of at most `maximumExtensionSize` bytes for one entry together, and as much again
+/// for global pax records; a larger claim is an error, never an allocation. Every error is a `TarError` naming the entry (when known) and the byte offset,
 /// except errors thrown by the source itself, which pass through unchanged. Errors are sticky:
 /// once a call throws, every later call throws the same error.
 public final class TarReader {
-    /// The largest pax extended header or GNU long name/link accepted (1 MiB).
+    /// The most extension-header bytes (pax `x`, GNU `L`/`K`) accepted for one entry, and for
+    /// the global pax records in force (1 MiB each).
     public static let maximumExtensionSize: Int64 = 1 << 20
     /// Size of the read buffer; larger `readBody` requests bypass it.
     public static let bufferCapacity = 64 << 10
@@ -35,6 +36,7 @@ public final class TarReader {
     private var bodyRemaining: Int64 = 0
     private var paddingRemaining: Int64 = 0
     private var globalRecords: [String: [UInt8]] = [:]
+    private var globalRecordBytes: Int64 = 0
     private var ended = false
     private var stickyError: Error?
 
@@ -111,6 +113,7 @@ public final class TarReader {
         var longName: [UInt8]?
         var longLink: [UInt8]?
         var needsEntry = false  // an x, L or K header was read and awaits its entry
+        var extensionBytes: Int64 = 0  // body bytes of this entry's x, L and K headers
 
         while true {
             let headerOffset = consumed
@@ -150,9 +153,13 @@ public final class TarReader {
             case UInt8(ascii: "x"), UInt8(ascii: "g"), UInt8(ascii: "L"), UInt8(ascii: "K"):
                 if let field = parser.firstError { throw TarError(.invalidNumber(field: field), entry: entryName, offset: headerOffset) }
                 if size < 0 { throw TarError(.invalidNumber(field: "size"), entry: entryName, offset: headerOffset) }
-                if size > TarReader.maximumExtensionSize {
-                    throw TarError(.extensionTooLarge(size: size, limit: TarReader.maximumExtensionSize), entry: entryName, offset: headerOffset)
+                // The limit holds for all extension headers of one entry together, and for the
+                // global records kept across entries, so a run of them cannot grow memory either.
+                let held = flag == UInt8(ascii: "g") ? globalRecordBytes : extensionBytes
+                if size > TarReader.maximumExtensionSize - held {
+                    throw TarError(.extensionTooLarge(size: size + held, limit: TarReader.maximumExtensionSize), entry: entryName, offset: headerOffset)
                 }
+                if flag != UInt8(ascii: "g") { extensionBytes += size }
                 let body = try readExtensionBody(Int(size), headerOffset: headerOffset)
                 switch flag {
                 case UInt8(ascii: "L"):
@@ -175,6 +182,7 @@ public final class TarReader {
                     } else {
                         // An empty global value removes the key (POSIX).
                         for r in records { globalRecords[r.key] = r.value.isEmpty ? nil : r.value }
+                        globalRecordBytes = globalRecords.reduce(0) { $0 + Int64($1.key.utf8.count + $1.value.count) }
                     }
                 }
                 continue

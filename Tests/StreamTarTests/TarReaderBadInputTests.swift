@@ -39,6 +39,8 @@ final class TarReaderBadInputTests: XCTestCase {
     }
 
     func testBadInputTable() {
+        let onePAXHeader: [UInt8] = headerBlock("PaxHeaders.0/f", flag: "x", size: 300_000) + [UInt8](repeating: 0, count: 300_032)
+        let manyPAXHeaders: [UInt8] = onePAXHeader + onePAXHeader + onePAXHeader + onePAXHeader + headerBlock("f") + trailer
         let cases: [(String, [UInt8], TarError.Kind, TarPath?, Int64?)] = [
             ("truncated inside a header", Array(valid.prefix(300)), .truncated, nil, 300),
             ("truncated inside a body", Array(valid.prefix(517)), .truncated, "a", 517),
@@ -71,6 +73,7 @@ final class TarReaderBadInputTests: XCTestCase {
              .extensionTooLarge(size: 2 << 20, limit: 1 << 20), "PaxHeaders.0/f", 0),
             ("GNU long name of 100 MiB", headerBlock("././@LongLink", flag: "L", size: 100 << 20) + trailer,
              .extensionTooLarge(size: 100 << 20, limit: 1 << 20), "././@LongLink", 0),
+            ("many pax headers for one entry", manyPAXHeaders, .extensionTooLarge(size: 1_200_000, limit: 1 << 20), "PaxHeaders.0/f", 3 * 300_544),
             ("pax header then end of stream", paxEntry("12 path=abc\n"), .missingEntryAfterExtension, nil, 1024),
             ("GNU long name then zero blocks", headerBlock("././@LongLink", flag: "L", size: 3) + padded([0x61, 0x62, 0]) + trailer,
              .missingEntryAfterExtension, nil, 1024),
