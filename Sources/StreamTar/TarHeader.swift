@@ -84,7 +84,8 @@ public struct TarHeader: Hashable, Sendable {
         }
     }
 
-    /// The entry's path, byte-exact (need not be UTF-8).
+    /// The entry's path, byte-exact (need not be UTF-8). A directory may be named with or
+    /// without a trailing `/` (GNU tar writes one; the type flag is what counts).
     public var name: TarPath
     /// Symbolic-link target, or the earlier entry a hard link points to; empty otherwise.
     public var linkName: TarPath

@@ -14,6 +14,10 @@
 /// 3. two zero blocks (anything after them, such as GNU tar's record padding, is not read).
 /// A zero block followed by a non-zero block is an error (`.dataAfterZeroBlock`).
 ///
+/// Names and link targets are returned exactly as stored and are not sanitized: GNU tar
+/// stores directories with a trailing `/`, archives may hold `./` prefixes, and a hostile
+/// archive may hold absolute names or `..` components, which an extractor must refuse.
+///
 /// Memory is bounded: one 64 KiB read buffer, plus extension headers (pax records, GNU long
 /// names) of at most `maximumExtensionSize` bytes for one entry together, and as much again
 /// for global pax records; a larger claim is an error, never an allocation. Every error is a `TarError` naming the entry (when known) and the byte offset,
