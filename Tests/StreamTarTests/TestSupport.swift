@@ -187,7 +187,10 @@ func buildTree(_ specs: [TreeSpec], under root: [UInt8]) throws {
     for spec in specs.reversed() {
         let full = join(root, spec.path)
         if case .hardLink = spec.node {} else {
-            try check(lchown(cPath(full), spec.uid, spec.gid), "lchown", full)
+            if lchown(cPath(full), spec.uid, spec.gid) != 0 {
+                if errno == EPERM { throw XCTSkip("setting file owners needs root (CI runs the suite as root)") }
+                try check(-1, "lchown", full)
+            }
         }
         if case .symlink = spec.node {} else if case .hardLink = spec.node {} else {
             try check(chmod(cPath(full), mode_t(spec.mode)), "chmod", full)
