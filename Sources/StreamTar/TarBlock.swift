@@ -58,14 +58,20 @@ struct TarBlock {
     /// The sums GNU tar accepts: all bytes with the checksum field read as spaces, summed
     /// as unsigned and as signed chars (old tars on signed-char machines wrote the latter).
     func checksums() -> (unsigned: Int64, signed: Int64) {
-        var unsigned: Int64 = 0
-        var signed: Int64 = 0
-        for (i, b) in bytes.enumerated() {
-            let v: UInt8 = Field.checksum.contains(i) ? 0x20 : b
-            unsigned += Int64(v)
-            signed += Int64(Int8(bitPattern: v))
+        bytes.withUnsafeBufferPointer { b in
+            var unsigned = 0
+            var signed = 0
+            for i in 0..<tarBlockSize {
+                unsigned &+= Int(b[i])
+                signed &+= Int(Int8(bitPattern: b[i]))
+            }
+            // The checksum field counts as eight spaces.
+            for i in Field.checksum {
+                unsigned &-= Int(b[i])
+                signed &-= Int(Int8(bitPattern: b[i]))
+            }
+            return (Int64(unsigned + 8 * 0x20), Int64(signed + 8 * 0x20))
         }
-        return (unsigned, signed)
     }
 
     /// Stores the unsigned checksum the way GNU tar does: six octal digits, NUL, space.
@@ -81,9 +87,12 @@ struct TarBlock {
     /// Stores `value` (which must fit) as zero-padded octal digits followed by a NUL.
     mutating func storeOctal(_ value: Int64, _ field: Range<Int>) {
         precondition(value >= 0 && value <= TarBlock.maxOctal(field.count))
-        var digits = Array(String(value, radix: 8).utf8)
-        while digits.count < field.count - 1 { digits.insert(UInt8(ascii: "0"), at: 0) }
-        bytes.replaceSubrange(field, with: digits + [0])
+        var rest = value
+        for i in stride(from: field.upperBound - 2, through: field.lowerBound, by: -1) {
+            bytes[i] = UInt8(ascii: "0") + UInt8(rest & 7)
+            rest >>= 3
+        }
+        bytes[field.upperBound - 1] = 0
     }
 
     /// Stores up to `field.count` bytes of `value`; the rest stays NUL.
@@ -145,18 +154,15 @@ struct TarFieldParser {
         var i = b.startIndex
         while i < b.endIndex && b[i] == 0x20 { i += 1 }
         var value: Int64 = 0
-        var sawDigit = false
         while i < b.endIndex, b[i] >= UInt8(ascii: "0") && b[i] <= UInt8(ascii: "7") {
             if value > (Int64.max >> 3) { return nil }
             value = value << 3 | Int64(b[i] - UInt8(ascii: "0"))
-            sawDigit = true
             i += 1
         }
         while i < b.endIndex {
             if b[i] != 0 && b[i] != 0x20 { return nil }
             i += 1
         }
-        _ = sawDigit  // an all-blank field is 0, as GNU tar and Go read it
-        return value
+        return value  // an all-blank field is 0, as GNU tar and Go read it
     }
 }

@@ -14,7 +14,7 @@
 /// | name             | 100 bytes   | 100, or 155 prefix + `/` + 100 | any (`L` entry)   | any length (`path`)        |
 /// | link target      | 100 bytes   | 100 bytes                     | any (`K` entry)    | any length (`linkpath`)    |
 /// | size             | < 8 GiB     | < 8 GiB (11 octal digits)     | base-256, 2^63     | decimal, up to 2^63-1      |
-/// | uid, gid         | < 2^21      | < 2^21 (7 octal digits)       | base-256           | decimal (`uid`, `gid`)     |
+/// | uid, gid         | < 2^21      | < 2^21 (7 octal digits)       | base-256           | decimal, < 2^32 (uid_t)    |
 /// | mtime            | 0 ..< 2^33 s| 0 ..< 2^33 s, whole seconds    | base-256, negative | decimal, negative, `.nnn`  |
 /// | uname, gname     | -           | 31 bytes                      | 31 bytes           | any length (UTF-8)         |
 /// | dev major/minor  | -           | < 2^21                        | base-256           | - (the writer refuses)     |

@@ -84,7 +84,8 @@ public struct TarHeader: Hashable, Sendable {
         }
     }
 
-    /// The entry's path, byte-exact (need not be UTF-8).
+    /// The entry's path, byte-exact (need not be UTF-8). A directory may be named with or
+    /// without a trailing `/` (GNU tar writes one; the type flag is what counts).
     public var name: TarPath
     /// Symbolic-link target, or the earlier entry a hard link points to; empty otherwise.
     public var linkName: TarPath
@@ -134,22 +135,26 @@ public struct TarHeader: Hashable, Sendable {
     /// User and group names are left empty (see `TarOwnerNames`). Sub-second modification
     /// times are dropped unless `keepSubsecondTimes` is set, because they force a pax record
     /// (about 1 KiB) onto every entry, and GNU tar's own default archives keep whole seconds.
-    public init(name: TarPath, fileStatus st: stat, linkName: TarPath = TarPath(bytes: []), keepSubsecondTimes: Bool = false) {
+    ///
+    /// Returns nil for sockets (and any other type tar cannot store); GNU tar skips them too.
+    public init?(name: TarPath, fileStatus st: stat, linkName: TarPath = TarPath(bytes: []), keepSubsecondTimes: Bool = false) {
         let type = UInt32(st.st_mode) & UInt32(S_IFMT)
         let kind: Kind
         switch type {
+        case UInt32(S_IFREG): kind = linkName.isEmpty ? .regular : .hardLink
         case UInt32(S_IFDIR): kind = .directory
         case UInt32(S_IFLNK): kind = .symbolicLink
         case UInt32(S_IFCHR): kind = .characterDevice
         case UInt32(S_IFBLK): kind = .blockDevice
         case UInt32(S_IFIFO): kind = .fifo
-        default: kind = linkName.isEmpty ? .regular : .hardLink
+        default: return nil
         }
         #if canImport(Glibc)
         let mtime = st.st_mtim
         #else
         let mtime = st.st_mtimespec
         #endif
+        // glibc's major()/minor() encoding; they are macros Swift cannot import.
         let rdev = UInt64(truncatingIfNeeded: st.st_rdev)
         self.init(name: name, kind: kind, linkName: linkName, mode: UInt32(st.st_mode) & 0o7777,
                   uid: Int(st.st_uid), gid: Int(st.st_gid),

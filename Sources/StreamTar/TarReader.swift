@@ -4,7 +4,8 @@
 /// `size`, `mtime` with fractions, `uid`, `gid`, `uname`, `gname`; `hdrcharset` is accepted
 /// and names are kept as raw bytes either way), GNU and old GNU (`"ustar  \0"` magic, long
 /// names and link targets in `././@LongLink` `L`/`K` entries, base-256 numbers). GNU sparse
-/// files (`S`, or pax `GNU.sparse.*`) are not expanded: their stored body is returned as is.
+/// files are not expanded: both old `S` entries and pax `GNU.sparse.*` entries come back as
+/// `.other(UInt8(ascii: "S"))` with their stored body (map and data fragments) as is.
 ///
 /// Header checksums are verified against both the unsigned and the signed byte sum, as GNU
 /// tar does. The archive ends, following Go's archive/tar, at:
@@ -13,13 +14,18 @@
 /// 3. two zero blocks (anything after them, such as GNU tar's record padding, is not read).
 /// A zero block followed by a non-zero block is an error (`.dataAfterZeroBlock`).
 ///
+/// Names and link targets are returned exactly as stored and are not sanitized: GNU tar
+/// stores directories with a trailing `/`, archives may hold `./` prefixes, and a hostile
+/// archive may hold absolute names or `..` components, which an extractor must refuse.
+///
 /// Memory is bounded: one 64 KiB read buffer, plus extension headers (pax records, GNU long
-/// names) of at most `maximumExtensionSize` bytes each; a larger claim is an error, never an
-/// allocation. Every error is a `TarError` naming the entry (when known) and the byte offset,
+/// names) of at most `maximumExtensionSize` bytes for one entry together, and as much again
+/// for global pax records; a larger claim is an error, never an allocation. Every error is a `TarError` naming the entry (when known) and the byte offset,
 /// except errors thrown by the source itself, which pass through unchanged. Errors are sticky:
 /// once a call throws, every later call throws the same error.
 public final class TarReader {
-    /// The largest pax extended header or GNU long name/link accepted (1 MiB).
+    /// The most extension-header bytes (pax `x`, GNU `L`/`K`) accepted for one entry, and for
+    /// the global pax records in force (1 MiB each).
     public static let maximumExtensionSize: Int64 = 1 << 20
     /// Size of the read buffer; larger `readBody` requests bypass it.
     public static let bufferCapacity = 64 << 10
@@ -34,6 +40,7 @@ public final class TarReader {
     private var bodyRemaining: Int64 = 0
     private var paddingRemaining: Int64 = 0
     private var globalRecords: [String: [UInt8]] = [:]
+    private var globalRecordBytes: Int64 = 0
     private var ended = false
     private var stickyError: Error?
 
@@ -99,7 +106,9 @@ public final class TarReader {
 
     private func readNextHeader() throws -> TarHeader? {
         if ended { return nil }
-        try skip(bodyRemaining + paddingRemaining, entry: current?.name)
+        // Two skips: a body of Int64.max bytes plus its padding would overflow one sum.
+        try skip(bodyRemaining, entry: current?.name)
+        try skip(paddingRemaining, entry: current?.name)
         bodyRemaining = 0
         paddingRemaining = 0
         current = nil
@@ -108,6 +117,7 @@ public final class TarReader {
         var longName: [UInt8]?
         var longLink: [UInt8]?
         var needsEntry = false  // an x, L or K header was read and awaits its entry
+        var extensionBytes: Int64 = 0  // body bytes of this entry's x, L and K headers
 
         while true {
             let headerOffset = consumed
@@ -147,9 +157,13 @@ public final class TarReader {
             case UInt8(ascii: "x"), UInt8(ascii: "g"), UInt8(ascii: "L"), UInt8(ascii: "K"):
                 if let field = parser.firstError { throw TarError(.invalidNumber(field: field), entry: entryName, offset: headerOffset) }
                 if size < 0 { throw TarError(.invalidNumber(field: "size"), entry: entryName, offset: headerOffset) }
-                if size > TarReader.maximumExtensionSize {
-                    throw TarError(.extensionTooLarge(size: size, limit: TarReader.maximumExtensionSize), entry: entryName, offset: headerOffset)
+                // The limit holds for all extension headers of one entry together, and for the
+                // global records kept across entries, so a run of them cannot grow memory either.
+                let held = flag == UInt8(ascii: "g") ? globalRecordBytes : extensionBytes
+                if size > TarReader.maximumExtensionSize - held {
+                    throw TarError(.extensionTooLarge(size: size + held, limit: TarReader.maximumExtensionSize), entry: entryName, offset: headerOffset)
                 }
+                if flag != UInt8(ascii: "g") { extensionBytes += size }
                 let body = try readExtensionBody(Int(size), headerOffset: headerOffset)
                 switch flag {
                 case UInt8(ascii: "L"):
@@ -172,6 +186,7 @@ public final class TarReader {
                     } else {
                         // An empty global value removes the key (POSIX).
                         for r in records { globalRecords[r.key] = r.value.isEmpty ? nil : r.value }
+                        globalRecordBytes = globalRecords.reduce(0) { $0 + Int64($1.key.utf8.count + $1.value.count) }
                     }
                 }
                 continue
@@ -213,6 +228,11 @@ public final class TarReader {
                 throw error
             }
             if header.size < 0 { throw TarError(.invalidNumber(field: "size"), entry: header.name, offset: headerOffset) }
+            // A GNU pax sparse file stores a map plus data fragments; returning it as a regular
+            // file would restore the wrong bytes, so it is marked like GNU's old 'S' entries.
+            if header.kind == .regular && records.keys.contains(where: { $0.hasPrefix("GNU.sparse.") }) {
+                header.kind = .other(UInt8(ascii: "S"))
+            }
             if header.kind.isHeaderOnly { header.size = 0 }
 
             bodyRemaining = header.size

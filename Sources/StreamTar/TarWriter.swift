@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What `TarWriter.writeBody(fromFileDescriptor:path:)` found while copying a file.
 public enum BodyCopyResult: Hashable, Sendable {
     /// Exactly `size` bytes were copied and the file ended there.
@@ -57,7 +63,8 @@ public final class TarWriter {
     /// kinds the size is written as 0 and no body is expected.
     /// - Throws: `TarError` `.previousBodyIncomplete` when the previous body is short,
     ///   `.unrepresentable` for a header no format can hold (empty name, NUL bytes in a name,
-    ///   negative numbers, mode beyond 0o7777, device numbers beyond 2^21), sink errors.
+    ///   negative numbers, ids beyond 2^32-1, mode beyond 0o7777, device numbers beyond 2^21,
+    ///   the type flags `x`, `g`, `L`, `K` reserved for extension headers), sink errors.
     public func writeHeader(_ header: TarHeader) throws {
         try checkUsable()
         if bodyRemaining > 0 {
@@ -109,8 +116,8 @@ public final class TarWriter {
         try guarded {
             var copied = size - bodyRemaining
             while true {
-                // Ask for one byte more than the body needs, so a grown file shows itself
-                // without an extra read in the common case.
+                // Ask for one byte more than the body still needs: the read that finds the
+                // end of the file is the same one that would reveal a file that grew.
                 let wanted = min(Int64(TarWriter.bufferCapacity), bodyRemaining + 1)
                 if TarWriter.bufferCapacity - filled < Int(wanted) { try flushBuffer() }
                 let room = min(Int(wanted), TarWriter.bufferCapacity - filled)
@@ -120,7 +127,7 @@ public final class TarWriter {
                 } catch var error as TarError {
                     error.entry = current?.name
                     error.offset = streamOffset
-                    throw ReadFailure(error: error)
+                    throw error
                 }
                 if n == 0 { break }
                 let useful = Int(min(Int64(n), bodyRemaining))
@@ -176,6 +183,8 @@ public final class TarWriter {
         if h.userName.utf8.contains(0) || h.groupName.utf8.contains(0) { throw refuse("owner name contains a NUL byte") }
         if h.mode & ~0o7777 != 0 { throw refuse("mode \(String(h.mode, radix: 8)) has bits beyond 07777") }
         if h.uid < 0 || h.gid < 0 { throw refuse("negative uid or gid") }
+        // pax could carry more, but uid_t is 32 bits and GNU tar rejects larger ids.
+        if h.uid > Int(UInt32.max) || h.gid > Int(UInt32.max) { throw refuse("uid or gid beyond 2^32-1") }
         if h.kind.isHeaderOnly == false && h.size < 0 { throw refuse("negative size") }
         if h.modificationTime.nanoseconds < 0 || h.modificationTime.nanoseconds >= 1_000_000_000 { throw refuse("nanoseconds out of range") }
         if (h.kind == .hardLink || h.kind == .symbolicLink) && h.linkName.isEmpty { throw refuse("link without a target") }
@@ -270,8 +279,6 @@ public final class TarWriter {
 
     // MARK: - Staging buffer
 
-    private struct ReadFailure: Error { var error: TarError }
-
     private func checkUsable() throws {
         if let stickyError { throw stickyError }
         if finished { throw TarError(.writerFinished, offset: streamOffset) }
@@ -281,9 +288,6 @@ public final class TarWriter {
     private func guarded(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let failure as ReadFailure {
-            stickyError = failure.error
-            throw failure.error
         } catch {
             stickyError = error
             throw error
@@ -297,8 +301,9 @@ public final class TarWriter {
     private func append(_ bytes: UnsafeRawBufferPointer) throws {
         var rest = bytes
         while rest.count > 0 {
-            if filled == 0 && rest.count >= TarWriter.bufferCapacity {
+            if rest.count >= TarWriter.bufferCapacity {
                 // Large body chunks go straight to the sink; staging them would only copy.
+                try flushBuffer()
                 try sink.write(rest)
                 streamOffset += Int64(rest.count)
                 return
@@ -316,7 +321,7 @@ public final class TarWriter {
         var left = count
         while left > 0 {
             let n = min(left, TarWriter.bufferCapacity - filled)
-            (buffer.baseAddress! + filled).initializeMemory(as: UInt8.self, repeating: 0, count: n)
+            memset(buffer.baseAddress! + filled, 0, n)
             filled += n
             streamOffset += Int64(n)
             left -= n
