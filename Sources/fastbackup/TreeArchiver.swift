@@ -30,7 +30,7 @@ final class TreeArchiver {
     }
 
     let limits: Limits
-    private var names = OwnerNames()
+    private let names = TarOwnerNames()
 
     init(limits: Limits) { self.limits = limits }
 
@@ -66,9 +66,7 @@ final class TreeArchiver {
                     if type != S_IFDIR, entry.info.st_nlink > 1,
                        let target = links.linkTarget(device: UInt64(entry.info.st_dev), inode: UInt64(entry.info.st_ino),
                                                      linkCount: UInt64(entry.info.st_nlink), name: TarPath(bytes: name)) {
-                        var h = self.header(name: name, info: entry.info, link: target.bytes)
-                        h.kind = .hardLink
-                        h.size = 0
+                        let h = self.header(name: name, info: entry.info, link: target.bytes)
                         queue.push(.entry(h, absolutePath: entry.absolutePath, content: nil))
                         return
                     }
@@ -156,31 +154,10 @@ final class TreeArchiver {
         return report
     }
 
+    /// The header for a walked entry, owner names filled in. Sockets were filtered out before.
     private func header(name: PathBytes, info st: stat, link: PathBytes) -> TarHeader {
-        let kind: TarHeader.Kind
-        switch st.st_mode & S_IFMT {
-        case S_IFDIR: kind = .directory
-        case S_IFLNK: kind = .symbolicLink
-        case S_IFCHR: kind = .characterDevice
-        case S_IFBLK: kind = .blockDevice
-        case S_IFIFO: kind = .fifo
-        default: kind = .regular
-        }
-        var h = TarHeader(name: TarPath(bytes: name), kind: kind)
-        h.linkName = TarPath(bytes: link)
-        h.mode = UInt32(st.st_mode & 0o7777)
-        h.uid = Int(st.st_uid)
-        h.gid = Int(st.st_gid)
-        h.userName = names.user(st.st_uid)
-        h.groupName = names.group(st.st_gid)
-        h.size = kind == .regular ? Int64(st.st_size) : 0
-        h.modificationTime = TarTime(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int32(st.st_mtim.tv_nsec))
-        if kind == .characterDevice || kind == .blockDevice {
-            // glibc's major()/minor() are macros; this is their bit layout.
-            let dev = UInt64(st.st_rdev)
-            h.devMajor = Int(((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff)))
-            h.devMinor = Int((dev & 0xff) | ((dev >> 12) & ~UInt64(0xff)))
-        }
+        var h = TarHeader(name: TarPath(bytes: name), fileStatus: st, linkName: TarPath(bytes: link))!
+        names.fill(&h)
         return h
     }
 }
@@ -218,29 +195,5 @@ final class ProblemLog: @unchecked Sendable {
     func unreadable(_ path: String, _ err: Int32) {
         lock.lock(); defer { lock.unlock() }
         unreadablePaths.append("\(path): \(String(cString: strerror(err)))")
-    }
-}
-
-/// uid/gid to names, looked up once each.
-struct OwnerNames {
-    private var users: [uid_t: String] = [:]
-    private var groups: [gid_t: String] = [:]
-
-    mutating func user(_ uid: uid_t) -> String {
-        if let n = users[uid] { return n }
-        var pwd = passwd(), result: UnsafeMutablePointer<passwd>?
-        var buf = [CChar](repeating: 0, count: 4096)
-        let name = getpwuid_r(uid, &pwd, &buf, buf.count, &result) == 0 && result != nil ? String(cString: pwd.pw_name) : ""
-        users[uid] = name
-        return name
-    }
-
-    mutating func group(_ gid: gid_t) -> String {
-        if let n = groups[gid] { return n }
-        var grp = Glibc.group(), result: UnsafeMutablePointer<Glibc.group>?
-        var buf = [CChar](repeating: 0, count: 4096)
-        let name = getgrgid_r(gid, &grp, &buf, buf.count, &result) == 0 && result != nil ? String(cString: grp.gr_name) : ""
-        groups[gid] = name
-        return name
     }
 }
