@@ -180,8 +180,11 @@ public final class SQLDumper {
         var nameColumns = false
         for c in try conn.query("SHOW COLUMNS FROM \(qt)") {
             guard let name = c[0] else { continue }
-            let extra = (c.count > 5 ? c[5] : nil)?.uppercased() ?? ""
-            if extra.contains("GENERATED") || extra.contains("PERSISTENT") || extra.contains("VIRTUAL") {
+            // Extra holds words such as "VIRTUAL GENERATED", "STORED GENERATED", "PERSISTENT"
+            // (older MariaDB) or "INVISIBLE"; MySQL 8's "DEFAULT_GENERATED" (a default
+            // expression) is one word and marks an ordinary column.
+            let extra = Set(((c.count > 5 ? c[5] : nil) ?? "").uppercased().split(separator: " "))
+            if extra.contains("VIRTUAL") || extra.contains("PERSISTENT") || (extra.contains("STORED") && extra.contains("GENERATED")) {
                 nameColumns = true
                 continue
             }

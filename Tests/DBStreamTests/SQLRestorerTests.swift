@@ -115,3 +115,99 @@ final class SQLRestorerTests: XCTestCase {
         }
     }
 }
+
+extension SQLRestorerTests {
+    /// The layout Magento 2's own PHP backup writes (Magento\Backup\Model\ResourceModel\Helper and
+    /// Magento\Framework\Backup\Db): header SETs, per table DROP/CREATE, LOCK TABLES, DISABLE KEYS,
+    /// extended INSERTs, ENABLE KEYS, UNLOCK TABLES, triggers in DELIMITER ;; blocks, footer SETs.
+    /// Written here by hand in that layout, since PHP and Magento are not part of the test setup.
+    func testLoadsMagentoLayout() throws {
+        let server = try TestServer.fromEnvironment()
+        let dst = try server.createDatabase("rmag")
+        defer { dst.drop() }
+        let sql = """
+            -- Magento DB backup
+            --
+            -- Host: localhost    Database: magento
+            -- ------------------------------------------------------
+            -- Server version: 10.11
+
+            /*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
+            /*!40101 SET @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS */;
+            /*!40101 SET @OLD_COLLATION_CONNECTION=@@COLLATION_CONNECTION */;
+            /*!40101 SET NAMES utf8 */;
+            /*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;
+            /*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;
+            /*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;
+            /*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;
+
+            --
+            -- Table structure for table `store`
+            --
+
+            DROP TABLE IF EXISTS `store`;
+            CREATE TABLE `store` (
+              `store_id` smallint(5) unsigned NOT NULL AUTO_INCREMENT COMMENT 'Store ID',
+              `code` varchar(32) DEFAULT NULL COMMENT 'Code',
+              PRIMARY KEY (`store_id`)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8 COMMENT='Stores';
+
+            --
+            -- Dumping data for table `store`
+            --
+
+            LOCK TABLES `store` WRITE;
+            /*!40000 ALTER TABLE `store` DISABLE KEYS */;
+            INSERT INTO `store` VALUES (0,'admin'),(1,'default');
+            /*!40000 ALTER TABLE `store` ENABLE KEYS */;
+            UNLOCK TABLES;
+
+            DROP TABLE IF EXISTS `sales_order`;
+            CREATE TABLE `sales_order` (
+              `entity_id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+              `store_id` smallint(5) unsigned DEFAULT NULL,
+              `customer_note` text,
+              PRIMARY KEY (`entity_id`),
+              CONSTRAINT `SALES_ORDER_STORE_ID_STORE_STORE_ID` FOREIGN KEY (`store_id`) REFERENCES `store` (`store_id`) ON DELETE SET NULL
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+
+            LOCK TABLES `sales_order` WRITE;
+            /*!40000 ALTER TABLE `sales_order` DISABLE KEYS */;
+            INSERT INTO `sales_order` VALUES (1,1,'Leave at the door;\\nthanks'),(2,NULL,NULL),(3,9,'store 9 is gone');
+            /*!40000 ALTER TABLE `sales_order` ENABLE KEYS */;
+            UNLOCK TABLES;
+
+            --
+            -- Triggers structure for table `sales_order`
+            --
+
+            DELIMITER ;;
+            CREATE TRIGGER trg_sales_order_after_insert AFTER INSERT ON `sales_order` FOR EACH ROW
+            BEGIN
+                SET @last_order = NEW.entity_id;
+            END;;
+            DELIMITER ;
+
+            /*!40101 SET SQL_MODE=@OLD_SQL_MODE */;
+            /*!40014 SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS */;
+            /*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */;
+            /*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;
+            /*!40101 SET CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS */;
+            /*!40101 SET COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION */;
+            /*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;
+
+            -- Dump completed on 2024-01-01 00:00:00
+
+            """
+        let path = NSTemporaryDirectory() + "fbt-magento-\(UInt32.random(in: 0...UInt32.max)).sql"
+        try sql.write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let stats = try restore(server, file: path, into: dst.name)
+        XCTAssertEqual(stats.tables, 2)
+        XCTAssertEqual(stats.skippedLocks, 4)
+        let c = try server.admin(dst.name)
+        XCTAssertEqual(try c.query("SELECT store_id, code FROM store ORDER BY store_id"), [["0", "admin"], ["1", "default"]])
+        XCTAssertEqual(try c.scalar("SELECT customer_note FROM sales_order WHERE entity_id = 1"), "Leave at the door;\nthanks")
+        XCTAssertEqual(try c.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()"), "1")
+    }
+}
