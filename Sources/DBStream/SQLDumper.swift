@@ -47,7 +47,7 @@ public final class SQLDumper {
         for row in try coordinator.query("SHOW FULL TABLES") {
             guard let name = row[0], row.count > 1 else { continue }
             switch row[1] ?? "" {
-            case "BASE TABLE": tables.append(name)
+            case "BASE TABLE", "SYSTEM VERSIONED": tables.append(name)   // versioned: current rows only
             case "VIEW": views.append(name)
             default: break   // SEQUENCE objects and system views are not table data
             }
@@ -141,6 +141,7 @@ public final class SQLDumper {
         }
         try coordinator.execute("SET SESSION lock_wait_timeout=\(max(1, options.lockWaitTimeout))")
         var mode = DumpStats.Snapshot.single
+        var timedOut = false
         if coordinator.isMariaDB {
             do {
                 try coordinator.execute("BACKUP STAGE START")
@@ -149,9 +150,13 @@ public final class SQLDumper {
                     throw error
                 }
                 mode = .backupStage
-            } catch {}
+            } catch let e as DBError {
+                // A lock wait timeout means a long commit is running: FLUSH TABLES WITH READ
+                // LOCK would wait as long and block more, so use one connection instead.
+                timedOut = e.serverErrno == 1205
+            }
         }
-        if mode == .single, (try? coordinator.execute("FLUSH TABLES WITH READ LOCK")) != nil {
+        if mode == .single, !timedOut, (try? coordinator.execute("FLUSH TABLES WITH READ LOCK")) != nil {
             mode = .flushTablesWithReadLock
         }
         if mode == .single { readers = [readers[0]] }
