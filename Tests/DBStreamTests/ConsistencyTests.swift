@@ -16,8 +16,8 @@ final class ConsistencyTests: XCTestCase {
         try c.execute("CREATE TABLE b_accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, pad VARCHAR(100)) ENGINE=InnoDB")
         try c.execute("INSERT INTO a_accounts VALUES (1, 1000, ''), (2, 1000, '')")
         try c.execute("INSERT INTO b_accounts VALUES (1, 1000, '')")
-        try c.execute("INSERT INTO a_accounts SELECT seq + 10, 0, REPEAT('p', 100) FROM seq_1_to_250000")
-        try c.execute("INSERT INTO b_accounts SELECT seq + 10, 0, REPEAT('q', 100) FROM seq_1_to_150000")
+        try c.execute("INSERT INTO a_accounts SELECT seq + 10, 0, REPEAT('p', 100) FROM seq_1_to_120000")
+        try c.execute("INSERT INTO b_accounts SELECT seq + 10, 0, REPEAT('q', 100) FROM seq_1_to_80000")
 
         let stop = Atomic()
         let commits = Atomic()
@@ -35,6 +35,7 @@ final class ConsistencyTests: XCTestCase {
                     try w.execute("UPDATE \(rows[to].replacingOccurrences(of: " WHERE", with: " SET balance = balance + \(amount) WHERE"))")
                     try w.execute("COMMIT")
                     commits.add(1)
+                    usleep(300)   // leave CPU for the dump on a small machine; still hundreds of commits a second
                 }
             } catch {
                 writerError.add(1)
@@ -61,7 +62,7 @@ final class ConsistencyTests: XCTestCase {
             let r = try server.admin(copy.name)
             let sum = try r.scalar("SELECT (SELECT SUM(balance) FROM a_accounts) + (SELECT SUM(balance) FROM b_accounts)")
             XCTAssertEqual(sum, "3000", "threads \(threads), \(during) commits during the dump")
-            XCTAssertEqual(try r.scalar("SELECT COUNT(*) FROM a_accounts"), "250002")
+            XCTAssertEqual(try r.scalar("SELECT COUNT(*) FROM a_accounts"), "120002")
         }
         stop.add(1)
         while stop.value < 3 { usleep(1000) }
