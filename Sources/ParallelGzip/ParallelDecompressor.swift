@@ -141,7 +141,7 @@ public final class ParallelDecompressor {
 
     /// The bytes of buffers a decompressor with `threads` workers can ever hold: the pool's buffers
     /// (each at most ``GzipMemberFormat/parallelLimit`` of input plus as much output; buffers grow only
-    /// to the largest member met, so streams from ``ParallelCompressor`` with 1 MiB chunks use ~2 MiB
+    /// to the largest member met, so streams from ``ParallelCompressor`` with 2 MiB chunks use ~4 MiB
     /// per buffer) and the read buffer.
     public static func memoryBound(threads: Int? = nil) -> Int {
         let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
