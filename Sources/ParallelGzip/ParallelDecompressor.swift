@@ -1,3 +1,4 @@
+import CISAL
 import CZlib
 import CZstd
 import Dispatch
@@ -50,8 +51,9 @@ final class DecompressSlot {
 ///
 /// Gzip: any stream of one or many members, from any tool. Members that carry the `FB` size subfield
 /// (``GzipMemberFormat``) and claim at most ``GzipMemberFormat/parallelLimit`` bytes are read whole
-/// and inflated in parallel (libdeflate); other members are inflated sequentially with zlib, one
-/// member at a time. Every member's CRC-32 and ISIZE are checked.
+/// and inflated in parallel (libdeflate); other members are inflated sequentially, one
+/// member at a time (ISA-L; zlib for headers too large for the look-ahead buffer). Every member's
+/// CRC-32 and ISIZE are checked.
 /// Zstd: frames preceded by this library's size frame (``ZstdFrameFormat``) are decoded in parallel;
 /// other frames (any `zstd` output) are streamed sequentially.
 ///
@@ -201,6 +203,7 @@ final class StreamReader {
     private let jobs: BlockingQueue<DecompressSlot>
     private let outbox: OrderedOutbox<DecompressSlot>
     private let zlib: ZlibGzipInflater
+    private let isal = IsalGzipInflater()
     private let zstd: ZstdDecoder
     private var seq = 0
     private var members = 0
@@ -273,7 +276,7 @@ final class StreamReader {
                     }
                     throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside a member header")
                 }
-                if want >= input.capacity / 2 { return try inflateSequential(offset) }  // huge FNAME/FEXTRA: let zlib walk it
+                if want >= input.capacity / 2 { return try inflateWithZlib(offset) }  // huge FNAME/FEXTRA: let zlib walk it
                 want = min(want * 16, input.capacity / 2)
             case .invalid(let why):
                 let b = input.bytes
@@ -285,7 +288,7 @@ final class StreamReader {
             case .valid(let headerLength, let sizes):
                 let limit = GzipMemberFormat.parallelLimit
                 guard let (memberLength, size) = sizes, memberLength <= limit, size <= limit else {
-                    return try inflateSequential(offset)
+                    return try inflateWithISAL(offset)
                 }
                 let s = try slot()
                 s.reserveInput(memberLength)
@@ -306,8 +309,62 @@ final class StreamReader {
         }
     }
 
+    /// Inflates one member with ISA-L, sending full output buffers as it goes.
+    private func inflateWithISAL(_ offset: Int64) throws {
+        isal.reset()
+        let st = isal.state
+        var s: DecompressSlot? = nil
+        defer { if let s { free.push(s) } }
+        while true {
+            if input.available == 0, try !input.fillIfEmpty() {
+                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the member")
+            }
+            if s == nil {
+                s = try slot()
+                s!.reserveOutput(ParallelDecompressor.sequentialOutput)
+                s!.outputCount = 0
+            }
+            let out = s!
+            let bytes = input.bytes
+            let availIn = UInt32(min(bytes.count, Int(UInt32.max)))
+            let availOut = UInt32(out.outputCapacity - out.outputCount)
+            st.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            st.pointee.avail_in = availIn
+            st.pointee.next_out = (out.output! + out.outputCount).assumingMemoryBound(to: UInt8.self)
+            st.pointee.avail_out = availOut
+            let rc = isal_inflate(st)
+            let consumed = Int(availIn - st.pointee.avail_in)
+            let produced = Int(availOut - st.pointee.avail_out)
+            input.consume(consumed)
+            out.outputCount += produced
+            if rc < 0 {
+                switch rc {
+                case ISAL_INCORRECT_CHECKSUM:
+                    throw CompressionError(.crcMismatch, path: path, memberOffset: offset, detail: "CRC-32 or ISIZE does not match the data")
+                case ISAL_INVALID_WRAPPER, ISAL_UNSUPPORTED_METHOD:
+                    throw CompressionError(.badHeader, path: path, memberOffset: offset, detail: "invalid gzip header (ISA-L \(rc))")
+                default:
+                    throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "invalid deflate data (ISA-L \(rc))")
+                }
+            }
+            if st.pointee.block_state == ISAL_BLOCK_FINISH {
+                out.job = .ready
+                s = nil
+                if out.outputCount > 0 { emit(out) } else { free.push(out) }
+                return
+            }
+            if out.outputCount == out.outputCapacity {
+                out.job = .ready
+                s = nil
+                emit(out)
+            } else if consumed == 0 && produced == 0 && input.available > 0 {
+                throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "inflate made no progress")
+            }
+        }
+    }
+
     /// Inflates one member with zlib, sending full output buffers as it goes.
-    private func inflateSequential(_ offset: Int64) throws {
+    private func inflateWithZlib(_ offset: Int64) throws {
         zlib.reset()
         let z = zlib.stream
         var s: DecompressSlot? = nil

@@ -124,6 +124,12 @@ final class CorruptInputTests: XCTestCase {
         let good = file
         file[file.count - 8] ^= 0x10
         XCTAssertEqual(try expectError(file, dir)?.kind, .crcMismatch)
+        var isize = good
+        isize[isize.count - 1] ^= 0x01
+        XCTAssertEqual(try expectError(isize, dir)?.kind, .crcMismatch, "ISA-L reports CRC-32 and ISIZE alike")
+        var body = good
+        for i in 200..<260 { body[i] ^= 0x5A }
+        XCTAssertTrue([.corruptData, .crcMismatch].contains(try expectError(body, dir)?.kind))
         let cut = try expectError(Array(good[0..<(good.count / 2)]), dir)
         XCTAssertEqual(cut?.kind, .truncated)
         XCTAssertEqual(cut?.memberOffset, 0)

@@ -51,4 +51,22 @@ final class ForeignInputTests: XCTestCase {
             XCTAssertEqual(try decompressFile(dir.path("j.\(ext)"), threads: 2), a + b + b + a, tool)
         }
     }
+
+    /// A member whose FNAME is larger than the reader's look-ahead goes to the zlib path. Made from
+    /// `gzip -n -c in` by setting FLG.FNAME and inserting a 600 000-byte name after the 10-byte header.
+    func testHugeFileNameHeader() throws {
+        let dir = try TempDir(), input = InputKind.text.bytes(100_000, seed: 91)
+        try writeFile(dir.path("in"), input)
+        XCTAssertEqual(try runTool("gzip", ["-n", "-c", dir.path("in")], stdout: dir.path("in.gz")).status, 0)
+        let plain = try readFile(dir.path("in.gz"))
+        XCTAssertEqual(plain[3], 0, "gzip -n writes no optional header fields")
+        var crafted = Array(plain[0..<10])
+        crafted[3] = 0x08
+        crafted += [UInt8](repeating: 0x61, count: 600_000) + [0] + plain[10...]
+        try writeFile(dir.path("big-name.gz"), crafted)
+        XCTAssertEqual(try runTool("gzip", ["-t", dir.path("big-name.gz")]).status, 0, "gzip itself accepts the crafted file")
+        XCTAssertEqual(try decompressFile(dir.path("big-name.gz")), input)
+        try writeFile(dir.path("twice.gz"), crafted + plain)
+        XCTAssertEqual(try decompressFile(dir.path("twice.gz")), input + input)
+    }
 }
