@@ -76,6 +76,7 @@ public final class ParallelDecompressor {
     private var nextSeq = 0
     private var atEnd = false
     private var stickyError: CompressionError?
+    private let stop: StopFlag
 
     /// The codec found by the magic bytes at the start of the input.
     public let codec: CompressionCodec
@@ -102,6 +103,7 @@ public final class ParallelDecompressor {
         let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
         var decoders: [MemberDecoder] = []
         for _ in 0..<n { decoders.append(try MemberDecoder()) }
+        stop = input.stop
         let reader = StreamReader(input: input, codec: codec, free: free, jobs: jobs, outbox: outbox,
                                   zlib: try ZlibGzipInflater(), zstd: try ZstdDecoder())
         for _ in 0..<(2 * n + 2) { free.push(DecompressSlot()) }
@@ -134,11 +136,14 @@ public final class ParallelDecompressor {
     }
 
     deinit {
-        // The reader may sit in read(2) on a pipe; closing the queues lets it and the workers exit
-        // as soon as they next touch them, without waiting here.
+        // Stop the threads before the caller can close (and reuse) the descriptor: the reader stops
+        // before its next read(2). A read(2) already waiting on a pipe is waited for.
+        stop.set()
         free.close()
         jobs.close()
         outbox.close()
+        readerDone.wait()
+        workers.wait()
     }
 
     /// The bytes of buffers a decompressor with `threads` workers can ever hold: the pool's buffers
@@ -207,8 +212,6 @@ final class StreamReader {
     private let zstd: ZstdDecoder
     private var seq = 0
     private var members = 0
-    /// Set when the pool was closed under us (the decompressor went away).
-    private struct Stopped: Error {}
 
     init(input: InputBuffer, codec: CompressionCodec, free: BlockingQueue<DecompressSlot>,
          jobs: BlockingQueue<DecompressSlot>, outbox: OrderedOutbox<DecompressSlot>,
@@ -225,7 +228,7 @@ final class StreamReader {
     private var path: String { input.path }
 
     private func slot() throws -> DecompressSlot {
-        guard let s = free.pop() else { throw Stopped() }
+        guard let s = free.pop() else { throw StopFlag.Stopped() }
         return s
     }
 
