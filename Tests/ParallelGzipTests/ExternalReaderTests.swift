@@ -43,7 +43,7 @@ final class ExternalReaderTests: XCTestCase {
         XCTAssertEqual(try readFile(dir.path("7z/out")), data)
     }
 
-    /// A tar made with `tar -cf`, compressed by us, extracted with `tar -xzf`.
+    /// A tar made with `tar -cf`, compressed by us, extracted with `tar -xzf` and `bsdtar -xzf`.
     func testTarExtractsCompressedTar() throws {
         let dir = try TempDir()
         try FileManager.default.createDirectory(atPath: dir.path("src/sub"), withIntermediateDirectories: true)
@@ -58,6 +58,10 @@ final class ExternalReaderTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try readFile(dir.path("dst/src/a.php")), a)
         XCTAssertEqual(try readFile(dir.path("dst/src/sub/b.jpg")), b)
+        try FileManager.default.createDirectory(atPath: dir.path("bsd"), withIntermediateDirectories: true)
+        let bsd = try runTool("bsdtar", ["-xzf", tgz, "-C", dir.path("bsd")])
+        XCTAssertEqual(bsd.status, 0, bsd.stderr)
+        XCTAssertEqual(try readFile(dir.path("bsd/src/a.php")), a)
     }
 
     func testZstdDecompress() throws {

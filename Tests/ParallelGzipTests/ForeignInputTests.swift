@@ -35,6 +35,17 @@ final class ForeignInputTests: XCTestCase {
         XCTAssertEqual(try decompressFile(dir.path("x.tar.gz")), try readFile(dir.path("x.tar")))
     }
 
+    /// `bsdtar -czf y.tar.gz src` (libarchive's own gzip writer).
+    func testBsdtarCzf() throws {
+        let dir = try TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path("src"), withIntermediateDirectories: true)
+        try writeFile(dir.path("src/a.txt"), data())
+        let r = try runTool("bsdtar", ["-czf", dir.path("y.tar.gz"), "-C", dir.path(""), "src"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try runTool("gzip", ["-dc", dir.path("y.tar.gz")], stdout: dir.path("y.tar")).status, 0)
+        XCTAssertEqual(try decompressFile(dir.path("y.tar.gz")), try readFile(dir.path("y.tar")))
+    }
+
     /// Concatenated members (`gzip -c a > x; gzip -c b >> x`), mixed with our own members, and
     /// concatenated zstd frames with our size frames.
     func testConcatenatedMembersAndFrames() throws {
