@@ -34,9 +34,9 @@ final class CompressSlot {
 /// Errors are sticky: after a failed write, every later call throws the first error.
 /// Not thread-safe: one producer thread calls `write` and `finish`.
 public final class ParallelCompressor {
-    private let fd: Int32
     private let path: String
-    private let options: CompressionOptions
+    /// The options this compressor runs with (as given; threads and chunk size are clamped in use).
+    public let options: CompressionOptions
     private let chunkSize: Int
     private let free = BlockingQueue<CompressSlot>()
     private let jobs = BlockingQueue<CompressSlot>()
@@ -56,7 +56,6 @@ public final class ParallelCompressor {
         if let l = options.level, !(0...9).contains(l) {
             throw CompressionError(.invalidOptions, path: path, detail: "level \(l) is not in 0...9")
         }
-        fd = outputFD
         self.path = path
         self.options = options
         chunkSize = options.effectiveChunkSize
