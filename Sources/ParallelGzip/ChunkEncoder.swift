@@ -115,7 +115,10 @@ final class ChunkEncoder {
         case 0?: method = .stored
         case 1?: method = .fast
         case .some: method = .strong
-        case nil: method = n == 0 ? .stored : (sampleRatio(input) < Self.strongBelowRatio ? .strong : .fast)
+        case nil:
+            // No early store on the sample alone: 16 KiB JPEG samples often do not shrink while the
+            // whole chunk shrinks ~4% (measured: storing on the sample cost 0.5-1% on the JPEG tar).
+            method = n == 0 ? .stored : (sampleRatio(input) < Self.strongBelowRatio ? .strong : .fast)
         }
         // Compressors get one byte less than the stored size: output that does not beat storing is stored.
         var length = 0

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A bounded read buffer over a file descriptor that knows the absolute offset of its next byte.
 /// Used by the decompressor's reader thread only.
 final class InputBuffer {
@@ -8,6 +10,8 @@ final class InputBuffer {
     private var start = 0
     private var end = 0
     private(set) var atEOF = false
+    /// Set by the owner to stop the reader thread before its next `read(2)`.
+    let stop = StopFlag()
     /// Absolute offset in the stream of the next unconsumed byte.
     private(set) var offset: Int64 = 0
 
@@ -35,6 +39,7 @@ final class InputBuffer {
                 end -= start
                 start = 0
             }
+            if stop.isSet { throw StopFlag.Stopped() }
             let r = FileDescriptorIO.readSome(fd, base + end, capacity - end)
             if r < 0 {
                 throw CompressionError(.io, path: path, errno: Int32(-r), detail: "read failed at byte offset \(offset + Int64(available))")
@@ -61,6 +66,7 @@ final class InputBuffer {
         let fromBuffer = min(count, available)
         if fromBuffer > 0 { dest.copyMemory(from: base + start, byteCount: fromBuffer); consume(fromBuffer) }
         if fromBuffer == count || atEOF { return fromBuffer }
+        if stop.isSet { throw StopFlag.Stopped() }
         let r = FileDescriptorIO.readFull(fd, dest + fromBuffer, count - fromBuffer)
         if r < 0 {
             throw CompressionError(.io, path: path, errno: Int32(-r), detail: "read failed at byte offset \(offset)")
@@ -69,4 +75,13 @@ final class InputBuffer {
         if r < count - fromBuffer { atEOF = true }
         return fromBuffer + r
     }
+}
+
+/// A flag one thread sets and another polls.
+final class StopFlag {
+    struct Stopped: Error {}
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

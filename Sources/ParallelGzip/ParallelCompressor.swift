@@ -34,18 +34,16 @@ final class CompressSlot {
 /// Errors are sticky: after a failed write, every later call throws the first error.
 /// Not thread-safe: one producer thread calls `write` and `finish`.
 public final class ParallelCompressor {
-    private let fd: Int32
     private let path: String
-    private let options: CompressionOptions
+    /// The options this compressor runs with (as given; threads and chunk size are clamped in use).
+    public let options: CompressionOptions
     private let chunkSize: Int
     private let free = BlockingQueue<CompressSlot>()
     private let jobs = BlockingQueue<CompressSlot>()
     private let outbox = OrderedOutbox<CompressSlot>()
     private let workers = DispatchGroup()
     private let writerDone = DispatchGroup()
-    private let lock = NSLock()
-    private var stickyError: CompressionError?
-    private var stats = CompressionStats()
+    private let writer: MemberWriter
     private var current: CompressSlot?
     private var nextSeq = 0
     private var finished = false
@@ -58,7 +56,6 @@ public final class ParallelCompressor {
         if let l = options.level, !(0...9).contains(l) {
             throw CompressionError(.invalidOptions, path: path, detail: "level \(l) is not in 0...9")
         }
-        fd = outputFD
         self.path = path
         self.options = options
         chunkSize = options.effectiveChunkSize
@@ -72,8 +69,9 @@ public final class ParallelCompressor {
         }
         let capacity = ChunkEncoder.outputCapacity(chunkSize, codec: options.codec)
         for _ in 0..<options.poolSlots { free.push(CompressSlot(chunkSize: chunkSize, outputCapacity: capacity)) }
-        stats.threads = threads
-        stats.chunkSize = chunkSize
+        writer = MemberWriter(fd: outputFD, path: path, free: free, outbox: outbox)
+        writer.stats.threads = threads
+        writer.stats.chunkSize = chunkSize
         for (i, encoder) in encoders.enumerated() {
             let jobs = self.jobs, outbox = self.outbox, path = self.path
             startThread("pgzip-worker-\(i)", workers) {
@@ -92,7 +90,8 @@ public final class ParallelCompressor {
                 }
             }
         }
-        startThread("pgzip-writer", writerDone) { [unowned self] in self.writerLoop() }
+        let writer = self.writer
+        startThread("pgzip-writer", writerDone) { writer.run() }
     }
 
     deinit {
@@ -140,7 +139,7 @@ public final class ParallelCompressor {
     /// An empty input still gets one (empty) member, so the output is a valid gzip/zstd file.
     /// Throws the first error met (sticky); a second call throws `.closed`.
     public func finish() throws -> CompressionStats {
-        if finished { throw lock.withLock { stickyError } ?? CompressionError(.closed, path: path) }
+        if finished { throw writer.error ?? CompressionError(.closed, path: path) }
         finished = true
         if current == nil && nextSeq == 0, let s = free.pop() {
             s.inputCount = 0
@@ -151,17 +150,15 @@ public final class ParallelCompressor {
         writerDone.wait()
         jobs.close()
         workers.wait()
-        return try lock.withLock {
-            if let e = stickyError { throw e }
-            var st = stats
-            st.inputBytes = inputBytes
-            return st
-        }
+        if let e = writer.error { throw e }
+        var st = writer.currentStats
+        st.inputBytes = inputBytes
+        return st
     }
 
     private func check() throws {
         if finished { throw CompressionError(.closed, path: path, detail: "write after finish()") }
-        if let e = lock.withLock({ stickyError }) { throw e }
+        if let e = writer.error { throw e }
     }
 
     private func submit() {
@@ -178,16 +175,37 @@ public final class ParallelCompressor {
         s.isEnd = true
         return s
     }
+}
 
-    /// Emits members in sequence order. After an error it keeps recycling buffers (without writing)
-    /// so a producer blocked in `write` wakes up and sees the error.
-    private func writerLoop() {
+/// The writer thread's state: emits members in sequence order and keeps the first error. After an
+/// error it keeps recycling buffers (without writing) so a producer blocked in `write` wakes up and
+/// sees the error. Kept apart from ``ParallelCompressor`` so the thread never holds the compressor
+/// itself, and an abandoned compressor can still be freed.
+final class MemberWriter {
+    private let fd: Int32
+    private let path: String
+    private let free: BlockingQueue<CompressSlot>
+    private let outbox: OrderedOutbox<CompressSlot>
+    private let lock = NSLock()
+    private var stickyError: CompressionError?
+    var stats = CompressionStats()
+
+    init(fd: Int32, path: String, free: BlockingQueue<CompressSlot>, outbox: OrderedOutbox<CompressSlot>) {
+        self.fd = fd
+        self.path = path
+        self.free = free
+        self.outbox = outbox
+    }
+
+    var error: CompressionError? { lock.withLock { stickyError } }
+    var currentStats: CompressionStats { lock.withLock { stats } }
+
+    func run() {
         var seq = 0
         var offset: Int64 = 0
         while let s = outbox.take(seq), !s.isEnd {
             seq += 1
-            let failed = lock.withLock { stickyError != nil }
-            if !failed {
+            if error == nil {
                 if let e = s.error {
                     lock.withLock { stickyError = e }
                 } else {

@@ -1,3 +1,4 @@
+import CISAL
 import CZlib
 import CZstd
 import Dispatch
@@ -50,8 +51,9 @@ final class DecompressSlot {
 ///
 /// Gzip: any stream of one or many members, from any tool. Members that carry the `FB` size subfield
 /// (``GzipMemberFormat``) and claim at most ``GzipMemberFormat/parallelLimit`` bytes are read whole
-/// and inflated in parallel (libdeflate); other members are inflated sequentially with zlib, one
-/// member at a time. Every member's CRC-32 and ISIZE are checked.
+/// and inflated in parallel (libdeflate); other members are inflated sequentially, one
+/// member at a time (ISA-L; zlib for headers too large for the look-ahead buffer). Every member's
+/// CRC-32 and ISIZE are checked.
 /// Zstd: frames preceded by this library's size frame (``ZstdFrameFormat``) are decoded in parallel;
 /// other frames (any `zstd` output) are streamed sequentially.
 ///
@@ -74,6 +76,7 @@ public final class ParallelDecompressor {
     private var nextSeq = 0
     private var atEnd = false
     private var stickyError: CompressionError?
+    private let stop: StopFlag
 
     /// The codec found by the magic bytes at the start of the input.
     public let codec: CompressionCodec
@@ -100,6 +103,7 @@ public final class ParallelDecompressor {
         let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
         var decoders: [MemberDecoder] = []
         for _ in 0..<n { decoders.append(try MemberDecoder()) }
+        stop = input.stop
         let reader = StreamReader(input: input, codec: codec, free: free, jobs: jobs, outbox: outbox,
                                   zlib: try ZlibGzipInflater(), zstd: try ZstdDecoder())
         for _ in 0..<(2 * n + 2) { free.push(DecompressSlot()) }
@@ -132,16 +136,19 @@ public final class ParallelDecompressor {
     }
 
     deinit {
-        // The reader may sit in read(2) on a pipe; closing the queues lets it and the workers exit
-        // as soon as they next touch them, without waiting here.
+        // Stop the threads before the caller can close (and reuse) the descriptor: the reader stops
+        // before its next read(2). A read(2) already waiting on a pipe is waited for.
+        stop.set()
         free.close()
         jobs.close()
         outbox.close()
+        readerDone.wait()
+        workers.wait()
     }
 
     /// The bytes of buffers a decompressor with `threads` workers can ever hold: the pool's buffers
     /// (each at most ``GzipMemberFormat/parallelLimit`` of input plus as much output; buffers grow only
-    /// to the largest member met, so streams from ``ParallelCompressor`` with 1 MiB chunks use ~2 MiB
+    /// to the largest member met, so streams from ``ParallelCompressor`` with 2 MiB chunks use ~4 MiB
     /// per buffer) and the read buffer.
     public static func memoryBound(threads: Int? = nil) -> Int {
         let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
@@ -201,11 +208,10 @@ final class StreamReader {
     private let jobs: BlockingQueue<DecompressSlot>
     private let outbox: OrderedOutbox<DecompressSlot>
     private let zlib: ZlibGzipInflater
+    private let isal = IsalGzipInflater()
     private let zstd: ZstdDecoder
     private var seq = 0
     private var members = 0
-    /// Set when the pool was closed under us (the decompressor went away).
-    private struct Stopped: Error {}
 
     init(input: InputBuffer, codec: CompressionCodec, free: BlockingQueue<DecompressSlot>,
          jobs: BlockingQueue<DecompressSlot>, outbox: OrderedOutbox<DecompressSlot>,
@@ -222,7 +228,7 @@ final class StreamReader {
     private var path: String { input.path }
 
     private func slot() throws -> DecompressSlot {
-        guard let s = free.pop() else { throw Stopped() }
+        guard let s = free.pop() else { throw StopFlag.Stopped() }
         return s
     }
 
@@ -273,7 +279,7 @@ final class StreamReader {
                     }
                     throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside a member header")
                 }
-                if want >= input.capacity / 2 { return try inflateSequential(offset) }  // huge FNAME/FEXTRA: let zlib walk it
+                if want >= input.capacity / 2 { return try inflateWithZlib(offset) }  // huge FNAME/FEXTRA: let zlib walk it
                 want = min(want * 16, input.capacity / 2)
             case .invalid(let why):
                 let b = input.bytes
@@ -285,7 +291,7 @@ final class StreamReader {
             case .valid(let headerLength, let sizes):
                 let limit = GzipMemberFormat.parallelLimit
                 guard let (memberLength, size) = sizes, memberLength <= limit, size <= limit else {
-                    return try inflateSequential(offset)
+                    return try inflateWithISAL(offset)
                 }
                 let s = try slot()
                 s.reserveInput(memberLength)
@@ -306,8 +312,62 @@ final class StreamReader {
         }
     }
 
+    /// Inflates one member with ISA-L, sending full output buffers as it goes.
+    private func inflateWithISAL(_ offset: Int64) throws {
+        isal.reset()
+        let st = isal.state
+        var s: DecompressSlot? = nil
+        defer { if let s { free.push(s) } }
+        while true {
+            if input.available == 0, try !input.fillIfEmpty() {
+                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the member")
+            }
+            if s == nil {
+                s = try slot()
+                s!.reserveOutput(ParallelDecompressor.sequentialOutput)
+                s!.outputCount = 0
+            }
+            let out = s!
+            let bytes = input.bytes
+            let availIn = UInt32(min(bytes.count, Int(UInt32.max)))
+            let availOut = UInt32(out.outputCapacity - out.outputCount)
+            st.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            st.pointee.avail_in = availIn
+            st.pointee.next_out = (out.output! + out.outputCount).assumingMemoryBound(to: UInt8.self)
+            st.pointee.avail_out = availOut
+            let rc = isal_inflate(st)
+            let consumed = Int(availIn - st.pointee.avail_in)
+            let produced = Int(availOut - st.pointee.avail_out)
+            input.consume(consumed)
+            out.outputCount += produced
+            if rc < 0 {
+                switch rc {
+                case ISAL_INCORRECT_CHECKSUM:
+                    throw CompressionError(.crcMismatch, path: path, memberOffset: offset, detail: "CRC-32 or ISIZE does not match the data")
+                case ISAL_INVALID_WRAPPER, ISAL_UNSUPPORTED_METHOD:
+                    throw CompressionError(.badHeader, path: path, memberOffset: offset, detail: "invalid gzip header (ISA-L \(rc))")
+                default:
+                    throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "invalid deflate data (ISA-L \(rc))")
+                }
+            }
+            if st.pointee.block_state == ISAL_BLOCK_FINISH {
+                out.job = .ready
+                s = nil
+                if out.outputCount > 0 { emit(out) } else { free.push(out) }
+                return
+            }
+            if out.outputCount == out.outputCapacity {
+                out.job = .ready
+                s = nil
+                emit(out)
+            } else if consumed == 0 && produced == 0 && input.available > 0 {
+                throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "inflate made no progress")
+            }
+        }
+    }
+
     /// Inflates one member with zlib, sending full output buffers as it goes.
-    private func inflateSequential(_ offset: Int64) throws {
+    private func inflateWithZlib(_ offset: Int64) throws {
         zlib.reset()
         let z = zlib.stream
         var s: DecompressSlot? = nil

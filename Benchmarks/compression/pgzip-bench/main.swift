@@ -3,6 +3,7 @@
 //   pgzip-bench compress [--zstd] [--level N] [--threads N] [--chunk BYTES] [--stats]  < in > out
 //   pgzip-bench decompress [--threads N]                                              < in > out
 //   pgzip-bench gen-php SEED BYTES                                                    > out.php
+//   pgzip-bench gen-noise SEED BYTES                                                  > out.jpg
 import Foundation
 import ParallelGzip
 
@@ -61,6 +62,26 @@ do {
             out.append(g.nextFile().data(using: .utf8)!)
         }
         FileHandle.standardOutput.write(out.prefix(bytes))
+    case "gen-noise":
+        // Stand-in for JPEG when the real corpus is absent: entropy-coded data does not compress.
+        guard args.count == 2, var state = UInt64(args[0]), let bytes = Int(args[1]) else { fail("usage: gen-noise SEED BYTES") }
+        var out = [UInt8](repeating: 0, count: bytes)
+        for i in 0..<bytes {
+            if i % 8 == 0 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                state = state ^ 0  // keep the sequence
+                out.withUnsafeMutableBytes { p in
+                    let v = (z ^ (z >> 31)).littleEndian
+                    withUnsafeBytes(of: v) { vb in
+                        for k in 0..<min(8, bytes - i) { p[i + k] = vb[k] }
+                    }
+                }
+            }
+        }
+        out.withUnsafeBytes { FileHandle.standardOutput.write(Data($0)) }
     default:
         fail("unknown mode \(mode)")
     }
