@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
 . scripts/lib/mariadb.sh
 fastbackup_install_deps
-trap fastbackup_mariadb_stop EXIT
+trap 'rc=$?; fastbackup_mariadb_stop; exit $rc' EXIT
 fastbackup_mariadb_start
 echo "private MariaDB on $FASTBACKUP_TEST_MYSQL_SOCKET (port $FASTBACKUP_TEST_MYSQL_PORT)"
 swift build --build-tests

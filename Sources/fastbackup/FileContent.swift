@@ -42,8 +42,10 @@ final class FilePrefetcher {
         }
         // One byte more than expected tells a grown file from an unchanged one.
         let capacity = size + 1
+        // The budget is taken here, on the caller's thread and in entry order: a reader that took
+        // it out of order could hold the bytes a file the writer needs first is waiting for.
+        let taken = budget.take(capacity)
         pool.submit { [budget] in
-            let taken = budget.take(capacity)
             let result = Self.read(path: path, capacity: capacity)
             if case .loaded = result {
                 future.fulfil(result.withBudget(taken))

@@ -26,3 +26,13 @@ extension Array where Element == UInt8 {
     /// For messages: the bytes as UTF-8 with invalid sequences repaired.
     var displayString: String { String(decoding: self, as: UTF8.self) }
 }
+
+/// Linux's UTIME_OMIT ((1 << 30) - 2), a macro Swift does not import.
+private let utimeOmit = (1 << 30) - 2
+
+/// Sets a path's mtime (not following a symlink) and leaves its atime alone.
+@discardableResult
+func setModificationTime(_ path: PathBytes, _ mtime: timespec) -> Bool {
+    var times = [timespec(tv_sec: 0, tv_nsec: utimeOmit), mtime]
+    return path.withCPath { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) } == 0
+}

@@ -18,6 +18,10 @@ struct TreeRestore {
         let (liveBase, unit) = try target()
         if inPlace { return try extractInPlace(liveBase: liveBase, unit: unit) }
 
+        // The staging folder and the renames stamp the folder that holds the tree; it gets its
+        // own mtime back at the end, so a rollback leaves no trace outside what it restores.
+        var baseInfo = stat()
+        let baseTime = liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
         let archiveSize = fileSize(archive)
         try checkSpace(liveBase, needed: archiveSize)
         let tag = "\(kind.rawValue)-\(getpid())"
@@ -58,7 +62,9 @@ struct TreeRestore {
             try swap.perform()
             unlink(journal)
         }
+        if unit == nil { CodeSwapPlanner.copyHolderMetadata(liveBase: liveBase, stagedBase: staging) }
         swap.cleanUp()
+        if let baseTime { setModificationTime(liveBase, baseTime) }
     }
 
     /// The folder that holds the live tree, and the tree's name in it (media), or nil for
@@ -179,6 +185,19 @@ struct CodeSwapPlanner {
     init(liveBase: PathBytes, stagedBase: PathBytes) {
         self.liveBase = liveBase
         self.stagedBase = stagedBase
+    }
+
+    /// Folders the swap descended into (`pub`) stay in place, so they take the archive's mode
+    /// and mtime from their staged twins, which the extractor has already set.
+    static func copyHolderMetadata(liveBase: PathBytes, stagedBase: PathBytes) {
+        for holder in CodeSwapPlanner(liveBase: liveBase, stagedBase: stagedBase).holders {
+            var st = stat()
+            let staged = stagedBase.appendingComponent(holder)
+            guard staged.withCPath({ lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+            let live = liveBase.appendingComponent(holder)
+            _ = live.withCPath { chmod($0, st.st_mode & 0o7777) }
+            setModificationTime(live, st.st_mtim)
+        }
     }
 
     func plan() throws -> [TreeSwap.Unit] {

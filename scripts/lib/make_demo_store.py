@@ -26,6 +26,7 @@ def main():
     ap.add_argument("root")
     ap.add_argument("--corpus")
     ap.add_argument("--cache-copies", type=int, default=2)
+    ap.add_argument("--dbname", default="magento_demo")
     a = ap.parse_args()
     rng = random.Random(2026)
     root = a.root
@@ -51,7 +52,7 @@ return [
         'connection' => [
             'default' => [
                 'host' => '{sock}',
-                'dbname' => 'magento_demo',
+                'dbname' => '{a.dbname}',
                 'username' => '{os.environ.get("FASTBACKUP_TEST_MYSQL_USER", "root")}',
                 'password' => '{os.environ.get("FASTBACKUP_TEST_MYSQL_PASSWORD", "")}',
                 'active' => '1',

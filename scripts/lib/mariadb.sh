@@ -53,10 +53,12 @@ fastbackup_mariadb_start() {
 
 fastbackup_mariadb_stop() {
   [ -n "${FASTBACKUP_MARIADB_PID:-}" ] || return 0
-  kill "$FASTBACKUP_MARIADB_PID" 2>/dev/null
+  # Runs from EXIT traps under `set -e`: nothing here may fail the script.
+  kill "$FASTBACKUP_MARIADB_PID" 2>/dev/null || true
   local i
   for i in $(seq 1 100); do kill -0 "$FASTBACKUP_MARIADB_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$FASTBACKUP_MARIADB_PID" 2>/dev/null
-  [ -n "${FASTBACKUP_MARIADB_DIR:-}" ] && rm -rf "$FASTBACKUP_MARIADB_DIR"
+  kill -9 "$FASTBACKUP_MARIADB_PID" 2>/dev/null || true
+  wait "$FASTBACKUP_MARIADB_PID" 2>/dev/null || true
+  if [ -n "${FASTBACKUP_MARIADB_DIR:-}" ]; then rm -rf "$FASTBACKUP_MARIADB_DIR"; fi
   FASTBACKUP_MARIADB_PID=""
 }

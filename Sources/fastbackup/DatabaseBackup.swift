@@ -1,0 +1,33 @@
+import DBStream
+import Foundation
+
+/// Reads the connection from env.php and applies the command-line overrides.
+enum DatabaseSettings {
+    static func load(root: MagentoRoot, options opts: ParsedOptions) throws -> DatabaseConfig {
+        guard FileManager.default.fileExists(atPath: root.envPHP) else {
+            throw CommandError("No information is available: the Magento application is not installed.")
+        }
+        var config = try DatabaseConfig.fromMagentoRoot(root.path)
+        if let host = opts.value("db-host") { try config.applyMagentoHost(host, path: "--db-host") }
+        if let name = opts.value("db-name") { config.database = name }
+        if let user = opts.value("db-user") { config.user = user }
+        // Never on the command line, where `ps` shows it to every user.
+        if let password = ProcessInfo.processInfo.environment["FASTBACKUP_DB_PASSWORD"] { config.password = password }
+        return config
+    }
+}
+
+/// `setup:backup --db`: the dump, written under a temporary name and renamed when complete.
+enum DatabaseBackup {
+    static func write(config: DatabaseConfig, to path: String, threads: Int) throws {
+        let output = try AtomicOutputFile(finalPath: path)
+        do {
+            let stats = try SQLDumper(config: config, options: DumpOptions(threads: threads)).dump(to: output.fd, path: output.temporaryPath)
+            Console.detail("\(stats)")
+            try output.commit()
+        } catch {
+            output.abandon()
+            throw error
+        }
+    }
+}
