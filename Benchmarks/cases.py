@@ -66,6 +66,17 @@ def measure(cmd, env=None):
                         out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
+def process_cpu(pid):
+    """CPU seconds (user + sys) a running process has used so far, from
+    /proc/<pid>/stat; None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def sh(cmd, **kw):
     """Runs an untimed helper command, raising on failure."""
     return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, capture_output=True, text=True, **kw)

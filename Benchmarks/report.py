@@ -4,6 +4,7 @@ gnuplot when it is installed)."""
 
 import datetime
 import json
+import math
 import os
 import platform
 import shutil
@@ -62,6 +63,11 @@ def _mb(n):
     return f"{n / 1e6:,.1f}"
 
 
+def _md(text):
+    """Escapes a table cell (tool names hold shell pipes)."""
+    return str(text).replace("|", "\\|")
+
+
 def _cell(x, fmt="{:.2f}"):
     return "-" if x is None else fmt.format(x)
 
@@ -75,7 +81,7 @@ def case_table(case):
         m = t.get("median")
         if t["status"] != "pass" or not m:
             word = "SKIP" if t["status"] == "skip" else "FAIL"
-            rows.append(f"| {case['title']} | {t['name']} | {word}: {t['reason'][:160]} | | | | | | |")
+            rows.append(f"| {case['title']} | {_md(t['name'])} | {word}: {_md(t['reason'][:160])} | | | | | | |")
             continue
         speedup = _cell(t.get("speedup"), "{:.2f}x")
         if t.get("cpu_ratio") is not None:
@@ -83,12 +89,12 @@ def case_table(case):
         goal = ""
         if target and t["name"] == target[0]:
             met = case.get("target_met")
-            goal = f"fastbackup >= {target[1]:g}x: " + ("met" if met else "missed" if met is False else "not measured")
+            goal = f"speedup >= {target[1]:g}x: " + ("met" if met else "missed" if met is False else "not measured")
         if t["fastbackup"] and case.get("rss_limit_mib"):
             goal = f"peak RSS <= {case['rss_limit_mib']} MiB: " + ("met" if case.get("rss_met") else "missed")
         if t["fastbackup"]:
             speedup = "1 (reference)"
-        rows.append(f"| {case['title']} | {t['name']} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_rss_mib']:.1f} "
+        rows.append(f"| {case['title']} | {_md(t['name'])} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_rss_mib']:.1f} "
                     f"| {_mb(m['out_bytes'])} | {_cell(m['mb_s'], '{:.0f}')} | {speedup} | {goal} |")
     return rows
 
@@ -102,7 +108,7 @@ def markdown(data):
            f"Each number is the median of {data['settings']['runs']} runs after a warm-up; the tools of a case "
            "ran in turn (fastbackup, anchor, anchor, ...) each round, with the page cache warm.  ",
            "Speedup = anchor wall time / fastbackup wall time, taken run by run (same round) and then the median: "
-           "above 1 means fastbackup is faster. CPU = user + sys of every process of the command; peak RSS is its "
+           "above 1 means fastbackup is faster. CPU = user + sys of every process of the command (for DB cases plus the MariaDB server's, when the harness started it); peak RSS is its "
            "largest process. MB/s = input bytes (tree, or table data for the DB) / wall time.", ""]
     for p in data["passes"]:
         i = p["inputs"]
@@ -126,7 +132,7 @@ def markdown(data):
                 ma, mb = ta.get("median"), tb.get("median")
                 if not ma or not mb:
                     continue
-                out.append(f"| {ca['title']} | {ta['name']} | {ma['wall']:.2f} | {mb['wall']:.2f} | "
+                out.append(f"| {ca['title']} | {_md(ta['name'])} | {ma['wall']:.2f} | {mb['wall']:.2f} | "
                            f"{mb['wall'] / ma['wall']:.2f}x | {ma['peak_rss_mib']:.1f} | {mb['peak_rss_mib']:.1f} | "
                            f"{mb['peak_rss_mib'] / ma['peak_rss_mib']:.2f}x |")
         out.append("")
@@ -140,8 +146,9 @@ def markdown(data):
 
 def chart(data, svg):
     """Draws MB/s per case of the first pass, fastbackup beside its two
-    anchors (the single-threaded one, then the parallel one), with gnuplot.
-    Returns False when gnuplot is missing."""
+    anchors (the single-threaded one, then the parallel one), with gnuplot,
+    as SVG or PNG by the file's suffix. Returns False when gnuplot is
+    missing."""
     if shutil.which("gnuplot") is None:
         return False
     p = data["passes"][0]
@@ -154,19 +161,22 @@ def chart(data, svg):
         rows.append(f"\"{label}\" " + " ".join(f"{v:.3f}" if v else "NaN" for v in vals))
     if not rows:
         return False
+    lowest = min(float(v) for r in rows for v in r.rsplit('" ', 1)[1].split() if v != "NaN")
+    ymin = 10 ** math.floor(math.log10(lowest))
     dat = svg.with_suffix(".dat")
     dat.write_text("\n".join(rows) + "\n")
     script = f"""
-set terminal svg size 900,480 dynamic font "sans,11"
+set terminal {"svg size 900,480 dynamic font 'sans,11'" if svg.suffix == ".svg" else "png size 900,480"}
 set output "{svg}"
 set title "Throughput (MB/s, log scale; higher is better), scale {p['scale']:g}"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set logscale y
-set yrange [1:*]
+set yrange [{ymin:g}:*]
 set grid ytics
-set key top right
+set key below
+set bmargin 7
 set ylabel "MB/s"
 plot "{dat}" using 2:xtic(1) title "fastbackup" lc rgb "#1b7837", \\
      "" using 3 title "anchor: tar -czf / tar -xzf / mariadb-dump / mariadb" lc rgb "#999999", \\
