@@ -265,6 +265,10 @@ def run_pass(args, scale, binary, fb_missing):
     results = [run_case(c, ctx, args) for c in chosen]
     if ctx.db:
         cases.mysql(ctx, "DROP DATABASE IF EXISTS fb_restore")
+    # Outputs and restored trees are only needed while their case runs; the
+    # inputs stay cached.
+    for d in (out_dir, restore_root):
+        subprocess.run(["rm", "-rf", str(d)], check=True)
     return {"scale": scale, "tag": src.tag,
             "inputs": {"source": src.source, "media_files": media_files, "media_bytes": media_bytes,
                        "code_files": code_files, "code_bytes": code_bytes,

@@ -148,6 +148,15 @@ def _fastbackup_output(m, root, kind, suffix):
     return Path(found[-1])
 
 
+def _link_or_copy(src, dest):
+    """Puts an archive where a rollback reads it: a hard link when the file
+    system allows (an archive can be GBs), else a copy."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
 def _empty_backups(root):
     d = root / "var" / "backups"
     if d.exists():
@@ -244,9 +253,14 @@ def _backup_case(kind):
             out(ctx, name).unlink(missing_ok=True)
 
         def verify(ctx, m):
-            _check_archive(out(ctx, name), man(ctx))
-            ctx.keep[(kind, "anchor")] = out(ctx, name)
-            return out(ctx, name).stat().st_size
+            path = out(ctx, name)
+            _check_archive(path, man(ctx))
+            size = path.stat().st_size
+            if "pigz" in name:
+                ctx.keep[(kind, "anchor")] = path   # the anchors' rollback input
+            else:
+                path.unlink()   # a GB less on disk; nothing restores it
+            return size
         return Tool(name, ("tar", "pigz") if "pigz" in name else ("tar",), setup,
                     lambda ctx: cmd(ctx, out(ctx, name)), verify)
 
@@ -309,7 +323,7 @@ def _rollback_case(kind):
                 src = ctx.out_dir / f"{kind}-rollback-input.tgz"
                 sh(pigz_backup(ctx, kind, src))
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        _link_or_copy(src, dest)
         return dest
 
     def target_dir(ctx):
@@ -472,7 +486,7 @@ def _db_restore_case():
         dest = ctx.db["dst_root"] / "var" / "backups" / "1700000000_db.sql"
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(dump_of(ctx, "fastbackup"), dest)
+            _link_or_copy(dump_of(ctx, "fastbackup"), dest)
         return dest
 
     def fb_setup(ctx):

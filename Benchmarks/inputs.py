@@ -32,6 +32,8 @@ BASE_MTIME = 1_700_000_000
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 SEED = 20240917
+# Bump when the generators change, so cached inputs are rebuilt.
+INPUTS_VERSION = 1
 
 
 # --------------------------------------------------------------------------
@@ -390,7 +392,8 @@ def source_root(scale, quick=False, log=print):
     stamp = WORK_DIR / f"src-{tag}.manifest.json"
     if stamp.exists() and root.is_dir():
         data = json.loads(stamp.read_text())
-        return SourceRoot(tag, root, _tuples(data["media"]), _tuples(data["code"]), source)
+        if data.get("version") == INPUTS_VERSION:
+            return SourceRoot(tag, root, _tuples(data["media"]), _tuples(data["code"]), source)
     log(f"building inputs {tag} in {root} (media ~{media_bytes / 1e6:.0f} MB from {source}, "
         f"{code_files} code files); cached for later runs")
     if root.exists():
@@ -401,7 +404,7 @@ def source_root(scale, quick=False, log=print):
     media_m = manifest(root / "pub" / "media")
     code_m = manifest(root, CODE_EXCLUDES)
     tmp = stamp.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"media": media_m, "code": code_m}))
+    tmp.write_text(json.dumps({"version": INPUTS_VERSION, "media": media_m, "code": code_m}))
     tmp.rename(stamp)
     return SourceRoot(tag, root, media_m, code_m, source)
 
