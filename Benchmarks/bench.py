@@ -252,6 +252,9 @@ def run_pass(args, scale, binary, fb_missing):
         subprocess.run(["rm", "-rf", str(d)], check=True)
         d.mkdir(parents=True)
     (restore_root / "var" / "backups").mkdir(parents=True)
+    # A store's env.php, in case fastbackup reads its config for a file rollback.
+    (restore_root / "app" / "etc").mkdir(parents=True)
+    shutil.copy2(src.root / "app" / "etc" / "env.php", restore_root / "app" / "etc" / "env.php")
     ctx = cases.Context(binary=binary, fb_missing=fb_missing, src=src, out_dir=out_dir,
                         restore_root=restore_root, cores=os.cpu_count() or 1)
     chosen = [c for c in cases.all_cases() if c.key in args.cases]

@@ -151,7 +151,7 @@ def _generated_images(rng, target):
     letters = "abcdefghijklmnopqrstuvwxyz"
     out, total, i = [], 0, 0
     while total < target:
-        if rng.random() < 0.004:
+        if i % 250 == 100:  # a few large originals, as stores have
             size = rng.randint(2_000_000, 6_000_000)
         else:
             size = int(min(max(rng.lognormvariate(11.4, 0.9), 250), 2_500_000))
