@@ -189,9 +189,15 @@ def run_case(case, ctx, args):
                     # The server does most of a dump's or restore's work; its
                     # CPU belongs to the run (the server is otherwise idle).
                     m.cpu += (cases.process_cpu(server) or server_cpu0) - server_cpu0
+                if m.rc != 0 and tool.fastbackup:
+                    raise cases.Unavailable(f"not available: exited {m.rc}: {cases.output_tail(m)}")
                 if m.rc != 0:
-                    raise cases.CheckFailed(f"exit {m.rc}: {(m.stderr or m.stdout).strip()[-400:]}")
+                    raise cases.CheckFailed(f"exit {m.rc}: {cases.output_tail(m)}")
                 out_bytes = tool.verify(ctx, m)
+            except cases.Unavailable as e:
+                st.update(status="skip", reason=str(e), runs=[], tried=True)
+                log(f"  {case.title:15} {tool.name:20} {label:9} SKIP  {e}")
+                continue
             except (cases.CheckFailed, subprocess.CalledProcessError, OSError) as e:
                 msg = str(e)
                 if isinstance(e, subprocess.CalledProcessError):
@@ -204,7 +210,7 @@ def run_case(case, ctx, args):
             log(f"  {case.title:15} {tool.name:20} {label:9} ok    {m.wall:7.2f} s  cpu {m.cpu:7.2f} s  "
                 f"rss {m.rss_kib / 1024:7.1f} MiB  out {out_bytes / 1e6:9.1f} MB")
     for st in result["tools"]:
-        if st["status"] == "skip":
+        if st["status"] == "skip" and not st.get("tried"):
             log(f"  {case.title:15} {st['name']:20} SKIP      {st['reason']}")
     summarize(result)
     return result

@@ -87,6 +87,11 @@ def q(p):
     return "'" + str(p).replace("'", "'\\''") + "'"
 
 
+def output_tail(m):
+    """The last words of what a failed command printed."""
+    return " ".join((m.stderr.strip() or m.stdout.strip()).split())[-400:]
+
+
 def tree_bytes(path):
     path = Path(path)
     if path.is_file():
@@ -96,6 +101,12 @@ def tree_bytes(path):
 
 class CheckFailed(Exception):
     """A run produced a wrong result; its time does not count."""
+
+
+class Unavailable(Exception):
+    """fastbackup exited non-zero: the command is not there yet (or not
+    working here). Reported as SKIP, never as passed; --require-fastbackup
+    makes it a failure."""
 
 
 # --------------------------------------------------------------------------
@@ -317,7 +328,7 @@ def _rollback_case(kind):
                 _empty_backups(ctx.src.root)
                 m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", ctx.src.root, "--no-maintenance"))
                 if m.rc != 0:
-                    raise CheckFailed(f"making the archive failed (exit {m.rc}): {m.stderr.strip()[-300:]}")
+                    raise Unavailable(f"not available: setup:backup --{kind} exited {m.rc}: {output_tail(m)}")
                 src = _fastbackup_output(m, ctx.src.root, "Media" if media else "Code", f"_filesystem_{kind}.tgz")
             else:
                 src = ctx.out_dir / f"{kind}-rollback-input.tgz"
@@ -478,7 +489,8 @@ def _db_restore_case():
         tool.setup(ctx)
         m = measure(tool.cmd(ctx))
         if m.rc != 0:
-            raise CheckFailed(f"making the {who} dump failed (exit {m.rc}): {m.stderr.strip()[-300:]}")
+            raise (Unavailable if tool.fastbackup else CheckFailed)(
+                f"{'not available: ' if tool.fastbackup else ''}making the {who} dump: exit {m.rc}: {output_tail(m)}")
         tool.verify(ctx, m)
         return Path(ctx.keep[("db", who)])
 

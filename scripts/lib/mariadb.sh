@@ -56,7 +56,7 @@ fastbackup_mariadb_stop() {
   kill "$FASTBACKUP_MARIADB_PID" 2>/dev/null
   local i
   for i in $(seq 1 100); do kill -0 "$FASTBACKUP_MARIADB_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$FASTBACKUP_MARIADB_PID" 2>/dev/null
+  kill -9 "$FASTBACKUP_MARIADB_PID" 2>/dev/null || true  # already gone: not an error under set -e
   [ -n "${FASTBACKUP_MARIADB_DIR:-}" ] && rm -rf "$FASTBACKUP_MARIADB_DIR"
   FASTBACKUP_MARIADB_PID=""
 }
