@@ -190,7 +190,7 @@ def run_case(case, ctx, args):
                     # CPU belongs to the run (the server is otherwise idle).
                     m.cpu += (cases.process_cpu(server) or server_cpu0) - server_cpu0
                 if m.rc != 0 and tool.fastbackup:
-                    raise cases.Unavailable(f"not available: exited {m.rc}: {cases.output_tail(m)}")
+                    raise cases.unavailable_or_crash(m, " ".join(str(c) for c in cmd[1:3]))
                 if m.rc != 0:
                     raise cases.CheckFailed(f"exit {m.rc}: {cases.output_tail(m)}")
                 out_bytes = tool.verify(ctx, m)

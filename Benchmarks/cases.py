@@ -88,8 +88,22 @@ def q(p):
 
 
 def output_tail(m):
-    """The last words of what a failed command printed."""
-    return " ".join((m.stderr.strip() or m.stdout.strip()).split())[-400:]
+    """What a failed command said: its first line naming an error (a crash
+    report ends in registers, not in the cause), else its last words."""
+    text = m.stderr.strip() or m.stdout.strip()
+    for line in text.splitlines():
+        if re.search(r"error|fatal|abort|exception", line, re.I):
+            return line.strip()[:400]
+    return " ".join(text.split())[-400:]
+
+
+def unavailable_or_crash(m, what):
+    """The exception for a fastbackup command that exited non-zero: a plain
+    error exit means the command is not there yet (SKIP); death by a signal
+    (exit 128 + n, as GNU time and bash report it) is a crash, a FAIL."""
+    if m.rc >= 128:
+        return CheckFailed(f"{what} crashed (exit {m.rc}, signal {m.rc - 128}): {output_tail(m)}")
+    return Unavailable(f"not available: {what} exited {m.rc}: {output_tail(m)}")
 
 
 def tree_bytes(path):
@@ -131,12 +145,13 @@ class Context:
 
 
 def _archive_file_entries(path):
-    """Counts the non-directory entries an archive lists (`tar -tf`, which
-    detects gzip or zstd itself)."""
-    r = subprocess.run(["tar", "-tf", str(path)], capture_output=True, text=True)
+    """Counts the non-directory entries an archive lists (`tar -tvf`, which
+    detects gzip or zstd itself). The type letter of the verbose listing
+    decides: a stored directory name need not end in '/'."""
+    r = subprocess.run(["tar", "-tvf", str(path)], capture_output=True, text=True)
     if r.returncode != 0:
-        raise CheckFailed(f"tar -tf {path} failed: {r.stderr.strip()[-300:]}")
-    return sum(1 for line in r.stdout.splitlines() if line and not line.endswith("/"))
+        raise CheckFailed(f"tar -tvf {path} failed: {r.stderr.strip()[-300:]}")
+    return sum(1 for line in r.stdout.splitlines() if line and line[0] != "d")
 
 
 def _check_archive(path, man):
@@ -328,7 +343,7 @@ def _rollback_case(kind):
                 _empty_backups(ctx.src.root)
                 m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", ctx.src.root, "--no-maintenance"))
                 if m.rc != 0:
-                    raise Unavailable(f"not available: setup:backup --{kind} exited {m.rc}: {output_tail(m)}")
+                    raise unavailable_or_crash(m, f"setup:backup --{kind}")
                 src = _fastbackup_output(m, ctx.src.root, "Media" if media else "Code", f"_filesystem_{kind}.tgz")
             else:
                 src = ctx.out_dir / f"{kind}-rollback-input.tgz"
@@ -489,8 +504,8 @@ def _db_restore_case():
         tool.setup(ctx)
         m = measure(tool.cmd(ctx))
         if m.rc != 0:
-            raise (Unavailable if tool.fastbackup else CheckFailed)(
-                f"{'not available: ' if tool.fastbackup else ''}making the {who} dump: exit {m.rc}: {output_tail(m)}")
+            raise unavailable_or_crash(m, "setup:backup --db") if tool.fastbackup else \
+                CheckFailed(f"making the {who} dump: exit {m.rc}: {output_tail(m)}")
         tool.verify(ctx, m)
         return Path(ctx.keep[("db", who)])
 
