@@ -42,7 +42,7 @@ def machine():
                 mem = int(line.split()[1]) * 1024
     except OSError:
         pass
-    disk = _first_line(["findmnt", "-n", "-o", "SOURCE,FSTYPE,SIZE", "-T", str(inputs.WORK_DIR)])
+    disk = " ".join(_first_line(["findmnt", "-n", "-o", "SOURCE,FSTYPE,SIZE", "-T", str(inputs.WORK_DIR)]).split())
     tools = {name: _first_line(argv) for name, argv in {
         "tar": ["tar", "--version"], "pigz": ["pigz", "--version"], "gzip": ["gzip", "--version"],
         "mariadb": ["mariadb", "--version"], "mariadb-dump": ["mariadb-dump", "--version"],
@@ -52,8 +52,18 @@ def machine():
             "disk": disk, "kernel": platform.release(), "python": platform.python_version(), "tools": tools}
 
 
-def _commit():
-    return _first_line(["git", "-C", str(inputs.REPO_ROOT), "describe", "--always", "--dirty"])
+def _commit(binary):
+    """The commit the measured binary was built from: that of the git
+    checkout holding its .build folder, when there is one."""
+    if not binary:
+        return "none"
+    for parent in Path(binary).resolve().parents:
+        if parent.name == ".build":
+            found = _first_line(["git", "-C", str(parent.parent), "describe", "--always", "--dirty"])
+            if found and "fatal" not in found and "not a git" not in found:
+                return found
+            break
+    return "unknown (a binary from outside a git checkout)"
 
 
 # --------------------------------------------------------------------------
@@ -91,10 +101,11 @@ def case_table(case):
             met = case.get("target_met")
             goal = f"speedup >= {target[1]:g}x: " + ("met" if met else "missed" if met is False else "not measured")
         if t["fastbackup"] and case.get("rss_limit_mib"):
-            goal = f"peak RSS <= {case['rss_limit_mib']} MiB: " + ("met" if case.get("rss_met") else "missed")
+            goal = (f"peak RSS <= {case['rss_limit_mib']} MiB: " + ("met" if case.get("rss_met") else "missed")
+                    + f" (highest run {m['peak_rss_mib']:.1f})")
         if t["fastbackup"]:
             speedup = "1 (reference)"
-        rows.append(f"| {case['title']} | {_md(t['name'])} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_rss_mib']:.1f} "
+        rows.append(f"| {case['title']} | {_md(t['name'])} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss_mib']:.1f} "
                     f"| {_mb(m['out_bytes'])} | {_cell(m['mb_s'], '{:.0f}')} | {speedup} | {goal} |")
     return rows
 
@@ -109,7 +120,7 @@ def markdown(data):
            "ran in turn (fastbackup, anchor, anchor, ...) each round, with the page cache warm.  ",
            "Speedup = anchor wall time / fastbackup wall time, taken run by run (same round) and then the median: "
            "above 1 means fastbackup is faster. CPU = user + sys of every process of the command (for DB cases plus the MariaDB server's, when the harness started it); peak RSS is its "
-           "largest process. MB/s = input bytes (tree, or table data for the DB) / wall time.", ""]
+           "largest process (peak RSS: median of the runs; the targets use the highest run). MB/s = input bytes (tree, or table data for the DB) / wall time.", ""]
     for p in data["passes"]:
         i = p["inputs"]
         out += [f"## Scale {p['scale']:g} ({p['tag']})", "",
@@ -196,7 +207,7 @@ def write(args, passes, binary, fb_missing, seconds):
     results.mkdir(parents=True, exist_ok=True)
     stem = f"{now:%Y-%m-%d-%H%M}-{host}"
     data = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-            "fastbackup": {"binary": str(binary) if binary else None, "commit": _commit(),
+            "fastbackup": {"binary": str(binary) if binary else None, "commit": _commit(binary),
                            "not_available": fb_missing},
             "settings": {"runs": args.runs, "scales": [p["scale"] for p in passes], "cases": args.cases,
                          "seconds": round(seconds)},
