@@ -34,7 +34,7 @@ class Measured:
 GNU_TIME = "/usr/bin/time"
 
 
-def measure(cmd, env=None):
+def measure(cmd):
     """Runs `cmd` (an argv list, or a shell string run by bash with
     pipefail) and measures it. Wall time is taken here; CPU and peak RSS come
     from GNU time, which forks the command from its own small process: a
@@ -47,8 +47,7 @@ def measure(cmd, env=None):
         full = [GNU_TIME, "-q", "-f", "%U %S %M", "-o", usage.name, *argv] if os.access(GNU_TIME, os.X_OK) else argv
         t0 = time.perf_counter()
         try:
-            p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                 env={**os.environ, **(env or {})})
+            p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         except OSError as e:
             return Measured(127, 0.0, 0.0, 0, "", f"cannot start {full[0]}: {e}")
         _, status, ru = os.wait4(p.pid, 0)
@@ -77,9 +76,11 @@ def process_cpu(pid):
         return None
 
 
-def sh(cmd, **kw):
-    """Runs an untimed helper command, raising on failure."""
-    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, capture_output=True, text=True, **kw)
+def sh(cmd):
+    """Runs an untimed helper command (argv, or a bash line with pipefail),
+    raising CalledProcessError on failure."""
+    argv = ["bash", "-o", "pipefail", "-c", cmd] if isinstance(cmd, str) else [str(c) for c in cmd]
+    return subprocess.run(argv, check=True, capture_output=True, text=True)
 
 
 def q(p):
@@ -101,8 +102,9 @@ def unavailable_or_crash(m, what):
     """The exception for a fastbackup command that exited non-zero: a plain
     error exit means the command is not there yet (SKIP); death by a signal
     (exit 128 + n, as GNU time and bash report it) is a crash, a FAIL."""
-    if m.rc >= 128:
-        return CheckFailed(f"{what} crashed (exit {m.rc}, signal {m.rc - 128}): {output_tail(m)}")
+    if m.rc >= 128 or m.rc < 0:
+        sig = m.rc - 128 if m.rc >= 128 else -m.rc
+        return CheckFailed(f"{what} crashed (signal {sig}): {output_tail(m)}")
     return Unavailable(f"not available: {what} exited {m.rc}: {output_tail(m)}")
 
 
@@ -223,8 +225,8 @@ class Tool:
 @dataclass
 class Case:
     """A benchmark case: its tools (fastbackup first), the bytes it moves
-    (for throughput), and the issue's target as (anchor, minimum speedup,
-    peak RSS limit in MiB for fastbackup or None)."""
+    (for throughput), the issue's speed target as (anchor, minimum speedup
+    of fastbackup over it), and its peak RSS limit for fastbackup in MiB."""
     key: str
     title: str
     tools: list
