@@ -99,8 +99,22 @@ def manifest_diff(expected, actual, limit=5):
         parts.append(f"{len(extra)} unexpected (e.g. {', '.join(extra[:limit])})")
     if changed:
         p = changed[0]
-        parts.append(f"{len(changed)} differ (e.g. {p}: expected {expected[p]}, got {tuple(actual[p])})")
+        parts.append(f"{len(changed)} differ (e.g. {p}: {_entry_diff(expected[p], tuple(actual[p]))})")
     return "; ".join(parts)
+
+
+def _entry_diff(want, got):
+    if want[0] != got[0]:
+        return f"type {want[0]} became {got[0]}"
+    names = ("type", "size", "mode", "mtime", "sha1" if want[0] == "f" else "target")
+    if want[0] == "d":
+        names = ("type", "mode")
+    out = []
+    for name, a, b in zip(names, want, got):
+        if a != b:
+            a, b = (oct(a), oct(b)) if name == "mode" else (a, b)
+            out.append(f"{name} {a} became {b}")
+    return ", ".join(out)
 
 
 def count_entries(man):
