@@ -40,6 +40,9 @@ def parse_args(argv):
                    help="rows to generate at --scale (default 3,000,000 x scale; --scaling multiplies it by 4 too)")
     p.add_argument("--binary", type=Path, help="a fastbackup binary to measure instead of building one")
     p.add_argument("--no-build", action="store_true", help="use the binary already built (swift build -c release)")
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds one command may take at scale 1 before it is killed and counted as failed "
+                        "(scaled with the inputs, at least a quarter of it; 120 at most with --quick; 0 = no limit; default 600)")
     p.add_argument("--require-fastbackup", action="store_true",
                    help="count a fastbackup case that cannot run as failed, not skipped")
     p.add_argument("--results", type=Path, default=inputs.BENCH_DIR / "results",
@@ -184,11 +187,13 @@ def run_case(case, ctx, args):
                     os.sync()  # the last run's dirty pages are not this run's cost
                 server = ctx.db.get("server_pid") if case.needs_db else None
                 server_cpu0 = cases.process_cpu(server) if server else None
-                m = cases.measure(cmd)
+                m = cases.measure(cmd, ctx.timeout)
                 if server_cpu0 is not None:
                     # The server does most of a dump's or restore's work; its
                     # CPU belongs to the run (the server is otherwise idle).
                     m.cpu += (cases.process_cpu(server) or server_cpu0) - server_cpu0
+                if m.timed_out and not tool.fastbackup:
+                    raise cases.CheckFailed(f"did not finish in {m.wall:.0f} s (killed)")
                 if m.rc != 0 and tool.fastbackup:
                     raise cases.unavailable_or_crash(m, " ".join(str(c) for c in cmd[1:3]))
                 if m.rc != 0:
@@ -245,6 +250,14 @@ def summarize(result):
         result["rss_met"] = fb["median"]["peak_rss_mib"] <= result["rss_limit_mib"]
 
 
+def limit_for(args, scale):
+    """Seconds one command may run: --timeout scaled with the inputs (a
+    hung tool must not hang the benchmark, or CI)."""
+    if not args.timeout:
+        return None
+    return min(args.timeout, 120) if args.quick else args.timeout * max(scale, 0.25)
+
+
 def run_pass(args, scale, binary, fb_missing):
     """Builds (or reuses) the inputs for `scale` and runs the chosen cases."""
     src = inputs.source_root(scale, quick=args.quick, log=log)
@@ -262,7 +275,8 @@ def run_pass(args, scale, binary, fb_missing):
     (restore_root / "app" / "etc").mkdir(parents=True)
     shutil.copy2(src.root / "app" / "etc" / "env.php", restore_root / "app" / "etc" / "env.php")
     ctx = cases.Context(binary=binary, fb_missing=fb_missing, src=src, out_dir=out_dir,
-                        restore_root=restore_root, cores=os.cpu_count() or 1)
+                        restore_root=restore_root, cores=os.cpu_count() or 1,
+                        timeout=limit_for(args, scale))
     chosen = [c for c in cases.all_cases() if c.key in args.cases]
     rows = 0
     if any(c.needs_db for c in chosen):

@@ -6,8 +6,10 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,29 +31,45 @@ class Measured:
     rss_kib: int
     stdout: str
     stderr: str
+    timed_out: bool = False
 
 
 GNU_TIME = "/usr/bin/time"
 
 
-def measure(cmd):
+def measure(cmd, timeout=None):
     """Runs `cmd` (an argv list, or a shell string run by bash with
     pipefail) and measures it. Wall time is taken here; CPU and peak RSS come
     from GNU time, which forks the command from its own small process: a
     child forked straight from Python would report Python's ~20 MiB as its
     peak RSS (Linux keeps the pre-exec high-water mark). Output goes to
-    temporary files, not pipes, so a chatty command never blocks while timed."""
+    temporary files, not pipes, so a chatty command never blocks while timed.
+    The command runs in its own process group; after `timeout` seconds the
+    whole group is killed and the result says so (`timed_out`)."""
     argv = ["bash", "-o", "pipefail", "-c", cmd] if isinstance(cmd, str) else [str(c) for c in cmd]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(mode="r") as usage:
         full = [GNU_TIME, "-q", "-f", "%U %S %M", "-o", usage.name, *argv] if os.access(GNU_TIME, os.X_OK) else argv
         t0 = time.perf_counter()
         try:
-            p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
         except OSError as e:
             return Measured(127, 0.0, 0.0, 0, "", f"cannot start {full[0]}: {e}")
+        fired = threading.Event()
+
+        def kill_group():
+            fired.set()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        timer = threading.Timer(timeout, kill_group) if timeout else None
+        if timer:
+            timer.start()
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
+        if timer:
+            timer.cancel()
         p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         cpu, rss = ru.ru_utime + ru.ru_stime, ru.ru_maxrss
         lines = usage.read().split("\n")
@@ -62,7 +80,7 @@ def measure(cmd):
         out.seek(0)
         err.seek(0)
         return Measured(p.returncode, wall, cpu, rss,
-                        out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+                        out.read().decode(errors="replace"), err.read().decode(errors="replace"), fired.is_set())
 
 
 def process_cpu(pid):
@@ -100,12 +118,17 @@ def output_tail(m):
 
 def unavailable_or_crash(m, what):
     """The exception for a fastbackup command that exited non-zero: a plain
-    error exit means the command is not there yet (SKIP); death by a signal
-    (exit 128 + n, as GNU time and bash report it) is a crash, a FAIL."""
+    error exit means the command is not there yet (SKIP); a hang past the
+    time limit, or death by a signal (exit 128 + n, as GNU time and bash
+    report it), is a FAIL."""
+    said = output_tail(m)
+    said = f": {said}" if said else ""
+    if m.timed_out:
+        return CheckFailed(f"{what} did not finish in {m.wall:.0f} s (killed){said}")
     if m.rc >= 128 or m.rc < 0:
         sig = m.rc - 128 if m.rc >= 128 else -m.rc
-        return CheckFailed(f"{what} crashed (signal {sig}): {output_tail(m)}")
-    return Unavailable(f"not available: {what} exited {m.rc}: {output_tail(m)}")
+        return CheckFailed(f"{what} crashed (signal {sig}){said}")
+    return Unavailable(f"not available: {what} exited {m.rc}{said}")
 
 
 def tree_bytes(path):
@@ -141,6 +164,7 @@ class Context:
     db: dict | None = None      # socket, user, password, src, dst, tables, checksums
     db_missing: str = ""
     keep: dict = field(default_factory=dict)   # outputs kept for later cases
+    timeout: float | None = None                # seconds one command may take
 
     def fastbackup(self, *args):
         return [str(self.binary), *[str(a) for a in args]]
@@ -343,7 +367,8 @@ def _rollback_case(kind):
         if src is None or not src.exists():
             if who == "fastbackup":
                 _empty_backups(ctx.src.root)
-                m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", ctx.src.root, "--no-maintenance"))
+                m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", ctx.src.root, "--no-maintenance"),
+                            ctx.timeout)
                 if m.rc != 0:
                     raise unavailable_or_crash(m, f"setup:backup --{kind}")
                 src = _fastbackup_output(m, ctx.src.root, "Media" if media else "Code", f"_filesystem_{kind}.tgz")
@@ -504,7 +529,7 @@ def _db_restore_case():
         case = _db_dump_case()
         tool = next(t for t in case.tools if t.name == who)
         tool.setup(ctx)
-        m = measure(tool.cmd(ctx))
+        m = measure(tool.cmd(ctx), ctx.timeout)
         if m.rc != 0:
             raise unavailable_or_crash(m, "setup:backup --db") if tool.fastbackup else \
                 CheckFailed(f"making the {who} dump: exit {m.rc}: {output_tail(m)}")
