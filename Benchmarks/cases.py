@@ -174,7 +174,10 @@ def _archive_file_entries(path):
     """Counts the non-directory entries an archive lists (`tar -tvf`, which
     detects gzip or zstd itself). The type letter of the verbose listing
     decides: a stored directory name need not end in '/'."""
-    r = subprocess.run(["tar", "-tvf", str(path)], capture_output=True, text=True)
+    # pigz inflates about twice as fast as gzip: the check is not timed, but
+    # it runs after every run of a GB archive.
+    fast = ["-I", "pigz"] if str(path).endswith(".tgz") and shutil.which("pigz") else []
+    r = subprocess.run(["tar", *fast, "-tvf", str(path)], capture_output=True, text=True)
     if r.returncode != 0:
         raise CheckFailed(f"tar -tvf {path} failed: {r.stderr.strip()[-300:]}")
     return sum(1 for line in r.stdout.splitlines() if line and line[0] != "d")
