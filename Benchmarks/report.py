@@ -123,10 +123,11 @@ def markdown(data):
            "largest process (peak RSS: median of the runs; the targets use the highest run). MB/s = input bytes (tree, or table data for the DB) / wall time.", ""]
     for p in data["passes"]:
         i = p["inputs"]
+        db = (f"database {i['db_rows']:,} rows requested, {i['db_tables']} tables, "
+              f"{_mb(i['db_bytes'])} MB of table data" if i["db_tables"] else "no database")
         out += [f"## Scale {p['scale']:g} ({p['tag']})", "",
                 f"Inputs: media {i['media_files']:,} files, {_mb(i['media_bytes'])} MB ({i['source']}); "
-                f"code {i['code_files']:,} files, {_mb(i['code_bytes'])} MB; "
-                f"database {i['db_rows']:,} rows requested, {i['db_tables']} tables, {_mb(i['db_bytes'])} MB of table data.",
+                f"code {i['code_files']:,} files, {_mb(i['code_bytes'])} MB; {db}.",
                 "",
                 "| case | tool | wall s | CPU s | peak RSS MiB | output MB | MB/s | speedup of fastbackup | issue target |",
                 "|---|---|---|---|---|---|---|---|---|"]
