@@ -12,3 +12,6 @@ fastbackup_mariadb_start
 echo "private MariaDB on $FASTBACKUP_TEST_MYSQL_SOCKET (port $FASTBACKUP_TEST_MYSQL_PORT)"
 swift build --build-tests
 swift test --skip-build
+# The benchmark harness in --quick mode: every case runs on tiny inputs and its output is
+# checked (no speed is asserted), so the harness cannot rot. Every fastbackup case must run.
+Benchmarks/run --quick --require-fastbackup --no-build --binary "$(swift build --show-bin-path)/fastbackup"

@@ -32,6 +32,7 @@ struct TreeRestore {
         }
         let token = SignalGuard.shared.addCleanup { TreeRemover.remove(staging) }
         var swap: TreeSwap
+        var holders: [(path: PathBytes, mode: mode_t, mtime: timespec)] = []
         do {
             let extractBase: PathBytes
             if let unit {
@@ -46,7 +47,9 @@ struct TreeRestore {
             if let unit {
                 units = [TreeSwap.Unit(path: unit, staged: true)]
             } else {
-                units = try CodeSwapPlanner(liveBase: liveBase, stagedBase: staging).plan()
+                let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging)
+                units = try planner.plan()
+                holders = planner.holderMetadata()
             }
             swap = TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: staging, oldBase: old, units: units)
         } catch {
@@ -62,7 +65,10 @@ struct TreeRestore {
             try swap.perform()
             unlink(journal)
         }
-        if unit == nil { CodeSwapPlanner.copyHolderMetadata(liveBase: liveBase, stagedBase: staging) }
+        for h in holders {
+            _ = h.path.withCPath { chmod($0, h.mode) }
+            setModificationTime(h.path, h.mtime)
+        }
         swap.cleanUp()
         if let baseTime { setModificationTime(liveBase, baseTime) }
     }
@@ -187,16 +193,14 @@ struct CodeSwapPlanner {
         self.stagedBase = stagedBase
     }
 
-    /// Folders the swap descended into (`pub`) stay in place, so they take the archive's mode
-    /// and mtime from their staged twins, which the extractor has already set.
-    static func copyHolderMetadata(liveBase: PathBytes, stagedBase: PathBytes) {
-        for holder in CodeSwapPlanner(liveBase: liveBase, stagedBase: stagedBase).holders {
+    /// Folders the swap descended into (`pub`) stay in place, so they must take the archive's
+    /// mode and mtime from their staged twins, read before the swap empties (and re-stamps) them.
+    func holderMetadata() -> [(path: PathBytes, mode: mode_t, mtime: timespec)] {
+        holders.compactMap { holder in
             var st = stat()
-            let staged = stagedBase.appendingComponent(holder)
-            guard staged.withCPath({ lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
-            let live = liveBase.appendingComponent(holder)
-            _ = live.withCPath { chmod($0, st.st_mode & 0o7777) }
-            setModificationTime(live, st.st_mtim)
+            guard stagedBase.appendingComponent(holder).withCPath({ lstat($0, &st) }) == 0,
+                  (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+            return (liveBase.appendingComponent(holder), st.st_mode & 0o7777, st.st_mtim)
         }
     }
 
