@@ -76,8 +76,9 @@ final class SQLDumperTests: XCTestCase {
         try c.execute("CREATE VIEW v_func AS SELECT f_double(id) AS d FROM every_type")
         try c.execute("CREATE EVENT ev_nightly ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DISABLE DO DELETE FROM audit")
 
-        for threads in [1, 2] {
-            let (stats, sql) = try server.assertRoundTrip(db.name, options: DumpOptions(threads: threads))
+        // 16 KiB chunks make the 70 KB text and 80 KB blob values cross chunk boundaries.
+        for (threads, chunk) in [(1, 16 << 10), (2, 256 << 10)] {
+            let (stats, sql) = try server.assertRoundTrip(db.name, options: DumpOptions(threads: threads, chunkBytes: chunk))
             XCTAssertEqual(stats.tables, 5)
             XCTAssertEqual(stats.rows, 4 + 300 + 1)
             XCTAssertEqual(stats.views, 3)
