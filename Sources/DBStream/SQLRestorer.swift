@@ -88,7 +88,6 @@ public final class SQLRestorer {
         var stats = RestoreStats()
         var owner: [String: RestoreWorker] = [:]   // table -> its data connection
         var created: [String] = []
-        var next = 0
 
         func failure() -> RestoreWorker.Failure? { workers.lazy.compactMap { $0.failure }.first }
         func restoreError(line: Int, sql: String, errno: UInt32, message: String) -> DBError {
@@ -124,8 +123,8 @@ public final class SQLRestorer {
                 stats.dataStatements += 1
                 let w: RestoreWorker
                 if let o = owner[table] { w = o } else {
-                    w = workers[next % workers.count]
-                    next += 1
+                    // A new table goes to the connection with the least work waiting.
+                    w = workers.min { $0.pending < $1.pending }!
                     owner[table] = w
                 }
                 try w.enqueue(s, table: table)
@@ -341,6 +340,12 @@ final class RestoreWorker {
     func waitIdle() throws {
         cond.lock(); defer { cond.unlock() }
         while (!queue.isEmpty || running != nil) && !cancelled { cond.wait() }
+    }
+
+    /// Statements queued or running.
+    var pending: Int {
+        cond.lock(); defer { cond.unlock() }
+        return queue.count + (running == nil ? 0 : 1)
     }
 
     /// Tables with statements queued or running.
