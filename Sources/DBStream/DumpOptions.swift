@@ -10,7 +10,8 @@ public struct DumpOptions: Sendable {
     /// they start their transactions. Without the privilege for that, one connection is used.
     public var threads: Int
     /// Upper bound of one extended INSERT in bytes (a single row larger than
-    /// this gets a statement of its own). Keep below the restoring server's `max_allowed_packet`.
+    /// this gets a statement of its own). Lowered to the source server's
+    /// `max_allowed_packet` less 1 KiB; keep it below the restoring server's too.
     public var maxStatementBytes: Int
     /// Size of one output buffer; the file is written in pieces of this size.
     public var chunkBytes: Int

@@ -42,6 +42,11 @@ public final class SQLDumper {
         let coordinator = try connect()
         try coordinator.execute("SET SESSION sql_mode='', time_zone='+00:00', SQL_QUOTE_SHOW_CREATE=1")
         let serverVersion = coordinator.serverVersion
+        // An INSERT must fit in one packet of a server like this one: stay 1 KiB under its limit.
+        var options = self.options
+        if let packet = Int(try coordinator.scalar("SELECT @@max_allowed_packet") ?? ""), packet > 8192 {
+            options.maxStatementBytes = min(options.maxStatementBytes, packet - 1024)
+        }
 
         var tables: [String] = [], views: [String] = []
         for row in try coordinator.query("SHOW FULL TABLES") {
