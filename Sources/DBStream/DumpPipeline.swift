@@ -18,15 +18,16 @@ final class OutputChunk {
 
 /// Hands chunks from the table readers to the single writer.
 ///
-/// Each table has a lane holding at most `depth` filled chunks; a reader whose
-/// lane is full waits. The writer takes chunks in the order they were filled,
+/// Each table has a lane of filled chunks; a reader may have at most `depth`
+/// chunks waiting across its lanes, and then waits. The writer takes chunks in the order they were filled,
 /// whatever their table, but once it has started a statement it stays on that
 /// lane until a chunk ends at a statement boundary: the file interleaves whole
 /// statements of tables read at the same time, and each table's DROP and
 /// CREATE still come before its rows. Chunks come from a pool of
 /// `readers * (depth + 1) + 1` (each reader fills one, its lane holds `depth`,
-/// the writer writes one), so the pool never runs dry while the writer waits,
-/// and memory stays at that many chunks whatever the database size.
+/// the writer writes one), so the reader of the statement the writer waits for
+/// can always get a chunk (no deadlock, also with many small tables), and memory
+/// stays at that many chunks whatever the database size.
 final class DumpPipeline {
     final class Lane {
         var chunks: [OutputChunk] = []
@@ -48,6 +49,9 @@ final class DumpPipeline {
     /// Lane of each queued chunk, in the order they were pushed.
     private var ready: [Int] = []
     private var finishedLanes = 0
+    /// Reader of each lane, and chunks each reader has waiting.
+    private var laneReader: [Int]
+    private var waiting: [Int]
     private(set) var failure: Error?
 
     init(jobs: Int, readers: Int, depth: Int, chunkBytes: Int) {
@@ -55,12 +59,15 @@ final class DumpPipeline {
         self.chunkBytes = chunkBytes
         limit = readers * (depth + 1) + 1
         lanes = (0..<jobs).map { _ in Lane() }
+        laneReader = [Int](repeating: 0, count: jobs)
+        waiting = [Int](repeating: 0, count: readers)
     }
 
     /// The next table index for a reader, or nil when all are taken or the dump failed.
-    func takeJob() -> Int? {
+    func takeJob(reader: Int) -> Int? {
         cond.lock(); defer { cond.unlock() }
         guard failure == nil, nextJob < lanes.count else { return nil }
+        laneReader[nextJob] = reader
         nextJob += 1
         return nextJob - 1
     }
@@ -85,13 +92,15 @@ final class DumpPipeline {
         cond.unlock()
     }
 
-    /// Queues a filled chunk on a lane; waits while the lane holds `depth` chunks.
+    /// Queues a filled chunk on a lane; waits while the lane's reader has `depth` chunks waiting.
     /// - Throws: ``DBError`` `.cancelled` when the dump has failed meanwhile.
     func push(_ c: OutputChunk, lane index: Int) throws {
         cond.lock(); defer { cond.unlock() }
         let lane = lanes[index]
-        while lane.queued >= depth && failure == nil { cond.wait() }
+        let r = laneReader[index]
+        while waiting[r] >= depth && failure == nil { cond.wait() }
         if failure != nil { free.append(c); cond.broadcast(); throw DBError(.cancelled) }
+        waiting[r] += 1
         lane.chunks.append(c)
         ready.append(index)
         cond.broadcast()
@@ -136,6 +145,7 @@ final class DumpPipeline {
             }
             if let i = index {
                 let lane = lanes[i]
+                waiting[laneReader[i]] -= 1
                 let c = lane.chunks[lane.head]
                 lane.head += 1
                 if lane.head > 64 { lane.chunks.removeFirst(lane.head); lane.head = 0 }

@@ -78,12 +78,12 @@ public final class SQLDumper {
         let pipeline = DumpPipeline(jobs: tables.count, readers: readers.count,
                                     depth: options.queueDepth, chunkBytes: options.chunkBytes)
         let group = DispatchGroup()
-        for conn in readers {
+        for (reader, conn) in readers.enumerated() {
             group.enter()
             let t = Thread { [options] in
                 defer { group.leave() }
                 do {
-                    while let job = pipeline.takeJob() {
+                    while let job = pipeline.takeJob(reader: reader) {
                         try SQLDumper.dumpTable(tableList[job], lane: job, conn: conn, pipeline: pipeline, options: options)
                     }
                 } catch {

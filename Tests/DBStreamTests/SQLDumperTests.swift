@@ -172,6 +172,27 @@ final class SQLDumperTests: XCTestCase {
         XCTAssertGreaterThan(inserts.map { $0.utf8.count }.reduce(0, +) / inserts.count, limit / 2)
     }
 
+    /// Many small tables beside a large one, three connections, the smallest buffers and
+    /// queues, statements longer than a buffer (the writer must stay on one table while
+    /// the others fill buffers): the bounded pool must not run dry.
+    func testManyTablesTinyBuffers() throws {
+        let server = try TestServer.fromEnvironment()
+        let db = try server.createDatabase("many")
+        defer { db.drop() }
+        let c = try server.admin(db.name)
+        try c.execute("CREATE TABLE big (id INT PRIMARY KEY, s VARCHAR(100))")
+        try c.execute("INSERT INTO big SELECT seq, REPEAT(CHAR(65 + seq % 26), 1 + seq % 100) FROM seq_1_to_30000")
+        for i in 0..<40 {
+            try c.execute("CREATE TABLE small_\(i) (id INT PRIMARY KEY, s VARCHAR(100))")
+            try c.execute("INSERT INTO small_\(i) SELECT seq, REPEAT('s', \(i) + seq % 50) FROM seq_1_to_\(50 + i * 10)")
+        }
+        let (stats, _) = try server.assertRoundTrip(db.name, options: DumpOptions(
+            threads: 3, maxStatementBytes: 64 << 10, chunkBytes: 16 << 10, queueDepth: 1))
+        XCTAssertEqual(stats.tables, 41)
+        XCTAssertEqual(stats.connections, 3)
+        XCTAssertEqual(stats.rows, 30000 + (0..<40).reduce(0) { $0 + 50 + $1 * 10 })
+    }
+
     func testWrongPasswordNamesHostAndUserNotPassword() throws {
         let server = try TestServer.fromEnvironment()
         var config = server.config("mysql")
