@@ -252,14 +252,17 @@ final class SQLDumperTests: XCTestCase {
         XCTAssertEqual(pipe(&fds), 0)
         let readEnd = fds[0], writeEnd = fds[1]
         defer { close(readEnd) }
+        let killerDone = DispatchSemaphore(value: 0)
         let killer = Thread {
-            let admin = try! server.admin()
-            for _ in 0..<100 {
-                if let id = try? admin.scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE%' AND DB = '\(db.name)'") {
-                    try? admin.execute("KILL \(id)")
-                    break
+            defer { killerDone.signal() }
+            if let admin = try? server.admin() {
+                for _ in 0..<250 {
+                    if let id = try? admin.scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE%' AND DB = '\(db.name)'") {
+                        try? admin.execute("KILL \(id)")
+                        break
+                    }
+                    usleep(20_000)
                 }
-                usleep(20_000)
             }
             // Unblock the writer so the dump can report the failure.
             var buf = [UInt8](repeating: 0, count: 1 << 16)
@@ -272,6 +275,7 @@ final class SQLDumperTests: XCTestCase {
             XCTAssertTrue([1317, 1927, 2013, 2006].contains(errno), "\(e)")
         }
         close(writeEnd)
+        killerDone.wait()
     }
 }
 
