@@ -40,12 +40,13 @@ struct TestServer {
         return try MySQLConnection(config: c, useDatabase: db != nil)
     }
 
-    /// Runs the `mariadb` client on `database` with the file as input: `mariadb --no-defaults -S SOCK -u U DB < file`.
+    /// Runs the `mariadb` client on `database` with the file as input, as a person would:
+    /// `mariadb --no-defaults -S SOCK -u U DB < file` (no --binary-mode).
     @discardableResult
     func client(_ database: String, input: String, extra: [String] = []) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/mariadb")
-        p.arguments = ["--no-defaults", "--socket=\(socket)", "--user=\(user)", "--binary-mode"] + extra + [database]
+        p.arguments = ["--no-defaults", "--socket=\(socket)", "--user=\(user)"] + extra + [database]
         var env = ProcessInfo.processInfo.environment
         env["MYSQL_PWD"] = password
         p.environment = env
