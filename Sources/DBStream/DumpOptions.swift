@@ -10,9 +10,12 @@ public struct DumpOptions: Sendable {
     /// they start their transactions. Without the privilege for that, one connection is used.
     public var threads: Int
     /// Upper bound of one extended INSERT in bytes (a single row larger than
-    /// this gets a statement of its own). Keep below the restoring server's `max_allowed_packet`.
+    /// this gets a statement of its own). Lowered to the source server's
+    /// `max_allowed_packet` less 1 KiB; keep it below the restoring server's too.
     public var maxStatementBytes: Int
-    /// Size of one output buffer; the file is written in pieces of this size.
+    /// Size of one output buffer; the file is written in pieces of this size. When it
+    /// exceeds `maxStatementBytes`, every buffer ends on a statement boundary, where the
+    /// writer can switch between tables being read at the same time.
     public var chunkBytes: Int
     /// Chunks a table may have waiting for the writer before its reader pauses.
     public var queueDepth: Int
@@ -30,8 +33,8 @@ public struct DumpOptions: Sendable {
     public var events: Bool
 
     /// Makes options; the defaults suit a Magento database on a small machine.
-    public init(threads: Int = 2, maxStatementBytes: Int = 1 << 20, chunkBytes: Int = 256 << 10,
-                queueDepth: Int = 8, connectTimeout: Int = 10, readTimeout: Int = 600,
+    public init(threads: Int = 2, maxStatementBytes: Int = 1 << 20, chunkBytes: Int = (1 << 20) + (64 << 10),
+                queueDepth: Int = 4, connectTimeout: Int = 10, readTimeout: Int = 600,
                 lockWaitTimeout: Int = 30, routines: Bool = true, triggers: Bool = true, events: Bool = true) {
         self.threads = max(1, min(16, threads))
         self.maxStatementBytes = max(4096, maxStatementBytes)

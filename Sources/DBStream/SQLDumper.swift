@@ -11,6 +11,9 @@ import Foundation
 /// (stand-ins first, so views on views load in any order); triggers; events.
 /// DEFINER clauses are removed. Routines come before views because a view
 /// may call a stored function, and MariaDB checks that when it creates the view.
+/// With several connections, whole statements of tables read at the same time
+/// interleave in the file (each table's DROP and CREATE still precede its rows,
+/// and its ENABLE KEYS follows them), so both connections keep streaming.
 ///
 /// Rows are read unbuffered (`mysql_use_result`), never paged with LIMIT, and
 /// formatted into INSERTs of at most ``DumpOptions/maxStatementBytes`` each
@@ -42,6 +45,11 @@ public final class SQLDumper {
         let coordinator = try connect()
         try coordinator.execute("SET SESSION sql_mode='', time_zone='+00:00', SQL_QUOTE_SHOW_CREATE=1")
         let serverVersion = coordinator.serverVersion
+        // An INSERT must fit in one packet of a server like this one: stay 1 KiB under its limit.
+        var options = self.options
+        if let packet = Int(try coordinator.scalar("SELECT @@max_allowed_packet") ?? ""), packet > 8192 {
+            options.maxStatementBytes = min(options.maxStatementBytes, packet - 1024)
+        }
 
         var tables: [String] = [], views: [String] = []
         for row in try coordinator.query("SHOW FULL TABLES") {
@@ -70,12 +78,12 @@ public final class SQLDumper {
         let pipeline = DumpPipeline(jobs: tables.count, readers: readers.count,
                                     depth: options.queueDepth, chunkBytes: options.chunkBytes)
         let group = DispatchGroup()
-        for conn in readers {
+        for (reader, conn) in readers.enumerated() {
             group.enter()
             let t = Thread { [options] in
                 defer { group.leave() }
                 do {
-                    while let job = pipeline.takeJob() {
+                    while let job = pipeline.takeJob(reader: reader) {
                         try SQLDumper.dumpTable(tableList[job], lane: job, conn: conn, pipeline: pipeline, options: options)
                     }
                 } catch {
@@ -94,12 +102,14 @@ public final class SQLDumper {
                 bytes += s.utf8.count
             }
             try put(header(serverVersion: serverVersion, tables: tables.count, snapshot: stats.snapshot))
+            var stay: Int? = nil
+            while let (lane, c) = try pipeline.next(stay: stay) {
+                defer { pipeline.release(c) }
+                try writeAll(fd: fd, path: path, c.base, c.count)
+                bytes += c.count
+                stay = c.endsStatement ? nil : lane
+            }
             for i in tables.indices {
-                while let c = try pipeline.next(lane: i) {
-                    defer { pipeline.release(c) }
-                    try writeAll(fd: fd, path: path, c.base, c.count)
-                    bytes += c.count
-                }
                 let n = pipeline.counts(lane: i)
                 stats.rows += n.rows
                 stats.insertStatements += n.statements
@@ -204,10 +214,15 @@ public final class SQLDumper {
             try pipeline.push(full, lane: lane)
             return try pipeline.acquire()
         }
+        // A chunk is handed on at a statement's end when the next statement might not fit,
+        // so chunks end on statement boundaries and the writer can switch tables there.
+        let room = pipeline.chunkBytes > options.maxStatementBytes ? options.maxStatementBytes : pipeline.chunkBytes / 4
         try out.text("\n--\n-- Table \(qt)\n--\n\nDROP TABLE IF EXISTS \(qt);\n\(createSQL);\n")
+        try out.statementEnd(room: room)
         var rows = 0, statements = 0
         if !columns.isEmpty {
             try out.text("/*!40000 ALTER TABLE \(qt) DISABLE KEYS */;\n")
+            try out.statementEnd(room: room)
             var kinds: [ValueKind] = []
             var statementStart = -1
             let maxBytes = options.maxStatementBytes
@@ -237,6 +252,7 @@ public final class SQLDumper {
                 }
                 if statementStart >= 0 && out.position - statementStart + bound + 2 > maxBytes {
                     try out.byte(0x3B); try out.byte(0x0A)
+                    try out.statementEnd(room: room)
                     statementStart = -1
                 }
                 if statementStart < 0 {
@@ -263,7 +279,7 @@ public final class SQLDumper {
                 }
                 try out.byte(0x29)
             })
-            if statementStart >= 0 { try out.byte(0x3B); try out.byte(0x0A) }
+            if statementStart >= 0 { try out.byte(0x3B); try out.byte(0x0A); try out.statementEnd(room: room) }
             try out.text("/*!40000 ALTER TABLE \(qt) ENABLE KEYS */;\n")
         }
         let last = out.finish()

@@ -7,6 +7,8 @@ struct SQLOutput {
     private var end: UnsafeMutablePointer<UInt8>
     /// Bytes handed on before the current chunk.
     private var flushed = 0
+    /// Where the last complete statement ends in the current chunk.
+    private var boundary: UnsafeMutablePointer<UInt8>? = nil
     private let hand: (OutputChunk) throws -> OutputChunk
 
     /// `hand` takes a filled chunk and returns an empty one.
@@ -23,18 +25,25 @@ struct SQLOutput {
     /// Hands on the current chunk (if not empty) and starts a new one.
     mutating func rotate() throws {
         chunk.count = cur - chunk.base
+        chunk.endsStatement = cur == boundary
+        boundary = nil
         flushed += chunk.count
         chunk = try hand(chunk)
         cur = chunk.base
         end = chunk.base + chunk.capacity
     }
 
-    /// Hands on what is buffered; the cursor stays usable.
-    mutating func flush() throws { if cur != chunk.base { try rotate() } }
+    /// Records that a statement ends here. When less than `room` bytes are left,
+    /// the chunk is handed on now, so it ends on the boundary.
+    mutating func statementEnd(room: Int) throws {
+        boundary = cur
+        if end - cur < room { try rotate() }
+    }
 
-    /// Hands the last chunk over for good (it must not be used afterwards).
+    /// Hands the last chunk over for good (it must not be used afterwards); it ends a statement.
     mutating func finish() -> OutputChunk {
         chunk.count = cur - chunk.base
+        chunk.endsStatement = true
         return chunk
     }
 

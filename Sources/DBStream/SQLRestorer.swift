@@ -81,23 +81,27 @@ public final class SQLRestorer {
         }
         let main = try connect()
         var workers: [RestoreWorker] = []
-        for _ in 0..<options.threads { workers.append(RestoreWorker(conn: try connect(), depth: options.queueDepth)) }
+        // A table counts as restored once its data's closing `ALTER TABLE ... ENABLE KEYS`
+        // (written by fastbackup, mariadb-dump and Magento alike) has run.
+        let restored = RestoredTables()
+        for _ in 0..<options.threads {
+            workers.append(RestoreWorker(conn: try connect(), depth: options.queueDepth, restored: restored))
+        }
         for w in workers { w.start() }
         defer { for w in workers { w.stop() } }
 
         var stats = RestoreStats()
         var owner: [String: RestoreWorker] = [:]   // table -> its data connection
-        var created: [String] = []
-        var next = 0
 
         func failure() -> RestoreWorker.Failure? { workers.lazy.compactMap { $0.failure }.first }
         func restoreError(line: Int, sql: String, errno: UInt32, message: String) -> DBError {
-            let busy = Set(workers.flatMap { $0.tablesWithWork() })
-            let done = created.filter { !busy.contains($0) }
+            let done = restored.names
             return DBError(.restore(path: path, line: line, sql: sql, errno: errno, message: message, restoredTables: done))
         }
         func checkWorkers() throws {
             guard let f = failure() else { return }
+            // Let the data already queued for other tables finish, so the report is exact.
+            for w in workers { try? w.waitIdle() }
             for w in workers { w.cancel() }
             let e = f.error
             throw restoreError(line: f.line, sql: f.sql, errno: e.serverErrno ?? 0, message: Self.message(e))
@@ -124,17 +128,20 @@ public final class SQLRestorer {
                 stats.dataStatements += 1
                 let w: RestoreWorker
                 if let o = owner[table] { w = o } else {
-                    w = workers[next % workers.count]
-                    next += 1
+                    // A new table goes to the connection with the least work waiting.
+                    w = workers.min { $0.pending < $1.pending }!
                     owner[table] = w
                 }
                 try w.enqueue(s, table: table)
-            case .alterTable(let table):
-                if let w = owner[table] { try w.enqueue(s, table: table) } else { try runMain(s) }
+            case .alterTable(let table, let endsData):
+                if let w = owner[table] { try w.enqueue(s, table: table, endsData: endsData) } else {
+                    try runMain(s)
+                    if endsData { restored.add(table) }
+                }
             case .tableDDL(let table, let isCreate):
                 if let w = owner[table] { try w.waitIdle(); try checkWorkers() }
                 try runMain(s)
-                if isCreate { stats.tables += 1; created.append(table) }
+                if isCreate { stats.tables += 1 }
             case .lock:
                 stats.skippedLocks += 1
             case .other:
@@ -159,7 +166,7 @@ public final class SQLRestorer {
 enum StatementKind: Equatable {
     case session
     case data(String)
-    case alterTable(String)
+    case alterTable(String, endsData: Bool)
     case tableDDL(String, isCreate: Bool)
     case lock
     case other
@@ -178,7 +185,11 @@ enum StatementKind: Equatable {
             let w = t.word()
             self = (w == "TABLES" || w == "TABLE") ? .lock : .other
         case "ALTER":
-            if t.word() == "TABLE", let name = t.name() { self = .alterTable(name) } else { self = .other }
+            if t.word() == "TABLE", let name = t.name() {
+                self = .alterTable(name, endsData: t.word() == "ENABLE" && t.word() == "KEYS")
+            } else {
+                self = .other
+            }
         case "DROP":
             guard t.word() == "TABLE" else { self = .other; return }
             var probe = t
@@ -270,7 +281,7 @@ private struct Tokens {
 /// One data connection with a bounded FIFO of statements, run on its own thread.
 final class RestoreWorker {
     struct Failure { var error: DBError; var line: Int; var sql: String; var table: String? }
-    private struct Job { var statement: SQLStatement; var table: String? }
+    private struct Job { var statement: SQLStatement; var table: String?; var endsData = false }
 
     private let conn: MySQLConnection
     private let depth: Int
@@ -287,9 +298,12 @@ final class RestoreWorker {
     private let done = DispatchSemaphore(value: 0)
     private var started = false
 
-    init(conn: MySQLConnection, depth: Int) {
+    private let restored: RestoredTables
+
+    init(conn: MySQLConnection, depth: Int, restored: RestoredTables) {
         self.conn = conn
         self.depth = depth
+        self.restored = restored
     }
 
     func start() {
@@ -318,6 +332,7 @@ final class RestoreWorker {
                     cond.unlock()
                     return
                 }
+                if job.endsData, let t = job.table { restored.add(t) }
                 cond.lock()
                 running = nil
                 cond.broadcast()
@@ -329,11 +344,11 @@ final class RestoreWorker {
 
     /// Queues a statement; waits while `depth` are waiting. Returns without
     /// queueing once this worker has failed (the caller checks failures).
-    func enqueue(_ s: SQLStatement, table: String?) throws {
+    func enqueue(_ s: SQLStatement, table: String?, endsData: Bool = false) throws {
         cond.lock(); defer { cond.unlock() }
         while queue.count >= depth && !cancelled { cond.wait() }
         if cancelled { return }
-        queue.append(Job(statement: s, table: table))
+        queue.append(Job(statement: s, table: table, endsData: endsData))
         cond.broadcast()
     }
 
@@ -343,10 +358,10 @@ final class RestoreWorker {
         while (!queue.isEmpty || running != nil) && !cancelled { cond.wait() }
     }
 
-    /// Tables with statements queued or running.
-    func tablesWithWork() -> [String] {
+    /// Statements queued or running.
+    var pending: Int {
         cond.lock(); defer { cond.unlock() }
-        return queue.compactMap { $0.table } + [running?.table, _failure?.table].compactMap { $0 }
+        return queue.count + (running == nil ? 0 : 1)
     }
 
     func cancel() {
@@ -365,4 +380,12 @@ final class RestoreWorker {
         cond.unlock()
         if started { done.wait(); started = false }
     }
+}
+
+/// Tables whose data has been loaded completely, in the order they finished.
+final class RestoredTables {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ t: String) { lock.lock(); list.append(t); lock.unlock() }
+    var names: [String] { lock.lock(); defer { lock.unlock() }; return list }
 }

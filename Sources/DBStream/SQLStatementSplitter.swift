@@ -33,7 +33,21 @@ public final class SQLStatementSplitter {
     private var end = 0
     private var eof = false
     private var line = 1
-    private var delimiter: [UInt8] = [UInt8(ascii: ";")]
+    private var delimiter: [UInt8] = [UInt8(ascii: ";")] {
+        didSet { special = SQLStatementSplitter.specialBytes(delimiter) }
+    }
+    /// Bytes that may start a quote, a comment, a conditional comment's end or the delimiter.
+    private var special = SQLStatementSplitter.specialBytes([UInt8(ascii: ";")])
+
+    private static func specialBytes(_ delimiter: [UInt8]) -> UnsafePointer<Bool> {
+        let t = UnsafeMutablePointer<Bool>.allocate(capacity: 256)
+        t.initialize(repeating: false, count: 256)
+        for c in "'\"`#-/*".utf8 { t[Int(c)] = true }
+        t[Int(delimiter[0])] = true
+        return UnsafePointer(t)
+    }
+
+    deinit { special.deallocate() }
     private let path: String
     private let maxStatementBytes: Int
     /// Bytes consumed so far.
@@ -125,13 +139,19 @@ public final class SQLStatementSplitter {
             switch state {
             case .single, .double, .backtick:
                 let quote: UInt8 = state == .single ? 0x27 : (state == .double ? 0x22 : 0x60)
+                let escape: UInt8 = state == .backtick ? quote : 0x5C
                 // Copy the run up to the next quote or backslash in one go.
-                var k = pos
-                while k < end, buf[k] != quote, buf[k] != 0x5C || state == .backtick {
-                    if buf[k] == 10 { line += 1 }
-                    k += 1
+                let (k, newlines) = buf.withUnsafeBufferPointer { p -> (Int, Int) in
+                    var k = pos, nl = 0
+                    while k < end {
+                        let b = p[k]
+                        if b == quote || b == escape { break }
+                        if b == 10 { nl += 1 }
+                        k += 1
+                    }
+                    return (k, nl)
                 }
-                if k > pos { text.append(contentsOf: buf[pos..<k]); pos = k; continue }
+                if k > pos { text.append(contentsOf: buf[pos..<k]); line += newlines; pos = k; continue }
                 _ = advance()
                 text.append(c)
                 if c == 0x5C {
@@ -147,7 +167,24 @@ public final class SQLStatementSplitter {
                 break
             }
 
-            // Outside strings.
+            // Outside strings. Mid-statement, copy a run of bytes that start nothing
+            // (no quote, comment, conditional-comment end or delimiter) in one go.
+            if !text.isEmpty && !special[Int(c)] {
+                let special = self.special
+                let (k, newlines) = buf.withUnsafeBufferPointer { p -> (Int, Int) in
+                    var k = pos, nl = 0
+                    while k < end {
+                        let b = p[k]
+                        if special[Int(b)] { break }
+                        if b == 10 { nl += 1 }
+                        k += 1
+                    }
+                    return (k, nl)
+                }
+                text.append(contentsOf: buf[pos..<k]); line += newlines; pos = k
+                if text.count > maxStatementBytes { throw tooLong(startLine) }
+                continue
+            }
             if text.isEmpty && !inConditional {
                 if c == 32 || c == 9 || c == 10 || c == 13 { _ = advance(); continue }
                 if try isDelimiterCommand() { continue }
@@ -249,6 +286,7 @@ public final class SQLStatementSplitter {
         guard !arg.isEmpty else {
             throw DBError(.syntax(path: path, line: line, reason: "DELIMITER without a delimiter"))
         }
+        special.deallocate()
         delimiter = arg
         return true
     }

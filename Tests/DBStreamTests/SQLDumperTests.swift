@@ -76,8 +76,9 @@ final class SQLDumperTests: XCTestCase {
         try c.execute("CREATE VIEW v_func AS SELECT f_double(id) AS d FROM every_type")
         try c.execute("CREATE EVENT ev_nightly ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DISABLE DO DELETE FROM audit")
 
-        for threads in [1, 2] {
-            let (stats, sql) = try server.assertRoundTrip(db.name, options: DumpOptions(threads: threads))
+        // 16 KiB chunks make the 70 KB text and 80 KB blob values cross chunk boundaries.
+        for (threads, chunk) in [(1, 16 << 10), (2, 256 << 10)] {
+            let (stats, sql) = try server.assertRoundTrip(db.name, options: DumpOptions(threads: threads, chunkBytes: chunk))
             XCTAssertEqual(stats.tables, 5)
             XCTAssertEqual(stats.rows, 4 + 300 + 1)
             XCTAssertEqual(stats.views, 3)
@@ -171,6 +172,27 @@ final class SQLDumperTests: XCTestCase {
         XCTAssertGreaterThan(inserts.map { $0.utf8.count }.reduce(0, +) / inserts.count, limit / 2)
     }
 
+    /// Many small tables beside a large one, three connections, the smallest buffers and
+    /// queues, statements longer than a buffer (the writer must stay on one table while
+    /// the others fill buffers): the bounded pool must not run dry.
+    func testManyTablesTinyBuffers() throws {
+        let server = try TestServer.fromEnvironment()
+        let db = try server.createDatabase("many")
+        defer { db.drop() }
+        let c = try server.admin(db.name)
+        try c.execute("CREATE TABLE big (id INT PRIMARY KEY, s VARCHAR(100))")
+        try c.execute("INSERT INTO big SELECT seq, REPEAT(CHAR(65 + seq % 26), 1 + seq % 100) FROM seq_1_to_30000")
+        for i in 0..<40 {
+            try c.execute("CREATE TABLE small_\(i) (id INT PRIMARY KEY, s VARCHAR(100))")
+            try c.execute("INSERT INTO small_\(i) SELECT seq, REPEAT('s', \(i) + seq % 50) FROM seq_1_to_\(50 + i * 10)")
+        }
+        let (stats, _) = try server.assertRoundTrip(db.name, options: DumpOptions(
+            threads: 3, maxStatementBytes: 64 << 10, chunkBytes: 16 << 10, queueDepth: 1))
+        XCTAssertEqual(stats.tables, 41)
+        XCTAssertEqual(stats.connections, 3)
+        XCTAssertEqual(stats.rows, 30000 + (0..<40).reduce(0) { $0 + 50 + $1 * 10 })
+    }
+
     func testWrongPasswordNamesHostAndUserNotPassword() throws {
         let server = try TestServer.fromEnvironment()
         var config = server.config("mysql")
@@ -230,14 +252,17 @@ final class SQLDumperTests: XCTestCase {
         XCTAssertEqual(pipe(&fds), 0)
         let readEnd = fds[0], writeEnd = fds[1]
         defer { close(readEnd) }
+        let killerDone = DispatchSemaphore(value: 0)
         let killer = Thread {
-            let admin = try! server.admin()
-            for _ in 0..<100 {
-                if let id = try? admin.scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE%' AND DB = '\(db.name)'") {
-                    try? admin.execute("KILL \(id)")
-                    break
+            defer { killerDone.signal() }
+            if let admin = try? server.admin() {
+                for _ in 0..<250 {
+                    if let id = try? admin.scalar("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE%' AND DB = '\(db.name)'") {
+                        try? admin.execute("KILL \(id)")
+                        break
+                    }
+                    usleep(20_000)
                 }
-                usleep(20_000)
             }
             // Unblock the writer so the dump can report the failure.
             var buf = [UInt8](repeating: 0, count: 1 << 16)
@@ -250,6 +275,7 @@ final class SQLDumperTests: XCTestCase {
             XCTAssertTrue([1317, 1927, 2013, 2006].contains(errno), "\(e)")
         }
         close(writeEnd)
+        killerDone.wait()
     }
 }
 

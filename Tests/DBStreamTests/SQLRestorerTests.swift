@@ -77,7 +77,9 @@ final class SQLRestorerTests: XCTestCase {
         let server = try TestServer.fromEnvironment()
         let src = try makeSource(server)
         defer { src.drop() }
-        let (path, _) = try server.dump(src.name)
+        // One reader keeps the tables one after another in the file, so which tables
+        // precede the broken statement is fixed.
+        let (path, _) = try server.dump(src.name, options: DumpOptions(threads: 1))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
         // Break the schema part (runs on the main connection) and, separately, a data statement.
@@ -108,8 +110,7 @@ final class SQLRestorerTests: XCTestCase {
                 }
                 XCTAssertEqual(line, expectedLine, label)
                 XCTAssertEqual(errno, 1064, label)
-                XCTAssertTrue(done.contains("t0") && done.contains("t1"), "\(label): \(done)")
-                XCTAssertFalse(done.contains(label == "schema" ? "t2" : "t3"), "\(label): \(done)")
+                XCTAssertEqual(done, label == "schema" ? ["t0", "t1"] : ["t0", "t1", "t2"], label)
                 XCTAssertTrue("\(e)".contains("\(broken):\(expectedLine)"), "\(e)")
             }
         }

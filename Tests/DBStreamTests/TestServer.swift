@@ -40,12 +40,13 @@ struct TestServer {
         return try MySQLConnection(config: c, useDatabase: db != nil)
     }
 
-    /// Runs the `mariadb` client on `database` with the file as input: `mariadb --no-defaults -S SOCK -u U DB < file`.
+    /// Runs the `mariadb` client on `database` with the file as input, as a person would:
+    /// `mariadb --no-defaults -S SOCK -u U DB < file` (no --binary-mode).
     @discardableResult
     func client(_ database: String, input: String, extra: [String] = []) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/mariadb")
-        p.arguments = ["--no-defaults", "--socket=\(socket)", "--user=\(user)", "--binary-mode"] + extra + [database]
+        p.arguments = ["--no-defaults", "--socket=\(socket)", "--user=\(user)"] + extra + [database]
         var env = ProcessInfo.processInfo.environment
         env["MYSQL_PWD"] = password
         p.environment = env
@@ -113,7 +114,36 @@ struct TestServer {
         XCTAssertFalse(want.isEmpty, file: file, line: line)
         XCTAssertEqual(try checksums(target.name), want, file: file, line: line)
         XCTAssertEqual(try objectCounts(target.name), try objectCounts(source), file: file, line: line)
-        return (stats, try String(contentsOfFile: path, encoding: .utf8))
+        let sql = try String(contentsOfFile: path, encoding: .utf8)
+        // Statements of tables read at once may interleave, but each INSERT is one whole
+        // line and comes after its table's CREATE TABLE.
+        var created = Set<String>()
+        for text in sql.split(separator: "\n", omittingEmptySubsequences: true) {
+            if text.hasPrefix("CREATE TABLE `") {
+                created.insert(Self.leadingIdentifier(text.dropFirst(13)))
+            } else if text.hasPrefix("INSERT INTO `") {
+                let name = Self.leadingIdentifier(text.dropFirst(12))
+                XCTAssertTrue(created.contains(name), "INSERT into \(name) before its CREATE TABLE", file: file, line: line)
+                XCTAssertTrue(text.hasSuffix(");"), String(text.prefix(60)), file: file, line: line)
+            }
+        }
+        XCTAssertTrue(sql.hasSuffix("-- Dump completed\n"), file: file, line: line)
+        return (stats, sql)
+    }
+
+    /// The `quoted` identifier at the start of `s`, quotes kept.
+    static func leadingIdentifier(_ s: Substring) -> String {
+        var out = "`"
+        var i = s.index(after: s.startIndex)
+        while i < s.endIndex {
+            let c = s[i]
+            i = s.index(after: i)
+            out.append(c)
+            if c == "`" {
+                if i < s.endIndex, s[i] == "`" { out.append("`"); i = s.index(after: i) } else { break }
+            }
+        }
+        return out
     }
 
     /// The package root, from this file's path.
