@@ -16,6 +16,9 @@ func usage() -> String {
 }
 
 SignalGuard.shared.install()
+// glibc gives each thread that allocates its own 64 MiB arena of address space; with one per
+// pool thread that alone can pass a `ulimit -v` of 1 GiB. Four arenas are plenty here.
+_ = glibcMallopt(-8 /* M_ARENA_MAX */, 4)
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let name = arguments.first, !name.hasPrefix("-") || name == "--help" || name == "-h" else {
     Console.error(usage())
@@ -38,3 +41,7 @@ do {
     Console.error("\(error)")
     exit(1)
 }
+
+/// glibc's mallopt(3); <malloc.h> is not part of the Glibc module.
+@_silgen_name("mallopt")
+func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32

@@ -3,24 +3,7 @@ import XCTest
 
 /// `setup:rollback -c/-m`: round trips, refusals, and the live tree surviving bad archives.
 final class RollbackCommandTests: XCTestCase {
-    func makeStore() throws -> TempTree {
-        let t = try TempTree("store")
-        try t.file("app/etc/di.xml", "<config/>\n")
-        try t.file("app/code/V/M/a.php", "<?php // a\n")
-        try t.file("bin/magento", "#!/usr/bin/env php\n", mode: 0o755)
-        try t.file("pub/index.php", "<?php // index\n")
-        try t.file("pub/static/keep.css", "static stays")
-        try t.file("var/log/x.log", "var stays")
-        try t.file("pub/media/catalog/product/a/b/ab.jpg", String(repeating: "jpeg", count: 5000), mode: 0o600)
-        try t.file("pub/media/wysiwyg/w.png", "png")
-        try t.file("pub/media/suid-like", "x", mode: 0o4755)
-        try t.dir("pub/media/empty")
-        try t.dir("var/backups")
-        symlink("catalog/product/a/b/ab.jpg", t.path + "/pub/media/alias.jpg")
-        link(t.path + "/pub/media/wysiwyg/w.png", t.path + "/pub/media/wysiwyg/w-hardlink.png")
-        try sh("touch -d '1969-07-20 20:17:40' '\(t.path)/pub/media/wysiwyg/w.png' && touch -d '2040-01-01' '\(t.path)/app/etc/di.xml'")
-        return t
-    }
+    func makeStore() throws -> TempTree { try makeSmallStore() }
 
     func backup(_ t: TempTree, _ kind: String) throws -> String {
         let r = try fastbackup(["setup:backup", "--\(kind)", "--root", t.path, "--no-maintenance"])
@@ -249,3 +232,77 @@ final class RollbackCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/pub/media/live.txt"))
     }
 }
+
+/// Process limits a rollback and a backup must live within.
+final class ResourceLimitTests: XCTestCase {
+    func testBackupAndRollbackUnderUlimitV1GiB() throws {
+        let t = try makeSmallStore()
+        try sh("head -c 20000000 /dev/urandom > '\(t.path)/pub/media/big.bin'")
+        let before = try manifest(t.path + "/pub/media")
+        let b = try runProcess(["/bin/bash", "-c", "ulimit -v 1048576; exec '\(fastbackupBinary)' setup:backup --media --no-maintenance --root '\(t.path)'"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let archive = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: t.path + "/var/backups").first { $0.hasSuffix("_media.tgz") })
+        try sh("rm -rf '\(t.path)/pub/media/catalog'")
+        let r = try runProcess(["/bin/bash", "-c", "ulimit -v 1048576; exec '\(fastbackupBinary)' setup:rollback -n -m '\(archive)' --root '\(t.path)'"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), before)
+    }
+
+    /// RLIMIT_NPROC binds an ordinary user (root is exempt), so this runs as nobody.
+    func testRollbackFitsASmallProcessLimit() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root to run the rollback as another user (setpriv)") }
+        try requireTool("setpriv")
+        let t = try makeSmallStore()
+        let before = try manifest(t.path + "/pub/media")
+        let b = try fastbackup(["setup:backup", "--media", "--no-maintenance", "--root", t.path])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        try sh("chown -R 65534:65534 '\(t.path)' && chmod 755 '\(t.path)/..' && rm -rf '\(t.path)/pub/media/catalog'")
+        let r = try runProcess(["/bin/bash", "-c", "ulimit -u 12; exec setpriv --reuid=65534 --regid=65534 --clear-groups '\(fastbackupBinary)' setup:rollback -n -v -m \"$(ls '\(t.path)/var/backups' | grep media)\" --root '\(t.path)'"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("RLIMIT_NPROC 12"), r.stderr)
+        var expected = before
+        for (k, v) in before where v.hasPrefix("f 4755") { expected[k] = "f 755" + v.dropFirst(6) } // setuid is dropped for non-root
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), expected)
+    }
+}
+
+/// Signals during a backup: the temporary file and the maintenance flag go, nothing looks finished.
+final class SignalTests: XCTestCase {
+    func testSigtermDuringBackupCleansUp() throws {
+        let t = try makeSmallStore()
+        try sh("cd '\(t.path)/pub/media' && mkdir bulk && for i in $(seq 1 60); do head -c 3000000 /dev/urandom > bulk/f$i.bin; done")
+        for sig in ["TERM", "INT"] {
+            let r = try runProcess(["/bin/bash", "-c", """
+            '\(fastbackupBinary)' setup:backup --media --root '\(t.path)' --level 9 >/dev/null 2>&1 & pid=$!
+            for i in $(seq 1 500); do ls '\(t.path)'/var/backups/.*.partial >/dev/null 2>&1 && break; sleep 0.01; done
+            kill -\(sig) $pid; wait $pid; echo "exit=$?"
+            """])
+            let code = sig == "TERM" ? 143 : 130
+            XCTAssertTrue(r.stdout.contains("exit=\(code)"), "\(sig): \(r.stdout) \(r.stderr)")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: t.path + "/var/backups"), [], sig)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/var/.maintenance.flag"), sig)
+        }
+    }
+}
+
+/// A small store with the cases a restore must bring back: modes (setuid too), a symlink, a
+/// hard link, an empty folder, mtimes before 1970 and after 2038.
+func makeSmallStore() throws -> TempTree {
+    let t = try TempTree("store")
+    try t.file("app/etc/di.xml", "<config/>\n")
+    try t.file("app/code/V/M/a.php", "<?php // a\n")
+    try t.file("bin/magento", "#!/usr/bin/env php\n", mode: 0o755)
+    try t.file("pub/index.php", "<?php // index\n")
+    try t.file("pub/static/keep.css", "static stays")
+    try t.file("var/log/x.log", "var stays")
+    try t.file("pub/media/catalog/product/a/b/ab.jpg", String(repeating: "jpeg", count: 5000), mode: 0o600)
+    try t.file("pub/media/wysiwyg/w.png", "png")
+    try t.file("pub/media/suid-like", "x", mode: 0o4755)
+    try t.dir("pub/media/empty")
+    try t.dir("var/backups")
+    symlink("catalog/product/a/b/ab.jpg", t.path + "/pub/media/alias.jpg")
+    link(t.path + "/pub/media/wysiwyg/w.png", t.path + "/pub/media/wysiwyg/w-hardlink.png")
+    try sh("touch -d '1969-07-20 20:17:40' '\(t.path)/pub/media/wysiwyg/w.png' && touch -d '2040-01-01' '\(t.path)/app/etc/di.xml'")
+    return t
+}
+
