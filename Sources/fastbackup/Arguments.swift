@@ -17,6 +17,17 @@ struct OptionSpec {
     }
 }
 
+extension OptionSpec {
+    /// The database overrides and the options every command that touches a store shares.
+    static let databaseAndCommon: [OptionSpec] = [
+        .value("db-host", "HOST", "Database host, host:port or socket path (overrides env.php)"),
+        .value("db-name", "NAME", "Database name (overrides env.php)"),
+        .value("db-user", "USER", "Database user (overrides env.php); password from FASTBACKUP_DB_PASSWORD"),
+        .flag("verbose", short: "v", "Print the limits and pools in use"),
+        .flag("help", short: "h", "Display this help message"),
+    ]
+}
+
 /// Usage mistakes, worded as Magento's Symfony console words them.
 struct UsageError: Error, CustomStringConvertible {
     let description: String

@@ -19,12 +19,7 @@ enum BackupCommand {
         .value("exclude", "PATTERN", "Leave out paths matching this glob", repeatable: true),
         .flag("no-maintenance", "Do not enable maintenance mode"),
         .flag("skip-space-check", "Do not refuse to start when free space looks too small"),
-        .value("db-host", "HOST", "Database host, host:port or socket path (overrides env.php)"),
-        .value("db-name", "NAME", "Database name (overrides env.php)"),
-        .value("db-user", "USER", "Database user (overrides env.php); password from FASTBACKUP_DB_PASSWORD"),
-        .flag("verbose", short: "v", "Print the limits and pools in use"),
-        .flag("help", short: "h", "Display this help message"),
-    ]
+    ] + OptionSpec.databaseAndCommon
 
     static func run(_ args: [String]) throws -> Int32 {
         let opts = try ParsedOptions.parse(args, specs: specs)

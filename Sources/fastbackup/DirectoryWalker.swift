@@ -146,11 +146,7 @@ final class DirectoryWalker {
                 if errno != 0 { return .failed(errno: errno) }
                 break
             }
-            let name: PathBytes = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                let len = bytes.firstIndex(of: 0) ?? bytes.count
-                return Array(bytes[0..<len])
-            }
+            let name = entryName(ent)
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             var st = stat()
             let rc = name.withCPath { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }

@@ -28,8 +28,6 @@ enum ListCommand {
         if opts.has("json") {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = try encoder.encode(["directory": root.backupsDirectory])
-            _ = data
             struct Out: Encodable { let directory: String; let backups: [Row] }
             Console.line(String(decoding: try encoder.encode(Out(directory: root.backupsDirectory, backups: rows)), as: UTF8.self))
             return 0

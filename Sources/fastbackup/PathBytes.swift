@@ -36,3 +36,11 @@ func setModificationTime(_ path: PathBytes, _ mtime: timespec) -> Bool {
     var times = [timespec(tv_sec: 0, tv_nsec: utimeOmit), mtime]
     return path.withCPath { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) } == 0
 }
+
+/// The name in a directory entry, as bytes.
+func entryName(_ entry: UnsafeMutablePointer<dirent>) -> PathBytes {
+    withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        let bytes = raw.bindMemory(to: UInt8.self)
+        return Array(bytes[0..<(bytes.firstIndex(of: 0) ?? bytes.count)])
+    }
+}

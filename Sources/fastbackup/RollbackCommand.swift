@@ -13,12 +13,7 @@ enum RollbackCommand {
         .value("jobs", short: "j", "N", "Threads for decompression and writing (default: every core)"),
         .flag("in-place", "Extract over the live tree instead of staging beside it (for a full disk)"),
         .flag("no-maintenance", "Do not enable maintenance mode"),
-        .value("db-host", "HOST", "Database host, host:port or socket path (overrides env.php)"),
-        .value("db-name", "NAME", "Database name (overrides env.php)"),
-        .value("db-user", "USER", "Database user (overrides env.php); password from FASTBACKUP_DB_PASSWORD"),
-        .flag("verbose", short: "v", "Print the limits and pools in use"),
-        .flag("help", short: "h", "Display this help message"),
-    ]
+    ] + OptionSpec.databaseAndCommon
 
     static func run(_ args: [String]) throws -> Int32 {
         let opts = try ParsedOptions.parse(args, specs: specs)

@@ -26,10 +26,7 @@ enum TreeRemover {
         defer { closedir(dir) }
         var names: [PathBytes] = []
         while let ent = readdir(dir) {
-            let name: PathBytes = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                let b = raw.bindMemory(to: UInt8.self)
-                return Array(b[0..<(b.firstIndex(of: 0) ?? b.count)])
-            }
+            let name = entryName(ent)
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             names.append(name)
         }
