@@ -87,10 +87,10 @@ final class TempTree {
     }
 }
 
-/// A tree described the way `find -printf` sees it: type, mode, size, mtime (whole seconds),
-/// link target, and a SHA-1 of each file's content. Two trees are equal when their manifests are.
+/// A tree described the way `find -printf` sees it: type, mode, owner, size, mtime (whole
+/// seconds), link target, and a SHA-1 of each file's content. Two trees are equal when their manifests are.
 func manifest(_ root: String, excluding: [String] = []) throws -> [String: String] {
-    let meta = try sh("cd '\(root)' && find . -mindepth 1 -printf '%P\\t%y\\t%m\\t%s\\t%T@\\t%l\\n'")
+    let meta = try sh("cd '\(root)' && find . -mindepth 1 -printf '%P\\t%y\\t%m\\t%s\\t%T@\\t%l\\t%U:%G\\n'")
     let sums = try sh("cd '\(root)' && find . -type f -print0 | xargs -0 -r sha1sum")
     var digest: [String: String] = [:]
     for line in sums.split(separator: "\n") {
@@ -106,9 +106,9 @@ func manifest(_ root: String, excluding: [String] = []) throws -> [String: Strin
         if excluding.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) { continue }
         let mtime = f[4].split(separator: ".").first.map(String.init) ?? f[4]
         switch f[1] {
-        case "d": result[path] = "d \(f[2]) \(mtime)"
-        case "l": result[path] = "l \(f[5])"
-        default: result[path] = "\(f[1]) \(f[2]) \(f[3]) \(mtime) \(digest[path] ?? "-")"
+        case "d": result[path] = "d \(f[2]) \(f[6]) \(mtime)"
+        case "l": result[path] = "l \(f[5]) \(f[6])"
+        default: result[path] = "\(f[1]) \(f[2]) \(f[6]) \(f[3]) \(mtime) \(digest[path] ?? "-")"
         }
     }
     return result
