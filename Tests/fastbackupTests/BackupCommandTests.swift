@@ -82,6 +82,22 @@ final class BackupCommandTests: XCTestCase {
         try sh("gzip -t '\(archive)'")
     }
 
+    /// "The archive can be uncompressed with 7-Zip on Windows systems": 7-Zip reads the gzip
+    /// layer and the tar inside it.
+    func testSevenZipOpensTheArchive() throws {
+        try requireTool("7z")
+        let t = try makeStore()
+        // 7-Zip refuses symlinks that climb with `..` ("Dangerous link path"), whoever wrote them.
+        unlink(t.path + "/pub/di-link.xml")
+        let r = try fastbackup(["setup:backup", "--code", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let archive = try XCTUnwrap(backupFile(r.stdout, kind: "Code"))
+        let out = try TempTree("7z")
+        try sh("cd '\(out.path)' && 7z x -y '\(archive)' >/dev/null && 7z x -y *.tar >/dev/null && rm -f *.tar")
+        XCTAssertEqual(try String(contentsOfFile: out.path + "/app/etc/di.xml", encoding: .utf8), "<config/>\n")
+        XCTAssertEqual(try String(contentsOfFile: out.path + "/var2/keep.txt", encoding: .utf8), "var2 is not var\n")
+    }
+
     func testMediaBackupOfSymlinkedMediaStoresTheContent() throws {
         try requireTool("tar")
         let t = try makeStore()

@@ -141,6 +141,25 @@ final class RollbackCommandTests: XCTestCase {
         XCTAssertEqual(b.status, 0, b.stderr)
     }
 
+    /// `--compression zstd` writes `<ts>_filesystem_media.tar.zst`, which zstd and tar read and
+    /// which rolls back like a .tgz.
+    func testZstdBackupRoundTrip() throws {
+        try requireTool("zstd")
+        let t = try makeStore()
+        let before = try manifest(t.path + "/pub/media")
+        let r = try fastbackup(["setup:backup", "--media", "--compression", "zstd", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let name = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: t.path + "/var/backups").first { $0.hasSuffix("_filesystem_media.tar.zst") })
+        let listing = try sh("zstd -dc '\(t.path)/var/backups/\(name)' | tar -tvf -")
+        XCTAssertTrue(listing.contains("pub/media/catalog/product/a/b/ab.jpg"), listing)
+        try sh("rm -rf '\(t.path)/pub/media/catalog'")
+        let rb = try fastbackup(["setup:rollback", "-n", "-m", name, "--root", t.path])
+        XCTAssertEqual(rb.status, 0, rb.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), before)
+        let list = try fastbackup(["info:backups:list", "--root", t.path])
+        XCTAssertTrue(list.stdout.contains(name) && list.stdout.contains("| media "), list.stdout)
+    }
+
     /// `--in-place` extracts over the live tree, Magento's way, for a disk too full to stage.
     func testInPlaceRollbackRestoresOverLiveTree() throws {
         let t = try makeStore()
