@@ -20,14 +20,19 @@ struct ExtractError: Error, CustomStringConvertible {
 
 /// Extracts a tar stream into a directory with a pool of writer threads.
 ///
-/// The reading thread walks the entries in order, creates directories and symlinks itself,
-/// and hands each small file's body (read into a buffer from a fixed byte budget) to a writer
-/// thread: creating and writing many small files is the slow part of a restore. Large files
-/// are streamed by the reading thread. Hard links are made once every file is written, and
-/// directory metadata is applied last, deepest first, so writing into a directory does not
-/// disturb its mtime or trip over its mode.
+/// The reading thread walks the entries in order, creates directories itself, and hands each
+/// small file's body (read into a buffer from a fixed byte budget) to a writer thread: creating
+/// and writing many small files is the slow part of a restore. Large files are streamed by the
+/// reading thread.
 ///
-/// Bounds: `writerThreads` descriptors open at once for writing, `bufferBytes` of bodies held.
+/// Nothing is ever written through a symlink: symlinks are created only after every file and
+/// hard link is in place, an entry below a symlink of the same archive is refused, and
+/// directory metadata is applied last through descriptors opened component by component with
+/// O_NOFOLLOW (deepest first, so writing into a directory does not disturb its mtime). A later
+/// entry of the same name replaces an earlier one, as with GNU tar.
+///
+/// Bounds: `writerThreads` descriptors open at once for writing, `bufferBytes` of bodies held
+/// (each queued file is charged at least 512 bytes, so a flood of empty files is bounded too).
 final class ArchiveExtractor {
     struct Options {
         var writerThreads = 2
@@ -44,12 +49,10 @@ final class ArchiveExtractor {
     struct Report {
         var files = 0, directories = 0, symlinks = 0, hardLinks = 0, skipped = 0
         var bytes: Int64 = 0
-        /// Top-level paths (relative) the archive put something at, for the swap.
-        var topLevel = Set<PathBytes>()
     }
 
-    private struct DirectoryMeta {
-        let path: PathBytes
+    private struct PendingSymlink {
+        let rel: PathBytes
         let header: TarHeader
     }
 
@@ -59,8 +62,10 @@ final class ArchiveExtractor {
     private let pool: WorkerPool
     private let budget: Budget
     private let group = DispatchGroup()
-    private let errorLock = NSLock()
+    private let lock = NSLock()
     private var firstError: Error?
+    /// Paths a writer thread has queued or is writing; a second entry of the same name waits.
+    private var inFlight = Set<PathBytes>()
 
     init(options: Options) {
         self.options = options
@@ -75,10 +80,27 @@ final class ArchiveExtractor {
     func extract(from reader: TarReader, into base: PathBytes) throws -> Report {
         var report = Report()
         var policy = EntryPathPolicy()
-        var directories: [DirectoryMeta] = []
-        var hardLinks: [(target: PathBytes, path: PathBytes, entry: PathBytes)] = []
+        var directories: [(rel: PathBytes, header: TarHeader)] = []
+        var hardLinks: [(target: PathBytes, rel: PathBytes, entry: PathBytes)] = []
+        var symlinks: [PendingSymlink?] = []
+        var symlinkIndex: [PathBytes: Int] = [:]
         var knownDirs = Set<PathBytes>([[]])
         defer { group.wait() }
+
+        /// A later entry at `rel` replaces a symlink still waiting to be created.
+        func cancelSymlink(_ rel: PathBytes) {
+            if let i = symlinkIndex.removeValue(forKey: rel) {
+                symlinks[i] = nil
+                policy.forget(rel)
+            }
+        }
+        /// Removes what is at `rel` when it is a directory we made (writers may still be inside it).
+        func clearDirectory(_ rel: PathBytes, entry: PathBytes) throws {
+            guard knownDirs.contains(rel) else { return }
+            group.wait()
+            try replace(base.appendingComponent(rel), entry: entry)
+            knownDirs = knownDirs.filter { !($0 == rel || ($0.count > rel.count && $0.starts(with: rel) && $0[rel.count] == UInt8(ascii: "/"))) }
+        }
 
         while let header = try reader.next() {
             try throwWorkerError()
@@ -86,44 +108,52 @@ final class ArchiveExtractor {
             guard var rel = try policy.normalise(entryName) else { continue }
             if let prefix = options.requiredPrefix {
                 guard let stripped = strip(prefix, from: rel) else {
+                    // Magento's archiver writes `pub/` before `pub/media/`: parents of the prefix are not content.
+                    if header.kind == .directory, isAncestor(rel, of: prefix) { continue }
                     throw UnsafeArchiveError(entry: entryName.displayString, reason: "is outside \(prefix.displayString)")
                 }
                 rel = stripped
             }
             if rel.isEmpty {
-                if header.kind == .directory { directories.append(DirectoryMeta(path: base, header: header)) }
+                if header.kind == .directory { directories.append(([], header)) }
                 continue
             }
             if options.skip(rel) { report.skipped += 1; continue }
             try policy.checkNotThroughSymlink(rel, entry: entryName)
             let path = base.appendingComponent(rel)
             try makeParents(of: rel, base: base, known: &knownDirs, entry: entryName)
-            report.topLevel.insert(Array(rel.split(separator: UInt8(ascii: "/"), maxSplits: 1)[0]))
-            policy.forget(rel)
+            if isInFlight(rel) { group.wait() }
 
             switch header.kind {
             case .directory:
-                var st = stat()
-                let exists = path.withCPath { lstat($0, &st) } == 0
-                if !exists || (st.st_mode & S_IFMT) != S_IFDIR {
-                    if exists { try replace(path, entry: entryName) }
-                    guard path.withCPath({ mkdir($0, 0o700) }) == 0 else {
-                        throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: errno, message: "cannot create directory")
+                cancelSymlink(rel)
+                if !knownDirs.contains(rel) {
+                    var st = stat()
+                    let exists = path.withCPath { lstat($0, &st) } == 0
+                    if !exists || (st.st_mode & S_IFMT) != S_IFDIR {
+                        if exists { try replace(path, entry: entryName) }
+                        guard path.withCPath({ mkdir($0, 0o700) }) == 0 else {
+                            throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: errno, message: "cannot create directory")
+                        }
                     }
+                    knownDirs.insert(rel)
                 }
-                knownDirs.insert(rel)
-                directories.append(DirectoryMeta(path: path, header: header))
+                directories.append((rel, header))
                 report.directories += 1
             case .regular:
                 if let limit = fileSizeLimit, header.size > limit {
                     throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: EFBIG,
                                        message: "the file is \(header.size) bytes, more than the file size limit of \(limit) bytes (ulimit -f)")
                 }
-                try writeFile(header, path: path, entry: entryName, reader: reader)
+                cancelSymlink(rel)
+                try clearDirectory(rel, entry: entryName)
+                try writeFile(header, rel: rel, path: path, entry: entryName, reader: reader)
                 report.files += 1
                 report.bytes += header.size
             case .symbolicLink:
-                try createSymlink(header, path: path, entry: entryName)
+                cancelSymlink(rel)
+                symlinkIndex[rel] = symlinks.count
+                symlinks.append(PendingSymlink(rel: rel, header: header))
                 policy.recordSymlink(rel)
                 report.symlinks += 1
             case .hardLink:
@@ -137,7 +167,12 @@ final class ArchiveExtractor {
                     target = t
                 }
                 try policy.checkNotThroughSymlink(target, entry: entryName)
-                hardLinks.append((target, path, entryName))
+                if symlinkIndex[target] != nil {
+                    throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link to the symlink '\(target.displayString)'")
+                }
+                cancelSymlink(rel)
+                try clearDirectory(rel, entry: entryName)
+                hardLinks.append((target, rel, entryName))
                 report.hardLinks += 1
             case .fifo, .characterDevice, .blockDevice:
                 Console.warning("\(entryName.displayString): device nodes and FIFOs are not restored; skipped")
@@ -148,23 +183,37 @@ final class ArchiveExtractor {
         group.wait()
         try throwWorkerError()
 
+        // No symlink of this archive exists yet, so none of these can be followed.
         for hl in hardLinks {
             let target = base.appendingComponent(hl.target)
-            func makeLink() -> Int32 { hl.path.withCPath { p in target.withCPath { Glibc.link($0, p) } } == 0 ? 0 : errno }
+            let path = base.appendingComponent(hl.rel)
+            func makeLink() -> Int32 { path.withCPath { p in target.withCPath { Glibc.link($0, p) } } == 0 ? 0 : errno }
             var err = makeLink()
             if err == EEXIST {
-                try replace(hl.path, entry: hl.entry)
+                try replace(path, entry: hl.entry)
                 err = makeLink()
             }
             if err != 0 {
-                throw ExtractError(entry: hl.entry.displayString, path: hl.path.displayString, errno: err,
+                throw ExtractError(entry: hl.entry.displayString, path: path.displayString, errno: err,
                                    message: "cannot link to '\(hl.target.displayString)'")
             }
         }
+        for case let link? in symlinks {
+            try createSymlink(link.header, path: base.appendingComponent(link.rel), entry: link.header.name.bytes)
+        }
         for dir in directories.reversed() {
-            try applyMetadata(dir.header, path: dir.path, entry: dir.header.name.bytes, fd: nil)
+            try applyDirectoryMetadata(dir.header, base: base, rel: dir.rel)
         }
         return report
+    }
+
+    private func isAncestor(_ a: PathBytes, of b: PathBytes) -> Bool {
+        a.count < b.count && b.starts(with: a) && b[a.count] == UInt8(ascii: "/")
+    }
+
+    private func isInFlight(_ rel: PathBytes) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return inFlight.contains(rel)
     }
 
     private func strip(_ prefix: PathBytes, from path: PathBytes) -> PathBytes? {
@@ -212,10 +261,10 @@ final class ArchiveExtractor {
         _ = path.withCPath { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
     }
 
-    private func writeFile(_ header: TarHeader, path: PathBytes, entry: PathBytes, reader: TarReader) throws {
+    private func writeFile(_ header: TarHeader, rel: PathBytes, path: PathBytes, entry: PathBytes, reader: TarReader) throws {
         let size = Int(header.size)
         if size <= options.smallFileMax {
-            let taken = budget.take(max(size, 1))
+            let taken = budget.take(max(size, 512))
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 16)
             var filled = 0
             do {
@@ -230,8 +279,14 @@ final class ArchiveExtractor {
                 throw error
             }
             group.enter()
+            lock.lock(); inFlight.insert(rel); lock.unlock()
             pool.submit { [self] in
-                defer { buffer.deallocate(); budget.give(taken); group.leave() }
+                defer {
+                    buffer.deallocate()
+                    budget.give(taken)
+                    lock.lock(); inFlight.remove(rel); lock.unlock()
+                    group.leave()
+                }
                 do {
                     let fd = try create(path, entry: entry)
                     defer { close(fd) }
@@ -282,32 +337,41 @@ final class ArchiveExtractor {
         }
     }
 
-    /// Owner (as root), then mode (chown clears setuid, so it comes first), then times.
-    /// setuid and setgid bits are kept only when running as root.
-    private func applyMetadata(_ header: TarHeader, path: PathBytes, entry: PathBytes, fd: Int32?) throws {
+    /// Owner (as root), then mode (chown clears setuid, so it comes first), then times, on the
+    /// open file. setuid and setgid bits are kept only when running as root.
+    private func applyMetadata(_ header: TarHeader, path: PathBytes, entry: PathBytes, fd: Int32) throws {
         let mode = mode_t(isRoot ? header.mode & 0o7777 : header.mode & 0o1777)
         var times = [timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds)),
                      timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds))]
-        let ok: Bool
-        if let fd {
-            if isRoot { _ = fchown(fd, uid_t(header.uid), gid_t(header.gid)) }
-            ok = fchmod(fd, mode) == 0 && futimens(fd, &times) == 0
-        } else {
-            if isRoot { _ = path.withCPath { lchown($0, uid_t(header.uid), gid_t(header.gid)) } }
-            ok = path.withCPath { chmod($0, mode) == 0 && utimensat(AT_FDCWD, $0, &times, 0) == 0 }
-        }
-        if !ok {
+        if isRoot { _ = fchown(fd, uid_t(header.uid), gid_t(header.gid)) }
+        if fchmod(fd, mode) != 0 || futimens(fd, &times) != 0 {
             throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot set mode and times")
         }
     }
 
     private func record(_ error: Error) {
-        errorLock.lock(); defer { errorLock.unlock() }
+        lock.lock(); defer { lock.unlock() }
         if firstError == nil { firstError = error }
     }
 
     private func throwWorkerError() throws {
-        errorLock.lock(); defer { errorLock.unlock() }
+        lock.lock(); defer { lock.unlock() }
         if let e = firstError { throw e }
+    }
+
+    /// Owner (as root), mode, then mtime of a directory, through a descriptor reached from `base`
+    /// one component at a time without following any symlink. A path that is no longer a
+    /// directory (a later entry replaced it) is left alone.
+    private func applyDirectoryMetadata(_ header: TarHeader, base: PathBytes, rel: PathBytes) throws {
+        guard let fd = openDirectoryNoFollow(base: base, rel: rel) else { return }
+        defer { close(fd) }
+        let mode = mode_t(isRoot ? header.mode & 0o7777 : header.mode & 0o1777)
+        if isRoot { _ = fchown(fd, uid_t(header.uid), gid_t(header.gid)) }
+        var times = [timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds)),
+                     timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds))]
+        if fchmod(fd, mode) != 0 || futimens(fd, &times) != 0 {
+            throw ExtractError(entry: header.name.bytes.displayString, path: base.appendingComponent(rel).displayString,
+                               errno: errno, message: "cannot set mode and times")
+        }
     }
 }

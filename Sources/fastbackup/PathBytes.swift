@@ -44,3 +44,17 @@ func entryName(_ entry: UnsafeMutablePointer<dirent>) -> PathBytes {
         return Array(bytes[0..<(bytes.firstIndex(of: 0) ?? bytes.count)])
     }
 }
+
+/// Opens `base/rel` as a directory, one component at a time with O_NOFOLLOW, so that no symlink
+/// anywhere below `base` is followed. Nil if any component is missing or not a directory.
+func openDirectoryNoFollow(base: PathBytes, rel: PathBytes) -> Int32? {
+    var fd = base.withCPath { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    guard fd >= 0 else { return nil }
+    for component in rel.split(separator: UInt8(ascii: "/")) {
+        let next = PathBytes(component).withCPath { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        close(fd)
+        guard next >= 0 else { return nil }
+        fd = next
+    }
+    return fd
+}

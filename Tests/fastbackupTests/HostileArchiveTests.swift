@@ -1,0 +1,103 @@
+import Foundation
+import XCTest
+
+/// Code archives built with Python's tarfile module (the real one, as an attacker would use it),
+/// each trying to reach a folder outside the store. Whatever the rollback then does, the outside
+/// folder must be exactly as it was.
+final class HostileArchiveTests: XCTestCase {
+    /// The fixture: `python3 - <<PY ... PY` with these helpers, writing `1_filesystem_code.tgz`.
+    func makeArchive(_ store: TempTree, outside: String, body: String) throws {
+        try sh("""
+        python3 - <<'PY'
+        import io, tarfile
+        O = '\(outside)'
+        t = tarfile.open('\(store.path)/var/backups/1_filesystem_code.tgz', 'w:gz')
+        def d(n, m=0o755):
+            i = tarfile.TarInfo(n); i.type = tarfile.DIRTYPE; i.mode = m; t.addfile(i)
+        def f(n, b=b'x'):
+            i = tarfile.TarInfo(n); i.size = len(b); t.addfile(i, io.BytesIO(b))
+        def s(n, to):
+            i = tarfile.TarInfo(n); i.type = tarfile.SYMTYPE; i.linkname = to; t.addfile(i)
+        def h(n, to):
+            i = tarfile.TarInfo(n); i.type = tarfile.LNKTYPE; i.linkname = to; t.addfile(i)
+        def p(n):
+            i = tarfile.TarInfo(n); i.type = tarfile.FIFOTYPE; t.addfile(i)
+        f('app/etc/di.xml', b'restored\\n')
+        \(body)
+        t.close()
+        PY
+        """)
+    }
+
+    func testNothingOutsideTheStoreChanges() throws {
+        try requireTool("python3")
+        let cases: [(String, String)] = [
+            ("dir-metadata-through-later-symlink", "d('app/d', 0o4777); s('app/d', O + '/secret')"),
+            ("dir-metadata-on-outside-folder", "d('app/d', 0o777); s('app/d', O)"),
+            ("hardlink-inside-later-symlinked-dir", "d('app/y'); h('app/y/h', 'app/etc/di.xml'); s('app/y', O)"),
+            ("hardlink-to-file-behind-later-symlink", "d('app/y'); h('app/h', 'app/y/secret'); s('app/y', O)"),
+            ("symlink-kept-after-skipped-fifo", "f('app/x/a'); s('app/x', O); p('app/x'); f('app/x/evil', b'pwned')"),
+            ("symlink-kept-after-hardlink", "f('app/x/a'); s('app/x', O); h('app/x', 'app/etc/di.xml'); f('app/x/evil', b'pwned')"),
+            ("queued-writes-then-symlink", "[f('app/f/%05d' % i, b'a' * 100) for i in range(3000)]; f('app/z/evil', b'pwned'); s('app/z', O)"),
+            ("pub-as-symlink", "s('pub', O)"),
+            ("hardlink-to-a-symlink", "s('app/l', O + '/secret'); h('app/hl', 'app/l')"),
+        ]
+        for (label, body) in cases {
+            let store = try TempTree("hostile")
+            try store.file("app/etc/di.xml", "live\n")
+            try store.file("pub/index.php", "<?php\n")
+            try store.dir("pub/media")
+            try store.dir("var/backups")
+            let outside = try TempTree("outside")
+            try outside.file("secret", "secret\n", mode: 0o600)
+            let outsideBefore = try manifest(outside.path)
+            try makeArchive(store, outside: outside.path, body: body)
+            let r = try fastbackup(["setup:rollback", "-n", "-c", "1_filesystem_code.tgz", "--root", store.path])
+            XCTAssertEqual(try manifest(outside.path), outsideBefore, "\(label): the outside folder changed; \(r.stdout) \(r.stderr)")
+            var st = stat()
+            stat(outside.path + "/secret", &st)
+            XCTAssertEqual(st.st_nlink, 1, "\(label): the outside file gained a hard link")
+            if r.status != 0 {
+                XCTAssertEqual(try String(contentsOfFile: store.path + "/app/etc/di.xml", encoding: .utf8), "live\n", "\(label): refused, so the live tree must be untouched")
+                XCTAssertTrue(FileManager.default.fileExists(atPath: store.path + "/pub/index.php"), label)
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: store.path + "/pub/media"), label)
+        }
+    }
+
+    /// GNU tar semantics for names stored twice (`tar -r`): the later entry wins, every time.
+    func testLaterDuplicateEntryWins() throws {
+        try requireTool("python3")
+        let store = try TempTree("dups")
+        try store.dir("var/backups")
+        try sh("""
+        python3 - <<'PY'
+        import io, tarfile
+        t = tarfile.open('\(store.path)/var/backups/1_filesystem_code.tgz', 'w:gz')
+        for word in (b'first', b'second'):
+            for i in range(1500):
+                ti = tarfile.TarInfo('app/d%02d/f%04d' % (i % 30, i)); ti.size = len(word); t.addfile(ti, io.BytesIO(word))
+        t.close()
+        PY
+        """)
+        let r = try fastbackup(["setup:rollback", "-n", "-c", "1_filesystem_code.tgz", "--root", store.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let firsts = try sh("grep -rl first '\(store.path)/app' | wc -l").trimmingCharacters(in: .whitespacesAndNewlines)
+        let seconds = try sh("grep -rl second '\(store.path)/app' | wc -l").trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(firsts, "0")
+        XCTAssertEqual(seconds, "1500")
+    }
+
+    /// Magento's PHP archiver writes the `pub/` folder before `pub/media/` in a media archive.
+    /// Fixture: `(echo pub; find pub/media) | tar -czf X --no-recursion -T -` in the store root.
+    func testMediaArchiveWithParentFolderEntryRestores() throws {
+        try requireTool("tar")
+        let t = try makeSmallStore()
+        let before = try manifest(t.path + "/pub/media")
+        try sh("cd '\(t.path)' && (echo pub; find pub/media) | tar -czf var/backups/5_filesystem_media.tgz --no-recursion -T -")
+        try sh("rm -rf '\(t.path)/pub/media/catalog'")
+        let r = try fastbackup(["setup:rollback", "-n", "-m", "5_filesystem_media.tgz", "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), before)
+    }
+}
