@@ -20,6 +20,12 @@ struct TreeRestore {
     func run() throws {
         let (liveBase, unit) = try target()
         if inPlace { return try extractInPlace(liveBase: liveBase, unit: unit) }
+        var mediaLink = stat()
+        if kind == .media, let unit, lstat(root.media, &mediaLink) == 0, (mediaLink.st_mode & S_IFMT) == S_IFLNK,
+           MountTable.current().mountPoints.contains(TreeSwap.resolved(liveBase.appendingComponent(unit))) {
+            let path = liveBase.appendingComponent(unit).displayString
+            throw CommandError("pub/media is a symlink to \(path), a mount point (shared storage): the restored tree cannot be staged beside it and renamed into place. Rerun with --in-place to extract over it (Magento's way; a failure midway then leaves a mixed tree).")
+        }
         if let unit {
             // Known before extracting: refuse now rather than after staging the whole archive.
             try TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: liveBase, oldBase: liveBase,
@@ -42,9 +48,9 @@ struct TreeRestore {
         // what is renamed can then be removed; anything left is the next run's recovery's.
         let aside = liveBase.appendingComponent(PathBytes(path: ".fastbackup-old-\(tag)-interrupted"))
         let token = SignalGuard.shared.addCleanup {
-            if staging.withCPath({ s in aside.withCPath { rename(s, $0) } }) == 0 {
-                TreeRemover.remove(aside)
-            }
+            guard staging.withCPath({ s in aside.withCPath { rename(s, $0) } }) == 0 else { return }
+            // A writer whose path lookup began before the rename may still add one file; retry.
+            for _ in 0..<5 where TreeRemover.remove(aside) != nil { usleep(10_000) }
         }
         var swap: TreeSwap
         var holders: [(path: PathBytes, mode: mode_t, mtime: timespec)] = []
@@ -68,6 +74,9 @@ struct TreeRestore {
             }
             swap = TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: staging, oldBase: old, units: units)
         } catch {
+            // A signal's clean-up renames the staging folder away, which makes the extraction
+            // fail here; wait for that clean-up (it ends the process) rather than exit under it.
+            SignalGuard.shared.critical {}
             SignalGuard.shared.removeCleanup(token)
             TreeRemover.remove(staging)
             throw error
@@ -113,9 +122,6 @@ struct TreeRestore {
                 }
                 defer { free(real) }
                 let path = String(cString: real)
-                if MountTable.current().mountPoints.contains(PathBytes(path: path)) {
-                    throw CommandError("pub/media is a symlink to \(path), a mount point (shared storage): the restored tree cannot be staged beside it and renamed into place. Rerun with --in-place to extract over it (Magento's way; a failure midway then leaves a mixed tree).")
-                }
                 return (PathBytes(path: (path as NSString).deletingLastPathComponent),
                         PathBytes(path: (path as NSString).lastPathComponent))
             }

@@ -54,16 +54,16 @@ struct TreeSwap: Codable {
         }
         let realBase = TreeSwap.resolved(liveBase)
         for unit in units {
+            let live = realBase.appendingComponent(unit.path)
+            if let mount = mounts.mounts(atOrBelow: live).first {
+                throw CommandError("Cannot swap the restored tree in: \(mount.displayString) is a mount point at or inside \(unit.path.displayString), which the swap would rename; a mounted volume cannot be moved (and must not be emptied). Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree), or unmount it first.")
+            }
             for (path, what) in [(liveBase.appendingComponent(unit.path), "live"), (stagingBase.appendingComponent(unit.path), "staged")] {
                 var st = stat()
                 guard path.withCPath({ lstat($0, &st) }) == 0 else { continue }
                 if st.st_dev != base.st_dev {
                     throw CommandError("Cannot swap the restored tree in: the \(what) path \(path.displayString) is on another filesystem than \(liveBase.displayString), and a rename cannot cross filesystems. Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
                 }
-            }
-            let live = realBase.appendingComponent(unit.path)
-            if let mount = mounts.mounts(atOrBelow: live).first {
-                throw CommandError("Cannot swap the restored tree in: \(mount.displayString) is a mount point at or inside \(unit.path.displayString), which the swap would rename; a mounted volume cannot be moved (and must not be emptied). Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree), or unmount it first.")
             }
         }
     }
