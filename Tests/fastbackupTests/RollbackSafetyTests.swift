@@ -20,6 +20,11 @@ final class RollbackSafetyTests: XCTestCase {
     private func unmountAll() {
         for path in immutable { _ = try? runProcess(["/usr/bin/chattr", "-i", path]) }
         for path in mounts.reversed() { _ = try? runProcess(["/bin/umount", "-l", path]) }
+        // A rollback that wrongly renamed a mount point moved it; find it under the trees.
+        for t in trees {
+            let moved = (try? runProcess(["/bin/bash", "-c", "findmnt -rn -o TARGET | grep -F '\(t.path)/' | sort -r"]))?.stdout ?? ""
+            for path in moved.split(separator: "\n") { _ = try? runProcess(["/bin/umount", "-l", String(path)]) }
+        }
         mounts = []
         immutable = []
     }
@@ -120,11 +125,12 @@ final class RollbackSafetyTests: XCTestCase {
 
     // MARK: findings 9 and 10
 
-    /// A volume mounted inside a unit (`app/code/Shared`) or as a unit (`generated`) makes the
+    /// A volume mounted inside a unit (`app/code/Shared`, `app/code/With Space`) or as a unit (`generated`) makes the
     /// code rollback refuse before anything is renamed; the volume keeps its files, no journal is
     /// left, and a later rollback of another kind still works.
     func testMountPointInsideOrAtAUnitIsRefused() throws {
-        for mountRel in ["app/code/Shared", "generated"] {
+        // "With Space": mountinfo writes it as With\040Space, which must be read back.
+        for mountRel in ["app/code/Shared", "generated", "app/code/With Space"] {
             let t = kept(try makeSmallStore())
             try mountTmpfs(t.path + "/" + mountRel)
             try t.file(mountRel + "/M.php", "v1\n")
