@@ -18,13 +18,20 @@ struct TreeRestore {
     var keep: [String] = []
 
     func run() throws {
-        let (liveBase, unit) = try target()
+        var (liveBase, unit) = try target()
         if inPlace { return try extractInPlace(liveBase: liveBase, unit: unit) }
-        var mediaLink = stat()
-        if kind == .media, let unit, lstat(root.media, &mediaLink) == 0, (mediaLink.st_mode & S_IFMT) == S_IFLNK,
-           MountTable.current().mountPoints.contains(TreeSwap.resolved(liveBase.appendingComponent(unit))) {
-            let path = liveBase.appendingComponent(unit).displayString
-            throw CommandError("pub/media is a symlink to \(path), a mount point (shared storage): the restored tree cannot be staged beside it and renamed into place. Rerun with --in-place to extract over it (Magento's way; a failure midway then leaves a mixed tree).")
+        // Media on its own volume (pub/media mounted there, or a symlink to a mount point, as
+        // shared storage is): the mount point itself cannot be renamed, and staging beside it
+        // would be on another filesystem. Stage inside the volume and swap its children instead.
+        var childSwap = false
+        if kind == .media, let u = unit {
+            let real = TreeSwap.resolved(liveBase.appendingComponent(u))
+            if MountTable.current().mountPoints.contains(real) {
+                Console.detail("\(real.displayString) is a mount point: staging inside it and swapping its contents")
+                liveBase = real
+                unit = nil
+                childSwap = true
+            }
         }
         if let unit {
             // Known before extracting: refuse now rather than after staging the whole archive.
@@ -68,7 +75,8 @@ struct TreeRestore {
             if let unit {
                 units = [TreeSwap.Unit(path: unit, staged: true)]
             } else {
-                let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging, keep: keptPaths())
+                let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging, keep: keptPaths(in: liveBase),
+                                              exclusions: childSwap ? [] : MagentoRoot.codeExclusions)
                 units = try planner.plan()
                 holders = planner.holderMetadata()
             }
@@ -174,9 +182,9 @@ struct TreeRestore {
         _ = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
     }
 
-    /// The `keep` files that lie inside the root, relative to it (symlinks resolved on both sides).
-    private func keptPaths() -> [PathBytes] {
-        let base = TreeSwap.resolved(PathBytes(path: root.path))
+    /// The `keep` files that lie inside `liveBase`, relative to it (symlinks resolved on both sides).
+    private func keptPaths(in liveBase: PathBytes) -> [PathBytes] {
+        let base = TreeSwap.resolved(liveBase)
         return keep.compactMap { path in
             let real = TreeSwap.resolved(PathBytes(path: path))
             guard real.count > base.count + 1, real.starts(with: base), real[base.count] == UInt8(ascii: "/") else { return nil }
@@ -209,7 +217,12 @@ struct TreeRestore {
         }
         // Staging or old folders without a journal: a run killed before or after its swap.
         var bases = [root.path, root.path + "/pub"]
-        if let real = realpath(root.media, nil) { bases.append((String(cString: real) as NSString).deletingLastPathComponent); free(real) }
+        if let real = realpath(root.media, nil) {
+            // Beside the media folder, or inside it when it is a volume of its own.
+            let media = String(cString: real)
+            bases += [(media as NSString).deletingLastPathComponent, media]
+            free(real)
+        }
         for base in Set(bases) {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { continue }
             for name in names where name.hasPrefix(".fastbackup-staging-") || name.hasPrefix(".fastbackup-old-") {
@@ -231,16 +244,21 @@ struct TreeRestore {
 struct CodeSwapPlanner {
     let liveBase: PathBytes
     let stagedBase: PathBytes
-    private let rules = ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: [])
+    private let rules: ExclusionRules
+    private let exclusions: [String]
     private let keep: [PathBytes]
     private let holders: [PathBytes]
 
-    init(liveBase: PathBytes, stagedBase: PathBytes, keep: [PathBytes] = []) {
+    /// `exclusions` are root-relative paths left in place (Magento's code exclusions by
+    /// default; none for the contents of a media volume).
+    init(liveBase: PathBytes, stagedBase: PathBytes, keep: [PathBytes] = [], exclusions: [String] = MagentoRoot.codeExclusions) {
         self.liveBase = liveBase
         self.stagedBase = stagedBase
         self.keep = keep
+        self.exclusions = exclusions
+        rules = ExclusionRules(fixed: exclusions, patterns: [])
         var holders: [PathBytes] = []
-        for path in MagentoRoot.codeExclusions.map({ PathBytes(path: $0) }) + keep {
+        for path in exclusions.map({ PathBytes(path: $0) }) + keep {
             var parts = path.split(separator: UInt8(ascii: "/")).map { PathBytes($0) }
             while parts.count > 1 {
                 parts.removeLast()
@@ -279,7 +297,7 @@ struct CodeSwapPlanner {
             if holders.contains(path) {
                 for (side, p) in [("archive's", stagedPath), ("live", liveBase.appendingComponent(path))]
                 where exists(p) && !isDirectory(p) {
-                    throw CommandError("The \(side) \(path.displayString) is not a folder (\(kindName(p))), but it holds paths a code rollback keeps in place (\(MagentoRoot.codeExclusions.joined(separator: ", "))); swapping it would move files through it. Refusing to roll back; nothing was changed. Make \(path.displayString) a real folder, or use an archive that has one.")
+                    throw CommandError("The \(side) \(path.displayString) is not a folder (\(kindName(p))), but it holds paths a rollback keeps in place (\((exclusions + keep.map(\.displayString)).joined(separator: ", "))); swapping it would move files through it. Refusing to roll back; nothing was changed. Make \(path.displayString) a real folder, or use an archive that has one.")
                 }
                 if !exists(liveBase.appendingComponent(path)) {
                     _ = liveBase.appendingComponent(path).withCPath { mkdir($0, 0o755) }

@@ -193,26 +193,29 @@ final class RollbackSafetyTests: XCTestCase {
 
     // MARK: finding 11
 
-    /// `pub/media` linking to a mount point (shared storage) is refused before any staging, with
-    /// --in-place advice, and does not wedge the next run; --in-place then restores it.
-    func testMediaSymlinkToMountPointIsRefusedWithAdvice() throws {
-        let t = try makeSmallStore()
-        let shared = kept(try TempTree("shared"))
-        try mountTmpfs(shared.path + "/media")
-        try sh("cp -a '\(t.path)/pub/media/.' '\(shared.path)/media/' && rm -rf '\(t.path)/pub/media' && ln -s '\(shared.path)/media' '\(t.path)/pub/media'")
-        let archive = try backup(t, "media")
-        try sh("echo changed > '\(shared.path)/media/wysiwyg/w.png'")
-        for attempt in 1...2 {
+    /// Media on a volume of its own, either `pub/media` symlinked to a mount point (shared
+    /// storage) or a volume mounted at `pub/media`: the rollback stages inside the volume and
+    /// swaps its contents, so the mount stays and the media come back exactly.
+    func testMediaOnItsOwnVolumeIsSwappedInside() throws {
+        for layout in ["symlink", "mounted"] {
+            let t = kept(try makeSmallStore())
+            let shared = kept(try TempTree("shared"))
+            let volume = layout == "symlink" ? shared.path + "/media" : t.path + "/pub/media"
+            try sh("mkdir '\(shared.path)/copy' && cp -a '\(t.path)/pub/media/.' '\(shared.path)/copy/' && rm -rf '\(t.path)/pub/media'")
+            try mountTmpfs(volume)
+            try sh("cp -a '\(shared.path)/copy/.' '\(volume)/' && rm -rf '\(shared.path)/copy'")
+            if layout == "symlink" { symlink(volume, t.path + "/pub/media") }
+            let expected = try manifest(volume)
+            let archive = try backup(t, "media")
+            try sh("cd '\(volume)' && echo changed > wysiwyg/w.png && rm -rf catalog && echo new > added.txt")
             let r = try rollback(t, ["-m", archive])
-            XCTAssertEqual(r.status, 1, "attempt \(attempt): \(r.stdout)")
-            XCTAssertTrue(r.stderr.contains("a mount point (shared storage)"), r.stderr)
-            XCTAssertTrue(r.stderr.contains("--in-place"), r.stderr)
-            XCTAssertEqual(leftovers(shared.path), [])
+            XCTAssertEqual(r.status, 0, "\(layout): \(r.stderr)")
+            XCTAssertEqual(try manifest(volume), expected, layout)
+            XCTAssertTrue(try sh("findmnt -rn -o TARGET").split(separator: "\n").contains(Substring(volume)), "\(layout): still mounted")
+            XCTAssertEqual(leftovers(volume), [], layout)
+            XCTAssertEqual(leftovers(t.path + "/pub"), [], layout)
+            unmountAll()
         }
-        XCTAssertEqual(try String(contentsOfFile: shared.path + "/media/wysiwyg/w.png", encoding: .utf8), "changed\n")
-        let r = try rollback(t, ["-m", archive, "--in-place"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try String(contentsOfFile: shared.path + "/media/wysiwyg/w.png", encoding: .utf8), "png")
     }
 
     // MARK: finding 12
