@@ -39,6 +39,7 @@ enum BackupCommand {
         var dbConfig: DatabaseConfig?
         if kinds.contains(.db) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
 
+        let runLock = try RunLock(root: root); defer { runLock.release() }
         let maintenance = MaintenanceMode(root: root)
         if !opts.has("no-maintenance") { try maintenance.enable() }
         defer { maintenance.disable() }

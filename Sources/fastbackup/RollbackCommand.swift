@@ -54,6 +54,9 @@ enum RollbackCommand {
         let jobs = try opts.int("jobs", in: 1...1024) ?? ResourceLimits.current.cores
         Console.detail("limits: \(ResourceLimits.current.summary)")
 
+        // Held to the end: recovery deletes staging folders, which must be no other run's.
+        let runLock = try RunLock(root: root)
+        defer { runLock.release() }
         let maintenance = MaintenanceMode(root: root)
         if !opts.has("no-maintenance") { try maintenance.enable() }
         defer { maintenance.disable() }
@@ -64,7 +67,8 @@ enum RollbackCommand {
             Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
             switch kind {
             case .code, .media:
-                try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place")).run()
+                try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place"),
+                                keep: files.map(\.1)).run()
                 Console.line("\(kind.title) rollback filename: \(name)")
                 Console.line("\(kind.title) rollback file path: \(path)")
             case .db:

@@ -13,24 +13,52 @@ struct TreeRestore {
     let archive: String
     let jobs: Int
     let inPlace: Bool
+    /// Files inside the root that the rollback must not touch: the archives given on the
+    /// command line. A code swap leaves them, and the folders that hold them, in place.
+    var keep: [String] = []
 
     func run() throws {
-        let (liveBase, unit) = try target()
+        var (liveBase, unit) = try target()
         if inPlace { return try extractInPlace(liveBase: liveBase, unit: unit) }
+        // Media on its own volume (pub/media mounted there, or a symlink to a mount point, as
+        // shared storage is): the mount point itself cannot be renamed, and staging beside it
+        // would be on another filesystem. Stage inside the volume and swap its children instead.
+        var childSwap = false
+        if kind == .media, let u = unit {
+            let real = TreeSwap.resolved(liveBase.appendingComponent(u))
+            if MountTable.current().mountPoints.contains(real) {
+                Console.detail("\(real.displayString) is a mount point: staging inside it and swapping its contents")
+                liveBase = real
+                unit = nil
+                childSwap = true
+            }
+        }
+        if let unit {
+            // Known before extracting: refuse now rather than after staging the whole archive.
+            try TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: liveBase, oldBase: liveBase,
+                         units: [TreeSwap.Unit(path: unit, staged: false)]).checkRenamable()
+        }
 
         // The staging folder and the renames stamp the folder that holds the tree; it gets its
         // own mtime back at the end, so a rollback leaves no trace outside what it restores.
         var baseInfo = stat()
         let baseTime = liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
-        let archiveSize = fileSize(archive)
-        try checkSpace(liveBase, needed: archiveSize)
+        try checkSpace(liveBase, needed: ArchiveSize.of(archive))
         let tag = "\(kind.rawValue)-\(getpid())"
         let staging = liveBase.appendingComponent(PathBytes(path: ".fastbackup-staging-\(tag)"))
         let old = liveBase.appendingComponent(PathBytes(path: ".fastbackup-old-\(tag)"))
         guard staging.withCPath({ mkdir($0, 0o700) }) == 0 else {
             throw CommandError("Cannot create the staging folder \(staging.displayString): \(String(cString: strerror(errno)))")
         }
-        let token = SignalGuard.shared.addCleanup { TreeRemover.remove(staging) }
+        // Writer threads may still be creating files in the staging folder when a signal comes.
+        // They open paths below its name, so renaming it away first stops them (ENOENT), and
+        // what is renamed can then be removed; anything left is the next run's recovery's.
+        let aside = liveBase.appendingComponent(PathBytes(path: ".fastbackup-old-\(tag)-interrupted"))
+        let token = SignalGuard.shared.addCleanup {
+            guard staging.withCPath({ s in aside.withCPath { rename(s, $0) } }) == 0 else { return }
+            // A writer whose path lookup began before the rename may still add one file; retry.
+            for _ in 0..<5 where TreeRemover.remove(aside) != nil { usleep(10_000) }
+        }
         var swap: TreeSwap
         var holders: [(path: PathBytes, mode: mode_t, mtime: timespec)] = []
         do {
@@ -47,23 +75,39 @@ struct TreeRestore {
             if let unit {
                 units = [TreeSwap.Unit(path: unit, staged: true)]
             } else {
-                let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging)
+                let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging, keep: keptPaths(in: liveBase),
+                                              exclusions: childSwap ? [] : MagentoRoot.codeExclusions)
                 units = try planner.plan()
                 holders = planner.holderMetadata()
             }
             swap = TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: staging, oldBase: old, units: units)
         } catch {
+            // A signal's clean-up renames the staging folder away, which makes the extraction
+            // fail here; wait for that clean-up (it ends the process) rather than exit under it.
+            SignalGuard.shared.critical {}
             SignalGuard.shared.removeCleanup(token)
             TreeRemover.remove(staging)
             throw error
         }
         SignalGuard.shared.removeCleanup(token)
         let journal = TreeSwap.journalPath(root: root, kind: kind)
-        try SignalGuard.shared.critical {
-            try swap.writeJournal(to: journal)
-            _ = old.withCPath { mkdir($0, 0o700) }
-            try swap.perform()
+        do {
+            try swap.checkRenamable()
+        } catch {
+            TreeRemover.remove(staging)
+            throw error
+        }
+        do {
+            try SignalGuard.shared.critical {
+                try swap.writeJournal(to: journal)
+                _ = old.withCPath { mkdir($0, 0o700) }
+                try swap.perform(undoOnFailure: true)
+                unlink(journal)
+            }
+        } catch let error as SwapUndoneError {
             unlink(journal)
+            swap.cleanUp()
+            throw error
         }
         for h in holders {
             _ = h.path.withCPath { chmod($0, h.mode) }
@@ -138,12 +182,25 @@ struct TreeRestore {
         _ = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
     }
 
-    private func checkSpace(_ dir: PathBytes, needed: Int64) throws {
+    /// The `keep` files that lie inside `liveBase`, relative to it (symlinks resolved on both sides).
+    private func keptPaths(in liveBase: PathBytes) -> [PathBytes] {
+        let base = TreeSwap.resolved(liveBase)
+        return keep.compactMap { path in
+            let real = TreeSwap.resolved(PathBytes(path: path))
+            guard real.count > base.count + 1, real.starts(with: base), real[base.count] == UInt8(ascii: "/") else { return nil }
+            return Array(real[(base.count + 1)...])
+        }
+    }
+
+    private func checkSpace(_ dir: PathBytes, needed size: ArchiveSize) throws {
         var fs = statvfs()
         guard dir.withCPath({ statvfs($0, &fs) }) == 0 else { return }
         let free = Int64(fs.f_bavail) * Int64(fs.f_frsize)
-        if free < needed {
-            throw CommandError("Not enough free space in \(dir.displayString) to stage the restore beside the live tree: the archive alone is \(formatBytes(needed)) and \(formatBytes(free)) is free. Free some space, or rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
+        if free < size.bytes {
+            let what = size.exact
+                ? "the archive expands to \(formatBytes(size.bytes))"
+                : "the archive is \(formatBytes(size.bytes)) (it was not written by fastbackup, so its expanded size is unknown; counted at its compressed size, which is a lower bound)"
+            throw CommandError("Not enough free space in \(dir.displayString) to stage the restore beside the live tree: \(what) and \(formatBytes(free)) is free. Free some space, or rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
         }
     }
 
@@ -160,7 +217,12 @@ struct TreeRestore {
         }
         // Staging or old folders without a journal: a run killed before or after its swap.
         var bases = [root.path, root.path + "/pub"]
-        if let real = realpath(root.media, nil) { bases.append((String(cString: real) as NSString).deletingLastPathComponent); free(real) }
+        if let real = realpath(root.media, nil) {
+            // Beside the media folder, or inside it when it is a volume of its own.
+            let media = String(cString: real)
+            bases += [(media as NSString).deletingLastPathComponent, media]
+            free(real)
+        }
         for base in Set(bases) {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { continue }
             for name in names where name.hasPrefix(".fastbackup-staging-") || name.hasPrefix(".fastbackup-old-") {
@@ -171,26 +233,40 @@ struct TreeRestore {
     }
 }
 
-func fileSize(_ path: String) -> Int64 {
-    var st = stat()
-    return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-}
-
 /// Works out which paths a code swap renames: everything at the top of the root, except the
 /// excluded paths; a folder that holds an excluded path (`pub`) is descended into instead,
-/// so `pub/media` and `pub/static` stay where they are.
+/// so `pub/media` and `pub/static` stay where they are. Kept files (the archives being restored,
+/// when they lie in the root) are treated the same way: left alone, their folders descended into.
+///
+/// A folder descended into must be a real folder on both sides: a symlink there (an archive
+/// holding `pub -> /elsewhere`, or a live `pub` symlink) would make the swap rename files through
+/// it, so the plan is refused instead.
 struct CodeSwapPlanner {
     let liveBase: PathBytes
     let stagedBase: PathBytes
-    private let rules = ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: [])
-    private let holders: [PathBytes] = MagentoRoot.codeExclusions.compactMap { path in
-        let parts = path.split(separator: "/")
-        return parts.count > 1 ? PathBytes(path: parts.dropLast().joined(separator: "/")) : nil
-    }
+    private let rules: ExclusionRules
+    private let exclusions: [String]
+    private let keep: [PathBytes]
+    private let holders: [PathBytes]
 
-    init(liveBase: PathBytes, stagedBase: PathBytes) {
+    /// `exclusions` are root-relative paths left in place (Magento's code exclusions by
+    /// default; none for the contents of a media volume).
+    init(liveBase: PathBytes, stagedBase: PathBytes, keep: [PathBytes] = [], exclusions: [String] = MagentoRoot.codeExclusions) {
         self.liveBase = liveBase
         self.stagedBase = stagedBase
+        self.keep = keep
+        self.exclusions = exclusions
+        rules = ExclusionRules(fixed: exclusions, patterns: [])
+        var holders: [PathBytes] = []
+        for path in exclusions.map({ PathBytes(path: $0) }) + keep {
+            var parts = path.split(separator: UInt8(ascii: "/")).map { PathBytes($0) }
+            while parts.count > 1 {
+                parts.removeLast()
+                let holder = parts.reduce(PathBytes()) { $0.appendingComponent($1) }
+                if !holders.contains(holder) { holders.append(holder) }
+            }
+        }
+        self.holders = holders
     }
 
     /// Folders the swap descended into (`pub`) stay in place, so they must take the archive's
@@ -216,9 +292,13 @@ struct CodeSwapPlanner {
         for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             if rel.isEmpty && name.starts(with: PathBytes(path: ".fastbackup-")) { continue }
             let path = rel.appendingComponent(name)
-            if rules.excludes(path) { continue }
+            if rules.excludes(path) || keep.contains(path) { continue }
             let stagedPath = stagedBase.appendingComponent(path)
-            if holders.contains(path), isDirectory(liveBase.appendingComponent(path)) || !exists(liveBase.appendingComponent(path)) {
+            if holders.contains(path) {
+                for (side, p) in [("archive's", stagedPath), ("live", liveBase.appendingComponent(path))]
+                where exists(p) && !isDirectory(p) {
+                    throw CommandError("The \(side) \(path.displayString) is not a folder (\(kindName(p))), but it holds paths a rollback keeps in place (\((exclusions + keep.map(\.displayString)).joined(separator: ", "))); swapping it would move files through it. Refusing to roll back; nothing was changed. Make \(path.displayString) a real folder, or use an archive that has one.")
+                }
                 if !exists(liveBase.appendingComponent(path)) {
                     _ = liveBase.appendingComponent(path).withCPath { mkdir($0, 0o755) }
                 }
@@ -229,8 +309,11 @@ struct CodeSwapPlanner {
         }
     }
 
+    /// The names in `dir`, never through a symlink (an empty list when `dir` is not a folder).
     private func list(_ dir: PathBytes) -> [PathBytes] {
-        guard let d = dir.withCPath({ opendir($0) }) else { return [] }
+        let fd = dir.withCPath { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { return [] }
+        guard let d = fdopendir(fd) else { close(fd); return [] }
         defer { closedir(d) }
         var names: [PathBytes] = []
         while let ent = readdir(d) {
@@ -241,6 +324,15 @@ struct CodeSwapPlanner {
     }
 
     private func exists(_ p: PathBytes) -> Bool { var st = stat(); return p.withCPath { lstat($0, &st) } == 0 }
+    private func kindName(_ p: PathBytes) -> String {
+        var st = stat()
+        guard p.withCPath({ lstat($0, &st) }) == 0 else { return "missing" }
+        switch st.st_mode & S_IFMT {
+        case S_IFLNK: return "a symlink"
+        case S_IFREG: return "a file"
+        default: return "not a directory"
+        }
+    }
     private func isDirectory(_ p: PathBytes) -> Bool {
         var st = stat()
         return p.withCPath { lstat($0, &st) } == 0 && (st.st_mode & S_IFMT) == S_IFDIR

@@ -44,22 +44,76 @@ struct TreeSwap: Codable {
         return try JSONDecoder().decode(TreeSwap.self, from: data)
     }
 
-    /// Performs (or finishes) every rename.
-    func perform() throws {
+    /// Refuses, before anything is renamed, a swap that rename(2) cannot do: a unit on another
+    /// device than `liveBase` (EXDEV), or a mount point at or below a unit (EBUSY, or a mounted
+    /// volume carried into the set-aside tree and emptied with it). Throws `CommandError`.
+    func checkRenamable(mounts: MountTable = .current()) throws {
+        var base = stat()
+        guard liveBase.withCPath({ stat($0, &base) }) == 0 else {
+            throw CommandError("Cannot read \(liveBase.displayString): \(String(cString: strerror(errno)))")
+        }
+        let realBase = TreeSwap.resolved(liveBase)
         for unit in units {
-            let live = liveBase.appendingComponent(unit.path)
-            let staged = stagingBase.appendingComponent(unit.path)
-            let old = oldBase.appendingComponent(unit.path)
-            let stagedThere = exists(staged)
-            if unit.staged && !stagedThere { continue } // already swapped in
-            if exists(live) && !exists(old) {
-                try makeDirectories(parentOf: old)
-                try move(live, old)
+            let live = realBase.appendingComponent(unit.path)
+            if let mount = mounts.mounts(atOrBelow: live).first {
+                throw CommandError("Cannot swap the restored tree in: \(mount.displayString) is a mount point at or inside \(unit.path.displayString), which the swap would rename; a mounted volume cannot be moved (and must not be emptied). Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree), or unmount it first.")
             }
-            if unit.staged {
-                try makeDirectories(parentOf: live)
-                try move(staged, live)
+            for (path, what) in [(liveBase.appendingComponent(unit.path), "live"), (stagingBase.appendingComponent(unit.path), "staged")] {
+                var st = stat()
+                guard path.withCPath({ lstat($0, &st) }) == 0 else { continue }
+                if st.st_dev != base.st_dev {
+                    throw CommandError("Cannot swap the restored tree in: the \(what) path \(path.displayString) is on another filesystem than \(liveBase.displayString), and a rename cannot cross filesystems. Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
+                }
             }
+        }
+    }
+
+    /// The path with symlinks resolved (as mountinfo names it), or as given when it cannot be.
+    static func resolved(_ path: PathBytes) -> PathBytes {
+        guard let real = path.withCPath({ realpath($0, nil) }) else { return path }
+        defer { free(real) }
+        return PathBytes(path: String(cString: real))
+    }
+
+    /// Performs (or finishes) every rename. With `undoOnFailure`, a rename that fails puts the
+    /// ones already done back, newest first, before the error is thrown, so the live tree is as
+    /// it was; the error says whether that worked.
+    func perform(undoOnFailure: Bool = false) throws {
+        var done: [(from: PathBytes, to: PathBytes)] = []
+        do {
+            for unit in units {
+                let live = liveBase.appendingComponent(unit.path)
+                let staged = stagingBase.appendingComponent(unit.path)
+                let old = oldBase.appendingComponent(unit.path)
+                if unit.staged && !exists(staged) {
+                    // Already swapped in, unless the live one is missing too: then the staged
+                    // copy went somewhere else, and calling it done would lose the unit.
+                    if exists(live) { continue }
+                    throw CommandError("Cannot finish the swap of \(unit.path.displayString): neither the staged copy \(staged.displayString) nor the live path \(live.displayString) exists")
+                }
+                if exists(live) && !exists(old) {
+                    try makeDirectories(parentOf: old)
+                    try move(live, old)
+                    done.append((live, old))
+                }
+                if unit.staged {
+                    try makeDirectories(parentOf: live)
+                    try move(staged, live)
+                    done.append((staged, live))
+                }
+            }
+        } catch {
+            guard undoOnFailure else { throw error }
+            var failed: [String] = []
+            for step in done.reversed() {
+                if step.to.withCPath({ t in step.from.withCPath { rename(t, $0) } }) != 0 {
+                    failed.append("\(step.to.displayString) -> \(step.from.displayString): \(String(cString: strerror(errno)))")
+                }
+            }
+            if failed.isEmpty {
+                throw SwapUndoneError(description: "\(error) The \(done.count) renames already done were undone; the live tree is as it was.")
+            }
+            throw CommandError("\(error) Undoing the renames already done failed for: \(failed.joined(separator: "; ")). The set-aside tree is in \(oldBase.displayString) and the restored one in \(stagingBase.displayString).")
         }
     }
 
@@ -92,4 +146,10 @@ struct TreeSwap: Codable {
             throw CommandError("Cannot create \(parent.displayString): \(String(cString: strerror(errno)))")
         }
     }
+}
+
+/// A swap failed and every rename it had done was put back: the live tree is as it was, and
+/// the journal, staging and set-aside folders can go.
+struct SwapUndoneError: Error, CustomStringConvertible {
+    let description: String
 }

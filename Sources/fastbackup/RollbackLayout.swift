@@ -1,0 +1,13 @@
+/// Names a rollback creates beside the live tree, which no backup or rollback may treat as
+/// part of the store.
+enum RollbackLayout {
+    /// Prefix of the staging and set-aside folders (`.fastbackup-staging-<kind>-<pid>`,
+    /// `.fastbackup-old-<kind>-<pid>`) a rollback makes in the root, in `pub`, or beside a
+    /// symlinked media folder's target. An interrupted rollback can leave one behind until the
+    /// next run's recovery removes it, so a code backup must leave these out at the root.
+    static let internalPrefix = ".fastbackup-"
+
+    /// Top-level glob patterns (root-relative, `*` not crossing `/`) matching every name a
+    /// rollback leaves in the root: what a code backup must exclude.
+    static let internalNames: [String] = ["\(internalPrefix)*"]
+}
