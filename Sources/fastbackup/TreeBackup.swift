@@ -30,6 +30,7 @@ struct TreeBackup {
         do {
             let compressor = try ParallelCompressor(outputFD: output.fd, path: output.temporaryPath, options: settings.options)
             let writer = TarWriter(sink: compressor)
+            if kind == .code { try writeManifest(to: writer) }
             Progress.shared.start(label: "\(kind.title) backup", totalBytes: totalBytes, totalFiles: totalFiles)
             defer { Progress.shared.stop() }
             let report = try TreeArchiver(limits: limits).archive(
@@ -61,9 +62,21 @@ struct TreeBackup {
             return (PathBytes(path: String(cString: real)), PathBytes(path: "pub/media"), true,
                     ExclusionRules(fixed: [], patterns: patterns))
         default:
+            // `.fastbackup-*` at the root are a rollback's staging and old folders, never code.
             return (PathBytes(path: root.path), [], false,
-                    ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: patterns))
+                    ExclusionRules(fixed: MagentoRoot.codeExclusions, rootGlobs: [".fastbackup-*"], patterns: patterns))
         }
+    }
+
+    /// The archive's first entry: the `--exclude` patterns, for the rollback (see BackupManifest).
+    private func writeManifest(to writer: TarWriter) throws {
+        let body = BackupManifest(kind: kind.rawValue, exclude: patterns).encoded()
+        var header = TarHeader(name: TarPath(bytes: PathBytes(path: BackupManifest.archivePath)), mode: 0o640,
+                               uid: Int(geteuid()), gid: Int(getegid()), size: Int64(body.count),
+                               modificationTime: TarTime(seconds: Int64(time(nil))))
+        TarOwnerNames().fill(&header)
+        try writer.writeHeader(header)
+        try body.withUnsafeBytes { try writer.writeBody($0) }
     }
 
     static func pipelineLimits() -> TreeArchiver.Limits {
