@@ -44,11 +44,15 @@ final class ArchiveExtractor {
         var skip: (PathBytes) -> Bool = { _ in false }
         /// Replace what is already at a path (extracting over a live tree).
         var replaceExisting = false
+        /// A small file the backup wrote about itself (BackupManifest.archivePath): read into the
+        /// report instead of being written out.
+        var manifestPath: PathBytes?
     }
 
     struct Report {
         var files = 0, directories = 0, symlinks = 0, hardLinks = 0, skipped = 0
         var bytes: Int64 = 0
+        var manifest: [UInt8]?
     }
 
     private struct PendingSymlink {
@@ -116,6 +120,10 @@ final class ArchiveExtractor {
             }
             if rel.isEmpty {
                 if header.kind == .directory { directories.append(([], header)) }
+                continue
+            }
+            if rel == options.manifestPath, header.kind == .regular, header.size <= BackupManifest.maximumSize {
+                report.manifest = try readWhole(header, reader: reader)
                 continue
             }
             if options.skip(rel) { report.skipped += 1; continue }
@@ -205,6 +213,17 @@ final class ArchiveExtractor {
             try applyDirectoryMetadata(dir.header, base: base, rel: dir.rel)
         }
         return report
+    }
+
+    private func readWhole(_ header: TarHeader, reader: TarReader) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Int(header.size))
+        var filled = 0
+        while filled < bytes.count {
+            let n = try bytes.withUnsafeMutableBytes { try reader.readBody(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes[0..<filled])
     }
 
     private func isAncestor(_ a: PathBytes, of b: PathBytes) -> Bool {

@@ -1,7 +1,9 @@
 import Foundation
 
-/// A backup file written under a hidden temporary name in its final folder and renamed into
+/// A backup file written under a hidden temporary name in its final folder and linked into
 /// place only when complete, so no half-written file ever looks like a finished backup.
+/// link(2) fails when the final name exists, so of two runs that chose the same name (same
+/// second) one fails cleanly instead of both "succeeding" with one file replacing the other.
 /// A failure, or a signal (through SignalGuard), removes the temporary file.
 final class AtomicOutputFile {
     let finalPath: String
@@ -14,7 +16,7 @@ final class AtomicOutputFile {
         self.finalPath = finalPath
         let dir = (finalPath as NSString).deletingLastPathComponent
         let name = (finalPath as NSString).lastPathComponent
-        temporaryPath = "\(dir)/.\(name).\(getpid()).partial"
+        temporaryPath = "\(dir)/.\(name).\(getpid()).\(AtomicOutputFile.nextSerial()).partial"
         if FileManager.default.fileExists(atPath: finalPath) {
             throw CommandError("The backup file \(finalPath) already exists.")
         }
@@ -28,7 +30,18 @@ final class AtomicOutputFile {
 
     deinit { abandon() }
 
-    /// Flushes to disk and renames into place; the rename itself is made durable too.
+    private static let serialLock = NSLock()
+    nonisolated(unsafe) private static var serial = 0
+
+    /// A per-process number, so two outputs of one process never share a temporary name.
+    private static func nextSerial() -> Int {
+        serialLock.lock(); defer { serialLock.unlock() }
+        serial += 1
+        return serial
+    }
+
+    /// Flushes to disk and links into place (the directory entry is made durable too). Throws
+    /// when the final name exists by then: it is never overwritten.
     func commit() throws {
         guard fd >= 0 else { throw CommandError("\(finalPath): output already closed") }
         if fsync(fd) != 0 {
@@ -38,11 +51,13 @@ final class AtomicOutputFile {
         }
         close(fd)
         fd = -1
-        guard rename(temporaryPath, finalPath) == 0 else {
+        guard link(temporaryPath, finalPath) == 0 else {
             let err = errno
-            unlink(temporaryPath)
-            throw CommandError("Cannot rename \(temporaryPath) to \(finalPath): \(String(cString: strerror(err)))")
+            abandon()
+            if err == EEXIST { throw CommandError("The backup file \(finalPath) already exists.") }
+            throw CommandError("Cannot link \(temporaryPath) to \(finalPath): \(String(cString: strerror(err)))")
         }
+        unlink(temporaryPath)
         if let token = cleanupToken { SignalGuard.shared.removeCleanup(token) }
         cleanupToken = nil
         let dirfd = open((finalPath as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)

@@ -39,11 +39,15 @@ enum BackupCommand {
         var dbConfig: DatabaseConfig?
         if kinds.contains(.db) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
 
-        let runLock = try RunLock(root: root); defer { runLock.release() }
-        let maintenance = MaintenanceMode(root: root)
-        if !opts.has("no-maintenance") { try maintenance.enable() }
-        defer { maintenance.disable() }
+        let runLock = try RunLock(root: root)
+        defer { runLock.release() }
+        return try withMaintenance(root: root, opts: opts) {
+            try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig)
+        }
+    }
 
+    private static func backUp(kinds: [BackupKind], root: MagentoRoot, opts: ParsedOptions,
+                               compression: ArchiveSettings, dbConfig: DatabaseConfig?) throws -> Int32 {
         try FileManager.default.createDirectory(atPath: root.backupsDirectory, withIntermediateDirectories: true)
         let timestamp = Int(time(nil))
         for kind in kinds {

@@ -13,6 +13,27 @@ struct WalkedEntry {
 enum WalkProblem {
     case vanished(PathBytes)
     case unreadable(PathBytes, errno: Int32)
+    /// A directory that was swapped (for a symlink, or another directory) after its parent was
+    /// listed: its content is left out rather than read from wherever it now points.
+    case replaced(PathBytes)
+}
+
+/// The identity of a walked file: what an open descriptor must still be to be read as it.
+struct FileIdentity: Hashable {
+    let device: UInt64
+    let inode: UInt64
+
+    init(_ st: stat) {
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+
+    /// Whether `fd` is still this file (false too when fstat fails).
+    func matches(fd: Int32) -> Bool {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return false }
+        return FileIdentity(st) == self
+    }
 }
 
 /// A concurrent directory walker that emits entries in a deterministic order: depth-first,
@@ -23,8 +44,14 @@ enum WalkProblem {
 /// directories the metadata work of several directories overlaps. Bounds, fixed up front:
 /// - threads: `threads` (I/O bound, so more than the cores is useful);
 /// - open descriptors: one per thread (a directory is closed before the next is opened);
-/// - memory: at most `maxPrefetched` directory listings held ahead of the emitter; past
-///   that a directory is listed when the emitter reaches it.
+/// - memory: at most `maxPrefetched` directory listings and `prefetchEntries` entries in
+///   them held ahead of the emitter. A worker takes the entries from the budget after it
+///   has listed a directory, without waiting: a listing that does not fit is dropped and the
+///   emitter lists that directory itself when it reaches it. So nothing ever waits for
+///   budget, and the emitter (which gives it back) can never be waited on by a listing.
+///
+/// Each directory is opened with O_NOFOLLOW and its fstat must match what its parent's
+/// listing saw; a directory swapped after that is reported as `.replaced`, not read.
 final class DirectoryWalker {
     private struct Child {
         let name: PathBytes
@@ -32,30 +59,41 @@ final class DirectoryWalker {
     }
 
     private enum Listing {
-        case ok([Child])
+        /// `budget` entries are held in the walker's entry budget until the emitter takes it.
+        case ok([Child], budget: Int)
         case failed(errno: Int32)
+        case replaced
+        /// Listed ahead, but over the entry budget: the emitter lists it again itself.
+        case notPrefetched
     }
 
     private final class Pending {
         let absolutePath: PathBytes
         let relativePath: PathBytes
+        /// nil for the base, which may itself be reached through a symlink.
+        let identity: FileIdentity?
         var future: Future<Listing>?
-        init(absolutePath: PathBytes, relativePath: PathBytes) {
+        init(absolutePath: PathBytes, relativePath: PathBytes, identity: FileIdentity?) {
             self.absolutePath = absolutePath
             self.relativePath = relativePath
+            self.identity = identity
         }
     }
 
     private let pool: WorkerPool
     private let prefetchSlots: Budget
+    private let prefetchEntries: Budget
     private let exclude: (PathBytes, stat) -> Bool
 
     /// - Parameters:
     ///   - exclude: called with each path relative to the base; true leaves it (and, for a
     ///     directory, everything below it) out.
-    init(threads: Int, maxPrefetched: Int = 1024, exclude: @escaping (PathBytes, stat) -> Bool) {
+    ///   - prefetchEntries: entries (about 200 bytes each) held in listings read ahead.
+    init(threads: Int, maxPrefetched: Int = 1024, prefetchEntries: Int = 64 << 10,
+         exclude: @escaping (PathBytes, stat) -> Bool) {
         pool = WorkerPool(threads: threads, name: "walker")
         prefetchSlots = Budget(maxPrefetched)
+        self.prefetchEntries = Budget(prefetchEntries)
         self.exclude = exclude
     }
 
@@ -64,8 +102,8 @@ final class DirectoryWalker {
     /// Walks `base` (not emitted itself) and calls `visit` for every entry below it, in order.
     /// Problems go to `problem`. Throws if `base` itself cannot be listed, or what `visit` throws.
     func walk(base: PathBytes, visit: (WalkedEntry) throws -> Void, problem: (WalkProblem) -> Void) throws {
-        let top = Pending(absolutePath: base, relativePath: [])
-        let first = Self.list(base)
+        let top = Pending(absolutePath: base, relativePath: [], identity: nil)
+        let first = Self.list(base, identity: nil)
         if case .failed(let err) = first {
             throw CommandError("Cannot read directory \(base.displayString): \(String(cString: strerror(err)))")
         }
@@ -74,30 +112,46 @@ final class DirectoryWalker {
         top.future = ready
         prefetchSlots.take(1)
         var stack: [(children: [Child], index: Int, dir: Pending, subdirs: [Int: Pending])] = []
+        let entryBudget = prefetchEntries
+        /// Waits for a prefetched listing and hands back what it holds.
+        func collect(_ dir: Pending) -> Listing? {
+            guard let f = dir.future else { return nil }
+            let listing = f.wait()
+            dir.future = nil
+            prefetchSlots.give(1)
+            if case .ok(_, let held) = listing { entryBudget.give(held) }
+            if case .notPrefetched = listing { return nil }
+            return listing
+        }
         func open(_ dir: Pending) {
-            let listing: Listing
-            if let f = dir.future {
-                listing = f.wait()
-                prefetchSlots.give(1)
-            } else {
-                listing = Self.list(dir.absolutePath)
-            }
+            let listing = collect(dir) ?? Self.list(dir.absolutePath, identity: dir.identity)
             switch listing {
             case .failed(let err):
-                if err == ENOENT || err == ENOTDIR { problem(.vanished(dir.absolutePath)) }
+                if err == ENOENT { problem(.vanished(dir.absolutePath)) }
                 else { problem(.unreadable(dir.absolutePath, errno: err)) }
                 stack.append(([], 0, dir, [:]))
-            case .ok(let children):
+            case .replaced, .notPrefetched:
+                problem(.replaced(dir.absolutePath))
+                stack.append(([], 0, dir, [:]))
+            case .ok(let children, _):
                 var subdirs: [Int: Pending] = [:]
                 for (i, child) in children.enumerated() where (child.info.st_mode & S_IFMT) == S_IFDIR {
                     let rel = dir.relativePath.appendingComponent(child.name)
                     if exclude(rel, child.info) { continue }
-                    let pending = Pending(absolutePath: dir.absolutePath.appendingComponent(child.name), relativePath: rel)
+                    let pending = Pending(absolutePath: dir.absolutePath.appendingComponent(child.name), relativePath: rel,
+                                          identity: FileIdentity(child.info))
                     if prefetchSlots.tryTake(1) {
                         let future = Future<Listing>()
                         pending.future = future
-                        let path = pending.absolutePath
-                        pool.submit { future.fulfil(Self.list(path)) }
+                        let path = pending.absolutePath, identity = pending.identity
+                        pool.submit {
+                            var listing = Self.list(path, identity: identity)
+                            if case .ok(let children, _) = listing {
+                                // Never wait here: the emitter may be waiting for this very listing.
+                                listing = entryBudget.tryTake(children.count) ? .ok(children, budget: children.count) : .notPrefetched
+                            }
+                            future.fulfil(listing)
+                        }
                     }
                     subdirs[i] = pending
                 }
@@ -111,7 +165,7 @@ final class DirectoryWalker {
             if index == stack[top].children.count {
                 let frame = stack.removeLast()
                 // Listings queued for directories we never entered still hold slots.
-                for (_, p) in frame.subdirs where p.future != nil { _ = p.future!.wait(); prefetchSlots.give(1); p.future = nil }
+                for (_, p) in frame.subdirs { _ = collect(p) }
                 continue
             }
             stack[top].index += 1
@@ -129,10 +183,19 @@ final class DirectoryWalker {
         }
     }
 
-    /// readdir + lstat of one directory, sorted by name bytes.
-    private static func list(_ path: PathBytes) -> Listing {
-        let fd = path.withCPath { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else { return .failed(errno: errno) }
+    /// readdir + lstat of one directory, sorted by name bytes. With an `identity` the path must
+    /// still be that directory, not a symlink or another one swapped in since it was seen.
+    private static func list(_ path: PathBytes, identity: FileIdentity?) -> Listing {
+        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (identity == nil ? 0 : O_NOFOLLOW)
+        let fd = path.withCPath { open($0, flags) }
+        guard fd >= 0 else {
+            let err = errno
+            return err == ELOOP || err == ENOTDIR ? .replaced : .failed(errno: err)
+        }
+        if let identity, !identity.matches(fd: fd) {
+            close(fd)
+            return .replaced
+        }
         guard let dir = fdopendir(fd) else {
             let err = errno
             close(fd)
@@ -154,6 +217,6 @@ final class DirectoryWalker {
             children.append(Child(name: name, info: st))
         }
         children.sort { $0.name.lexicographicallyPrecedes($1.name) }
-        return .ok(children)
+        return .ok(children, budget: 0)
     }
 }

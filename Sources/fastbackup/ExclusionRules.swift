@@ -5,19 +5,26 @@ import Foundation
 /// Fixed paths (Magento's list) match whole leading components: `var` leaves out `var/...`
 /// but keeps `var2` and `app/var`; `.git` keeps `.github`. User patterns (`--exclude`) are
 /// globs: one with a `/` matches the whole relative path (`*` does not cross `/`); one
-/// without matches any single name, as GNU tar's `--exclude` does.
+/// without matches any single name, as GNU tar's `--exclude` does. Root globs match
+/// top-level names only (the tool's own `.fastbackup-*` folders).
 struct ExclusionRules {
     private let fixed: [PathBytes]
+    private let rootGlobs: [String]
     private let patterns: [String]
 
-    init(fixed: [String], patterns: [String]) {
+    init(fixed: [String], rootGlobs: [String] = [], patterns: [String]) {
         self.fixed = fixed.map { PathBytes(path: $0) }
+        self.rootGlobs = rootGlobs
         self.patterns = patterns.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
 
     func excludes(_ relative: PathBytes) -> Bool {
         for f in fixed where relative.starts(with: f) {
             if relative.count == f.count || relative[f.count] == UInt8(ascii: "/") { return true }
+        }
+        if !rootGlobs.isEmpty, !relative.contains(UInt8(ascii: "/")) {
+            let name = relative.displayString
+            if rootGlobs.contains(where: { fnmatch($0, name, 0) == 0 }) { return true }
         }
         if patterns.isEmpty { return false }
         let path = relative.displayString

@@ -8,6 +8,8 @@ enum FileContent {
     case streamed
     case vanished
     case unreadable(errno: Int32)
+    /// The path no longer names the walked file (swapped for another file or a symlink).
+    case replaced
 }
 
 /// Reads small files ahead of the tar writer on a pool of threads, within a byte budget.
@@ -28,8 +30,9 @@ final class FilePrefetcher {
 
     deinit { pool.shutdown() }
 
-    /// Starts reading `path` (expected `size` bytes) and returns where the result will be.
-    func load(path: PathBytes, size: Int) -> Future<FileContent> {
+    /// Starts reading `path` (expected `size` bytes, and to be the file `identity`) and returns
+    /// where the result will be.
+    func load(path: PathBytes, size: Int, identity: FileIdentity) -> Future<FileContent> {
         let future = Future<FileContent>()
         guard size <= maxFileSize else {
             // Ask the kernel to start reading now; the writer reaches it later.
@@ -46,7 +49,7 @@ final class FilePrefetcher {
         // it out of order could hold the bytes a file the writer needs first is waiting for.
         let taken = budget.take(capacity)
         pool.submit { [budget] in
-            let result = Self.read(path: path, capacity: capacity)
+            let result = Self.read(path: path, capacity: capacity, identity: identity)
             if case .loaded = result {
                 future.fulfil(result.withBudget(taken))
             } else {
@@ -65,11 +68,11 @@ final class FilePrefetcher {
         }
     }
 
-    private static func read(path: PathBytes, capacity: Int) -> FileContent {
-        let fd = openForReading(path)
-        guard fd >= 0 else {
-            let err = errno
-            return err == ENOENT || err == ENOTDIR ? .vanished : .unreadable(errno: err)
+    static func read(path: PathBytes, capacity: Int, identity: FileIdentity) -> FileContent {
+        let fd: Int32
+        switch openWalkedFile(path, identity: identity) {
+        case .opened(let opened): fd = opened
+        case .failed(let content): return content
         }
         defer { close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
@@ -94,6 +97,32 @@ private extension FileContent {
         if case .loaded(let b, let r, _) = self { return .loaded(buffer: b, read: r, budget: taken) }
         return self
     }
+}
+
+/// A walked file opened for reading, or why not (as the `FileContent` to report).
+enum WalkedFileOpen {
+    case opened(Int32)
+    case failed(FileContent)
+}
+
+/// Opens a walked regular file and checks that the descriptor is the file the walk saw: a path
+/// whose parent folder was swapped for a symlink after the walk could otherwise pull a file from
+/// anywhere into the backup. The caller closes the descriptor.
+func openWalkedFile(_ path: PathBytes, identity: FileIdentity) -> WalkedFileOpen {
+    let fd = openForReading(path)
+    guard fd >= 0 else {
+        let err = errno
+        switch err {
+        case ENOENT: return .failed(.vanished)
+        case ELOOP, ENOTDIR: return .failed(.replaced)
+        default: return .failed(.unreadable(errno: err))
+        }
+    }
+    guard identity.matches(fd: fd) else {
+        close(fd)
+        return .failed(.replaced)
+    }
+    return .opened(fd)
 }
 
 /// Opens a file to back it up: never follows a symlink swapped in after the walk, and skips

@@ -2,6 +2,10 @@ import Foundation
 
 /// Magento's maintenance flag (`var/.maintenance.flag`): on while work runs, and left as it
 /// was found. `var/.maintenance.ip` is never touched.
+///
+/// The flag this tool creates holds `fastbackup <pid>`. A run killed with SIGKILL cannot remove
+/// it, so a later run that finds such a flag whose process is gone takes it over and removes
+/// it at its end. Any other flag (empty, as Magento writes it, or of a live run) is left alone.
 final class MaintenanceMode {
     private enum State { case untouched, foundEnabled, enabledByUs }
     private let flagPath: String
@@ -9,25 +13,68 @@ final class MaintenanceMode {
 
     init(root: MagentoRoot) { flagPath = root.maintenanceFlag }
 
+    /// The flag's content for this process.
+    static var marker: String { "fastbackup \(getpid())\n" }
+
+    /// The pid in a flag written by this tool, or nil for any other content.
+    static func markerPID(_ content: String) -> pid_t? {
+        let parts = content.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, parts[0] == "fastbackup", let pid = pid_t(parts[1]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Whether a process with this pid exists (EPERM: it exists, owned by someone else).
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        if pid == getpid() { return false } // a pid reused by us: the flag's writer is gone
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Turns maintenance mode on, or notes that it already was. Throws when the flag cannot be written.
     func enable() throws {
         if FileManager.default.fileExists(atPath: flagPath) {
+            let content = (try? String(contentsOfFile: flagPath, encoding: .utf8)) ?? ""
+            if let pid = Self.markerPID(content), !Self.isRunning(pid) {
+                Console.line("Maintenance mode was left on by an interrupted fastbackup run (pid \(pid)); it will be turned off at the end.")
+                try writeFlag(replacing: true)
+                return
+            }
             Console.line("Maintenance mode already enabled")
             state = .foundEnabled
             return
         }
         Console.line("Enabling maintenance mode")
+        try writeFlag(replacing: false)
+    }
+
+    /// Writes our marker: with O_EXCL for a new flag, or through a temporary file renamed over a
+    /// stale one (the flag never disappears in between, so the store stays down).
+    private func writeFlag(replacing: Bool) throws {
         let dir = (flagPath as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let fd = open(flagPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        let path = replacing ? "\(flagPath).\(getpid()).tmp" : flagPath
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CommandError("Cannot enable maintenance mode: \(flagPath): \(String(cString: strerror(errno)))")
+            throw CommandError("Cannot enable maintenance mode: \(path): \(String(cString: strerror(errno)))")
         }
+        let bytes = Array(Self.marker.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let err = errno
         close(fd)
+        if written != bytes.count {
+            unlink(path)
+            throw CommandError("Cannot enable maintenance mode: \(path): \(String(cString: strerror(written < 0 ? err : ENOSPC)))")
+        }
+        if replacing, rename(path, flagPath) != 0 {
+            let err = errno
+            unlink(path)
+            throw CommandError("Cannot take over maintenance mode: \(flagPath): \(String(cString: strerror(err)))")
+        }
         state = .enabledByUs
         // A signal ends the process without running `disable`; the store must not stay down.
         SignalGuard.shared.addCleanup { [flagPath] in unlink(flagPath) }
     }
 
+    /// Turns maintenance mode off if this run turned it on (or took it over).
     func disable() {
         switch state {
         case .untouched: return
@@ -38,4 +85,28 @@ final class MaintenanceMode {
         }
         state = .untouched
     }
+}
+
+/// Prints a command's error the way the tool's entry point does.
+func printCommandError(_ error: Error) {
+    if let usage = error as? UsageError { Console.error(usage.description) } else { Console.error("\(error)") }
+}
+
+/// Runs `body` with maintenance mode on (unless `--no-maintenance` is in `opts`), in Magento's
+/// order: an error from `body` is printed first, then maintenance mode is turned off, and the
+/// command exits 1. Returns `body`'s status otherwise. Throws only when maintenance mode
+/// cannot be turned on (nothing has run then).
+func withMaintenance(root: MagentoRoot, opts: ParsedOptions, _ body: () throws -> Int32) throws -> Int32 {
+    let maintenance = MaintenanceMode(root: root)
+    if !opts.has("no-maintenance") { try maintenance.enable() }
+    let status: Int32
+    do {
+        status = try body()
+    } catch {
+        printCommandError(error)
+        maintenance.disable()
+        return 1
+    }
+    maintenance.disable()
+    return status
 }

@@ -57,28 +57,26 @@ enum RollbackCommand {
         // Held to the end: recovery deletes staging folders, which must be no other run's.
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
-        let maintenance = MaintenanceMode(root: root)
-        if !opts.has("no-maintenance") { try maintenance.enable() }
-        defer { maintenance.disable() }
-        try TreeRestore.recover(root: root)
-
-        for (kind, path) in files {
-            let name = (path as NSString).lastPathComponent
-            Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
-            switch kind {
-            case .code, .media:
-                try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place"),
-                                keep: files.map(\.1)).run()
-                Console.line("\(kind.title) rollback filename: \(name)")
-                Console.line("\(kind.title) rollback file path: \(path)")
-            case .db:
-                try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs)
-                Console.line("DB rollback filename: \(name)")
-                Console.line("DB rollback path: \(path)")
+        return try withMaintenance(root: root, opts: opts) {
+            try TreeRestore.recover(root: root)
+            for (kind, path) in files {
+                let name = (path as NSString).lastPathComponent
+                Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
+                switch kind {
+                case .code, .media:
+                    try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place"),
+                                    keep: files.map(\.1)).run()
+                    Console.line("\(kind.title) rollback filename: \(name)")
+                    Console.line("\(kind.title) rollback file path: \(path)")
+                case .db:
+                    try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs)
+                    Console.line("DB rollback filename: \(name)")
+                    Console.line("DB rollback path: \(path)")
+                }
+                Console.success("\(kind.title) rollback completed successfully.")
             }
-            Console.success("\(kind.title) rollback completed successfully.")
+            return 0
         }
-        return 0
     }
 
     /// Symfony's confirmation: only y or yes (any case) proceeds; no input means no.

@@ -12,7 +12,12 @@ struct ArchiveReport {
 /// -> one tar writer (this thread) -> the sink (the parallel compressor).
 ///
 /// Entry names are `prefix` + the path relative to `base`, in the walker's sorted order.
-/// Hard links after the first become link entries. A file that changes size while it is read
+/// Hard links are decided here on the writer thread, once a name's body is written: a later
+/// name of the same inode becomes a link entry only to a name that really is in the archive.
+/// When the first name vanished, was unreadable or was replaced, the next name is streamed
+/// from disk as a regular file and later names link to it. Memory for this grows with the
+/// multiply-linked files only. A file whose open descriptor is not the walked file (swapped
+/// since) is skipped with a warning. A file that changes size while it is read
 /// is cut or zero-padded to the size in its header (the archive stays valid) with a warning;
 /// one that vanishes is skipped with a warning; unreadable ones are collected and reported.
 final class TreeArchiver {
@@ -25,12 +30,18 @@ final class TreeArchiver {
     }
 
     private enum Item {
-        case entry(TarHeader, absolutePath: PathBytes, content: Future<FileContent>?)
+        /// `content` is nil for entries without a body, and for later names of a hard-linked
+        /// file (the writer links them, or streams the body when no earlier name got in).
+        case entry(TarHeader, absolutePath: PathBytes, info: stat, content: Future<FileContent>?)
         case failed(Error)
     }
 
     let limits: Limits
     private let names = TarOwnerNames()
+
+    /// Called on the writer thread with each entry's path before it is handled; lets tests
+    /// change the tree at an exact point of the run.
+    var beforeWriting: ((PathBytes) -> Void)?
 
     init(limits: Limits) { self.limits = limits }
 
@@ -47,14 +58,15 @@ final class TreeArchiver {
         let problems = ProblemLog()
 
         let emitter = Thread { [self] in
-            var links = HardLinkTracker()
+            // Inodes already queued under one name; later names carry no read-ahead body.
+            var linkedSeen = Set<FileIdentity>()
             do {
                 if includeBase {
                     var st = stat()
                     guard base.withCPath({ stat($0, &st) }) == 0 else {
                         throw CommandError("Cannot read \(base.displayString): \(String(cString: strerror(errno)))")
                     }
-                    queue.push(.entry(self.header(name: prefix, info: st, link: []), absolutePath: base, content: nil))
+                    queue.push(.entry(self.header(name: prefix, info: st, link: []), absolutePath: base, info: st, content: nil))
                 }
                 try walker.walk(base: base, visit: { entry in
                     let name = prefix.appendingComponent(entry.relativePath)
@@ -63,11 +75,9 @@ final class TreeArchiver {
                         problems.warn("\(entry.absolutePath.displayString): socket ignored")
                         return
                     }
-                    if type != S_IFDIR, entry.info.st_nlink > 1,
-                       let target = links.linkTarget(device: UInt64(entry.info.st_dev), inode: UInt64(entry.info.st_ino),
-                                                     linkCount: UInt64(entry.info.st_nlink), name: TarPath(bytes: name)) {
-                        let h = self.header(name: name, info: entry.info, link: target.bytes)
-                        queue.push(.entry(h, absolutePath: entry.absolutePath, content: nil))
+                    if type == S_IFREG, entry.info.st_nlink > 1, !linkedSeen.insert(FileIdentity(entry.info)).inserted {
+                        let h = self.header(name: name, info: entry.info, link: [])
+                        queue.push(.entry(h, absolutePath: entry.absolutePath, info: entry.info, content: nil))
                         return
                     }
                     var link: PathBytes = []
@@ -79,12 +89,14 @@ final class TreeArchiver {
                         link = target
                     }
                     let h = self.header(name: name, info: entry.info, link: link)
-                    let content = type == S_IFREG ? prefetcher.load(path: entry.absolutePath, size: Int(h.size)) : nil
-                    queue.push(.entry(h, absolutePath: entry.absolutePath, content: content))
+                    let content = type == S_IFREG
+                        ? prefetcher.load(path: entry.absolutePath, size: Int(h.size), identity: FileIdentity(entry.info)) : nil
+                    queue.push(.entry(h, absolutePath: entry.absolutePath, info: entry.info, content: content))
                 }, problem: { p in
                     switch p {
                     case .vanished(let path): problems.warn("\(path.displayString): Directory removed before we read it")
                     case .unreadable(let path, let err): problems.unreadable(path.displayString, err)
+                    case .replaced(let path): problems.warn("\(path.displayString): replaced while it was read; skipped")
                     }
                 })
             } catch {
@@ -95,51 +107,33 @@ final class TreeArchiver {
         emitter.stackSize = 4 << 20
         emitter.start()
         // Whatever ends the loop, the emitter must not stay blocked on a full queue.
-        defer { queue.close(); while let item = queue.pop() { if case .entry(_, _, let c?) = item { prefetcher.release(c.wait()) } } }
+        defer { queue.close(); while let item = queue.pop() { if case .entry(_, _, _, let c?) = item { prefetcher.release(c.wait()) } } }
+
+        // Names written with a body, by inode, for later names of multiply-linked files.
+        var written: [FileIdentity: TarPath] = [:]
 
         while let item = queue.pop() {
             switch item {
             case .failed(let error):
                 throw error
-            case .entry(var header, let path, let content):
-                if let content {
-                    let loaded = content.wait()
+            case .entry(var header, let path, let info, let content):
+                beforeWriting?(path)
+                let identity = FileIdentity(info)
+                let linked = header.kind != .directory && info.st_nlink > 1
+                if linked, let target = written[identity] {
+                    header.kind = .hardLink
+                    header.linkName = target
+                    header.size = 0
+                    try writer.writeHeader(header)
+                    progress.add(bytes: 0, files: 1)
+                    report.entries += 1
+                    continue
+                }
+                if header.kind == .regular {
+                    let loaded = content?.wait() ?? .streamed
                     defer { prefetcher.release(loaded) }
-                    switch loaded {
-                    case .vanished:
-                        problems.warn("\(path.displayString): File removed before we read it")
-                        continue
-                    case .unreadable(let err):
-                        problems.unreadable(path.displayString, err)
-                        continue
-                    case .loaded(let buffer, let read, _):
-                        try writer.writeHeader(header)
-                        let size = Int(header.size)
-                        try writer.writeBody(UnsafeRawBufferPointer(rebasing: buffer[0..<min(read, size)]))
-                        if read < size {
-                            problems.warn("\(path.displayString): File shrank by \(size - read) bytes; padding with zeros")
-                            try writeZeros(size - read, to: writer)
-                        } else if read > size {
-                            problems.warn("\(path.displayString): file changed as we read it")
-                        }
-                    case .streamed:
-                        let fd = openForReading(path)
-                        if fd < 0 {
-                            let err = errno
-                            if err == ENOENT { problems.warn("\(path.displayString): File removed before we read it") }
-                            else { problems.unreadable(path.displayString, err) }
-                            continue
-                        }
-                        defer { close(fd) }
-                        try writer.writeHeader(header)
-                        switch try writer.writeBody(fromFileDescriptor: fd, path: path.displayString) {
-                        case .complete: break
-                        case .shrank(let got):
-                            problems.warn("\(path.displayString): File shrank by \(header.size - got) bytes; padding with zeros")
-                        case .grew:
-                            problems.warn("\(path.displayString): file changed as we read it")
-                        }
-                    }
+                    guard try writeBody(of: header, path: path, identity: identity, loaded: loaded,
+                                        writer: writer, problems: problems) else { continue }
                     report.bytes += header.size
                     progress.add(bytes: Int(header.size), files: 1)
                 } else {
@@ -147,11 +141,57 @@ final class TreeArchiver {
                     try writer.writeHeader(header)
                     progress.add(bytes: 0, files: 1)
                 }
+                if linked { written[identity] = header.name }
                 report.entries += 1
             }
         }
         report.unreadable = problems.unreadablePaths
         return report
+    }
+
+    /// Writes a regular file's header and body, read ahead or streamed from disk. Returns false
+    /// (after a warning, or noting it unreadable) when the file is skipped: nothing was written.
+    private func writeBody(of header: TarHeader, path: PathBytes, identity: FileIdentity, loaded: FileContent,
+                           writer: TarWriter, problems: ProblemLog) throws -> Bool {
+        switch loaded {
+        case .vanished:
+            problems.warn("\(path.displayString): File removed before we read it")
+            return false
+        case .unreadable(let err):
+            problems.unreadable(path.displayString, err)
+            return false
+        case .replaced:
+            problems.warn("\(path.displayString): replaced while it was read; skipped")
+            return false
+        case .loaded(let buffer, let read, _):
+            try writer.writeHeader(header)
+            let size = Int(header.size)
+            try writer.writeBody(UnsafeRawBufferPointer(rebasing: buffer[0..<min(read, size)]))
+            if read < size {
+                problems.warn("\(path.displayString): File shrank by \(size - read) bytes; padding with zeros")
+                try writeZeros(size - read, to: writer)
+            } else if read > size {
+                problems.warn("\(path.displayString): file changed as we read it")
+            }
+            return true
+        case .streamed:
+            let fd: Int32
+            switch openWalkedFile(path, identity: identity) {
+            case .opened(let opened): fd = opened
+            case .failed(let why): return try writeBody(of: header, path: path, identity: identity, loaded: why,
+                                                        writer: writer, problems: problems)
+            }
+            defer { close(fd) }
+            try writer.writeHeader(header)
+            switch try writer.writeBody(fromFileDescriptor: fd, path: path.displayString) {
+            case .complete: break
+            case .shrank(let got):
+                problems.warn("\(path.displayString): File shrank by \(header.size - got) bytes; padding with zeros")
+            case .grew:
+                problems.warn("\(path.displayString): file changed as we read it")
+            }
+            return true
+        }
     }
 
     /// The header for a walked entry, owner names filled in. Sockets were filtered out before.

@@ -15,7 +15,12 @@ struct TreeBackup {
         let limits = Self.pipelineLimits()
         Console.detail("limits: \(ResourceLimits.current.summary)")
         Console.detail("pipeline: \(limits.walkerThreads) walker threads, \(limits.readerThreads) readers, \(limits.prefetchBytes >> 20) MiB read-ahead, compression buffers at most \(ParallelCompressor.memoryBound(settings.options) >> 20) MiB")
-        let exclude: (PathBytes, stat) -> Bool = { rel, _ in rules.excludes(prefix.appendingComponent(rel)) }
+        // A rollback of media on its own volume stages inside it: its `.fastbackup-*` folders at
+        // the top of the media tree are the tool's, never content.
+        let internalAtTop: (PathBytes) -> Bool = { [kind] rel in
+            kind == .media && !rel.contains(UInt8(ascii: "/")) && rel.starts(with: PathBytes(path: RollbackLayout.internalPrefix))
+        }
+        let exclude: (PathBytes, stat) -> Bool = { rel, _ in internalAtTop(rel) || rules.excludes(prefix.appendingComponent(rel)) }
 
         // A first, metadata-only pass sizes the work for the space check and the ETA; its
         // directory listings come back from the kernel's cache in the second pass.
@@ -30,6 +35,7 @@ struct TreeBackup {
         do {
             let compressor = try ParallelCompressor(outputFD: output.fd, path: output.temporaryPath, options: settings.options)
             let writer = TarWriter(sink: compressor)
+            if kind == .code { try writeManifest(to: writer) }
             Progress.shared.start(label: "\(kind.title) backup", totalBytes: totalBytes, totalFiles: totalFiles)
             defer { Progress.shared.stop() }
             let report = try TreeArchiver(limits: limits).archive(
@@ -61,9 +67,21 @@ struct TreeBackup {
             return (PathBytes(path: String(cString: real)), PathBytes(path: "pub/media"), true,
                     ExclusionRules(fixed: [], patterns: patterns))
         default:
+            // `.fastbackup-*` at the root are a rollback's staging and old folders, never code.
             return (PathBytes(path: root.path), [], false,
-                    ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: patterns))
+                    ExclusionRules(fixed: MagentoRoot.codeExclusions, rootGlobs: RollbackLayout.internalNames, patterns: patterns))
         }
+    }
+
+    /// The archive's first entry: the `--exclude` patterns, for the rollback (see BackupManifest).
+    private func writeManifest(to writer: TarWriter) throws {
+        let body = BackupManifest(kind: kind.rawValue, exclude: patterns).encoded()
+        var header = TarHeader(name: TarPath(bytes: PathBytes(path: BackupManifest.archivePath)), mode: 0o640,
+                               uid: Int(geteuid()), gid: Int(getegid()), size: Int64(body.count),
+                               modificationTime: TarTime(seconds: Int64(time(nil))))
+        TarOwnerNames().fill(&header)
+        try writer.writeHeader(header)
+        try body.withUnsafeBytes { try writer.writeBody($0) }
     }
 
     static func pipelineLimits() -> TreeArchiver.Limits {

@@ -75,7 +75,11 @@ struct TreeRestore {
             if let unit {
                 units = [TreeSwap.Unit(path: unit, staged: true)]
             } else {
-                let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging, keep: keptPaths(in: liveBase),
+                // What the backup left out with --exclude is not the archive's to remove.
+                let recorded = try report.manifest.map { try BackupManifest.parse($0).exclude } ?? []
+                if !recorded.isEmpty { Console.detail("left in place, as the backup excluded them: \(recorded.joined(separator: ", "))") }
+                let kept = keptPaths(in: liveBase) + (try livePaths(matching: recorded, in: liveBase))
+                let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging, keep: kept,
                                               exclusions: childSwap ? [] : MagentoRoot.codeExclusions)
                 units = try planner.plan()
                 holders = planner.holderMetadata()
@@ -148,6 +152,7 @@ struct TreeRestore {
         if kind == .media {
             options.requiredPrefix = PathBytes(path: "pub/media")
         } else {
+            options.manifestPath = PathBytes(path: BackupManifest.archivePath)
             let rules = ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: [])
             options.skip = { rel in rules.excludes(rel) || rel.starts(with: PathBytes(path: ".fastbackup-")) }
         }
@@ -183,6 +188,22 @@ struct TreeRestore {
     }
 
     /// The `keep` files that lie inside `liveBase`, relative to it (symlinks resolved on both sides).
+    /// Live paths that a backup's `--exclude` patterns match (the first match on each branch),
+    /// so that the swap keeps them and their folders where they are.
+    private func livePaths(matching patterns: [String], in liveBase: PathBytes) throws -> [PathBytes] {
+        guard !patterns.isEmpty else { return [] }
+        let fixed = ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: [])
+        let matching = ExclusionRules(fixed: [], patterns: patterns)
+        var found: [PathBytes] = []
+        // The walker calls `exclude` on its emitting thread only, once per path.
+        try DirectoryWalker(threads: 2, exclude: { rel, _ in
+            if fixed.excludes(rel) || rel.starts(with: PathBytes(path: RollbackLayout.internalPrefix)) { return true }
+            if matching.excludes(rel) { found.append(rel); return true }
+            return false
+        }).walk(base: liveBase, visit: { _ in }, problem: { _ in })
+        return found
+    }
+
     private func keptPaths(in liveBase: PathBytes) -> [PathBytes] {
         let base = TreeSwap.resolved(liveBase)
         return keep.compactMap { path in
@@ -251,12 +272,13 @@ struct CodeSwapPlanner {
 
     /// `exclusions` are root-relative paths left in place (Magento's code exclusions by
     /// default; none for the contents of a media volume).
-    init(liveBase: PathBytes, stagedBase: PathBytes, keep: [PathBytes] = [], exclusions: [String] = MagentoRoot.codeExclusions) {
+    init(liveBase: PathBytes, stagedBase: PathBytes, keep: [PathBytes] = [], exclusions: [String] = MagentoRoot.codeExclusions,
+         patterns: [String] = []) {
         self.liveBase = liveBase
         self.stagedBase = stagedBase
         self.keep = keep
         self.exclusions = exclusions
-        rules = ExclusionRules(fixed: exclusions, patterns: [])
+        rules = ExclusionRules(fixed: exclusions, patterns: patterns)
         var holders: [PathBytes] = []
         for path in exclusions.map({ PathBytes(path: $0) }) + keep {
             var parts = path.split(separator: UInt8(ascii: "/")).map { PathBytes($0) }

@@ -4,7 +4,9 @@ import Foundation
 /// bound its queue; each user bounds what it submits (see DirectoryWalker, FilePrefetcher).
 final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
+    // A taken job's slot is cleared at once: a finished job (and whatever its closure holds,
+    // e.g. a walker listing) must not stay alive until the array is next compacted.
+    private var jobs: [(() -> Void)?] = []
     private var head = 0
     private var stopping = false
     private var threads: [Thread] = []
@@ -43,7 +45,8 @@ final class WorkerPool: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = jobs[head]
+            let job = jobs[head]!
+            jobs[head] = nil
             head += 1
             if head > 1024 && head * 2 > jobs.count {
                 jobs.removeFirst(head)

@@ -34,11 +34,8 @@ guard let command = commands.first(where: { $0.name == name }) else {
 }
 do {
     exit(try command.run(Array(arguments.dropFirst())))
-} catch let error as UsageError {
-    Console.error(error.description)
-    exit(1)
 } catch {
-    Console.error("\(error)")
+    printCommandError(error)
     exit(1)
 }
 

@@ -160,6 +160,26 @@ final class RollbackCommandTests: XCTestCase {
         XCTAssertTrue(list.stdout.contains(name) && list.stdout.contains("| media "), list.stdout)
     }
 
+    /// What a backup left out with `--exclude` is recorded in the archive, so its rollback
+    /// leaves those paths alone instead of removing them as "not in the archive".
+    func testExcludedPathsSurviveTheCodeRollback() throws {
+        let t = try makeStore()
+        try t.file("exports/report.csv", "keep me\n")
+        try t.file("app/code/V/M/big.bin", "binary blob\n")
+        let r = try fastbackup(["setup:backup", "--code", "--exclude", "exports", "--exclude", "*.bin", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let archive = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("Code backup path: ") }.map { String($0.dropFirst("Code backup path: ".count)) })
+        let listing = try sh("tar -tzf '\(archive)'")
+        XCTAssertFalse(listing.contains("exports") || listing.contains("big.bin"), listing)
+        try sh("echo changed > '\(t.path)/app/code/V/M/a.php' && echo extra > '\(t.path)/app/code/V/M/extra.php'")
+        let rb = try fastbackup(["setup:rollback", "-n", "-c", archive, "--root", t.path])
+        XCTAssertEqual(rb.status, 0, rb.stderr)
+        XCTAssertEqual(try String(contentsOfFile: t.path + "/exports/report.csv", encoding: .utf8), "keep me\n")
+        XCTAssertEqual(try String(contentsOfFile: t.path + "/app/code/V/M/big.bin", encoding: .utf8), "binary blob\n")
+        XCTAssertEqual(try String(contentsOfFile: t.path + "/app/code/V/M/a.php", encoding: .utf8), "<?php // a\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/app/code/V/M/extra.php"))
+    }
+
     /// `--in-place` extracts over the live tree, Magento's way, for a disk too full to stage.
     func testInPlaceRollbackRestoresOverLiveTree() throws {
         let t = try makeStore()
