@@ -3,24 +3,38 @@ import Foundation
 /// Where the command's lines go: Magento's lines to stdout, warnings and errors to stderr.
 enum Console {
     static func line(_ text: String) {
-        FileHandle.standardOutput.write((text + "\n").data(using: .utf8)!)
+        emit(STDOUT_FILENO, text + "\n")
     }
 
     static func success(_ text: String) { line("[SUCCESS]: " + text) }
 
     static func warning(_ text: String) {
         Progress.shared.clearLine()
-        FileHandle.standardError.write(("fastbackup: warning: " + text + "\n").data(using: .utf8)!)
+        emit(STDERR_FILENO, "fastbackup: warning: " + text + "\n")
     }
 
     static func error(_ text: String) {
         Progress.shared.clearLine()
-        FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+        emit(STDERR_FILENO, text + "\n")
     }
 
     static var verbose = false
 
     static func detail(_ text: String) {
-        if verbose { FileHandle.standardError.write(("fastbackup: " + text + "\n").data(using: .utf8)!) }
+        if verbose { emit(STDERR_FILENO, "fastbackup: " + text + "\n") }
+    }
+}
+
+/// Writes all of `text`, retrying short writes and EINTR. A closed pipe (`| head`) or a full
+/// disk behind stdout is not worth dying for: the write is dropped (SIGPIPE is ignored).
+func emit(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    bytes.withUnsafeMutableBytes { raw in
+        while done < raw.count {
+            let n = write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 { if errno == EINTR { continue }; return }
+            done += n
+        }
     }
 }

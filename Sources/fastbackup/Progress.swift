@@ -45,7 +45,7 @@ final class Progress: @unchecked Sendable {
     func clearLine() {
         lock.lock(); defer { lock.unlock() }
         if drawn {
-            FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
+            emit(STDERR_FILENO, "\r\u{1B}[K")
             drawn = false
         }
     }
@@ -59,7 +59,7 @@ final class Progress: @unchecked Sendable {
         if rate > 0, totalBytes > bytes {
             line += String(format: ", ETA %.0f s", Double(totalBytes - bytes) / rate)
         }
-        FileHandle.standardError.write(("\r\u{1B}[K" + line).data(using: .utf8)!)
+        emit(STDERR_FILENO, "\r\u{1B}[K" + line)
         drawn = true
     }
 }

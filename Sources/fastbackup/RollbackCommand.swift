@@ -81,7 +81,7 @@ enum RollbackCommand {
 
     /// Symfony's confirmation: only y or yes (any case) proceeds; no input means no.
     static func confirm(_ question: String) -> Bool {
-        FileHandle.standardOutput.write((question + " ").data(using: .utf8)!)
+        emit(STDOUT_FILENO, question + " ")
         guard let answer = readLine() else {
             Console.line("")
             return false
