@@ -55,6 +55,7 @@ struct TreeRestore {
             throw error
         }
         SignalGuard.shared.removeCleanup(token)
+        let holders = unit == nil ? CodeSwapPlanner.holderMetadata(liveBase: liveBase, stagedBase: staging) : []
         let journal = TreeSwap.journalPath(root: root, kind: kind)
         try SignalGuard.shared.critical {
             try swap.writeJournal(to: journal)
@@ -62,7 +63,7 @@ struct TreeRestore {
             try swap.perform()
             unlink(journal)
         }
-        if unit == nil { CodeSwapPlanner.copyHolderMetadata(liveBase: liveBase, stagedBase: staging) }
+        if unit == nil { CodeSwapPlanner.applyHolderMetadata(holders, liveBase: liveBase) }
         swap.cleanUp()
         if let baseTime { setModificationTime(liveBase, baseTime) }
     }
@@ -187,13 +188,21 @@ struct CodeSwapPlanner {
         self.stagedBase = stagedBase
     }
 
-    /// Folders the swap descended into (`pub`) stay in place, so they take the archive's mode
-    /// and mtime from their staged twins, which the extractor has already set.
-    static func copyHolderMetadata(liveBase: PathBytes, stagedBase: PathBytes) {
-        for holder in CodeSwapPlanner(liveBase: liveBase, stagedBase: stagedBase).holders {
+    /// Folders the swap descends into (`pub`) stay in place, so they take the archive's mode
+    /// and mtime from their staged twins, which the extractor has set. Read them before the
+    /// swap: moving entries out of a staged twin stamps its mtime with the time of the swap.
+    static func holderMetadata(liveBase: PathBytes, stagedBase: PathBytes) -> [(PathBytes, stat)] {
+        CodeSwapPlanner(liveBase: liveBase, stagedBase: stagedBase).holders.compactMap { holder in
             var st = stat()
             let staged = stagedBase.appendingComponent(holder)
-            guard staged.withCPath({ lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+            guard staged.withCPath({ lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+            return (holder, st)
+        }
+    }
+
+    /// Gives the live holder folders the metadata ``holderMetadata(liveBase:stagedBase:)`` read.
+    static func applyHolderMetadata(_ holders: [(PathBytes, stat)], liveBase: PathBytes) {
+        for (holder, st) in holders {
             let live = liveBase.appendingComponent(holder)
             _ = live.withCPath { chmod($0, st.st_mode & 0o7777) }
             setModificationTime(live, st.st_mtim)
