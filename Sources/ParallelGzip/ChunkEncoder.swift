@@ -1,5 +1,6 @@
 import CDeflate
 import CISAL
+import CZlib
 import CZstd
 
 /// How one chunk was encoded.
@@ -7,13 +8,30 @@ enum ChunkMethod {
     case stored, fast, strong
 }
 
-/// One worker's compression engines: ISA-L level 1 (fast), libdeflate (strong) and a zstd context.
+/// One worker's compression engines: ISA-L level 1 (fast), libdeflate (strong; in adaptive mode at
+/// level 5 or 6, with zlib level 6 as the trial's yardstick) and a zstd context.
 /// (zlib stays the baseline for reading: ``ParallelDecompressor`` inflates foreign streams with it.)
 /// Owns every C handle and frees them in `deinit` (and on its own failed set-up).
 final class ChunkEncoder {
     /// libdeflate level of the strong engine in adaptive mode. Level 6 matches `gzip -6`'s size
     /// (it is usually 1-2% smaller) at 3-4x zlib's speed.
     static let adaptiveStrongLevel: Int32 = 6
+    /// The quicker libdeflate level text chunks get in adaptive mode unless the level trial says
+    /// it costs too much. Measured on the benchmark's 147 MB code tar (4 MiB chunks, one core):
+    /// level 6 2.14 s user, 1.0092x gzip -6's size; level 5 1.52 s, 1.0244x; level 4 1.19 s,
+    /// 1.0289x (too near the 1.03x the code backup must stay within).
+    static let adaptiveQuickLevel: Int32 = 5
+    /// Level trial: the first `levelTrialLength` bytes of a text chunk are compressed with
+    /// libdeflate level 5 and with zlib level 6 (what `gzip -6` runs); when level 5's output is
+    /// more than `quickAtMost` times zlib's, the chunk gets libdeflate level 6. Measured on 64 KiB
+    /// samples of 4 MiB chunks: PHP-like code 1.003-1.027 (mean 1.012; 4 of 36 chunks go to
+    /// level 6), token-random text 1.039-1.046 and `pgzip-bench gen-php` 1.025-1.032, where
+    /// level 5 would end 1.053x and 1.060x gzip -6 instead of 1.031x and 1.013x. The trial costs
+    /// ~4% of a level-5 pass.
+    static let quickAtMost = 1.020
+    static let levelTrialLength = 64 << 10
+    /// Chunks smaller than this skip the level trial and get level 6.
+    static let levelTrialMinimum = 4 * levelTrialLength
     /// Sample trial: chunks whose sample shrinks below this ratio with ISA-L level 1 are text-like and
     /// get the strong engine. Measured: PHP/JS/CSS/SQL sample at 0.25-0.40, JPEG/PNG/MP4 at 0.97-1.0,
     /// so any cut between 0.5 and 0.9 separates them; 0.80 keeps mildly compressible data (binaries) strong.
@@ -27,6 +45,10 @@ final class ChunkEncoder {
     private var isal: UnsafeMutablePointer<isal_zstream>?
     private var isalLevelBuffer: UnsafeMutableRawPointer?
     private var strong: OpaquePointer?
+    /// libdeflate at ``adaptiveQuickLevel`` and zlib level 6 (raw deflate) for the level trial;
+    /// adaptive mode only.
+    private var quick: OpaquePointer?
+    private var reference: UnsafeMutablePointer<z_stream>?
     private var zstd: OpaquePointer?
     private var scratch: UnsafeMutableRawPointer?
     private let scratchLength: Int
@@ -34,7 +56,7 @@ final class ChunkEncoder {
     init(codec: CompressionCodec, level: Int?) throws {
         self.codec = codec
         self.level = level
-        scratchLength = GzipMemberFormat.storedDeflateLength(Self.sampleLength)
+        scratchLength = GzipMemberFormat.storedDeflateLength(max(Self.sampleLength, Self.levelTrialLength))
         do {
             switch codec {
             case .gzip:
@@ -46,6 +68,19 @@ final class ChunkEncoder {
                         throw CompressionError(.engine, path: "", detail: "libdeflate_alloc_compressor failed")
                     }
                     strong = c
+                }
+                if level == nil {
+                    guard let c = libdeflate_alloc_compressor(Self.adaptiveQuickLevel) else {
+                        throw CompressionError(.engine, path: "", detail: "libdeflate_alloc_compressor failed")
+                    }
+                    quick = c
+                    let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+                    z.initialize(to: z_stream())
+                    guard czlib_deflateInit2(z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
+                        z.deallocate()
+                        throw CompressionError(.engine, path: "", detail: "deflateInit2 failed")
+                    }
+                    reference = z
                 }
                 scratch = .allocate(byteCount: scratchLength, alignment: 16)
             case .zstd:
@@ -68,6 +103,8 @@ final class ChunkEncoder {
         isal?.deallocate(); isal = nil
         isalLevelBuffer?.deallocate(); isalLevelBuffer = nil
         if let s = strong { libdeflate_free_compressor(s) }; strong = nil
+        if let q = quick { libdeflate_free_compressor(q) }; quick = nil
+        if let z = reference { deflateEnd(z); z.deallocate() }; reference = nil
         if let z = zstd { ZSTD_freeCCtx(z) }; zstd = nil
         scratch?.deallocate(); scratch = nil
     }
@@ -87,9 +124,11 @@ final class ChunkEncoder {
         switch codec {
         case .gzip:
             // ISA-L level buffer and stream state, libdeflate's level 6 matcher (~770 KiB measured by
-            // its sizeof), the trial scratch.
-            return Int(CISAL_LVL1_DEFAULT) + MemoryLayout<isal_zstream>.size + 800 << 10
-                + GzipMemberFormat.storedDeflateLength(sampleLength)
+            // its sizeof), in adaptive mode its level 5 one (the same matcher) and zlib's level 6
+            // state (~268 KiB at windowBits 15, memLevel 8), the trial scratch.
+            return Int(CISAL_LVL1_DEFAULT) + MemoryLayout<isal_zstream>.size + (level == nil ? 2 : 1) * (800 << 10)
+                + (level == nil ? 300 << 10 : 0)
+                + GzipMemberFormat.storedDeflateLength(max(sampleLength, levelTrialLength))
         case .zstd:
             // ZSTD_estimateCCtxSize is not in the stable API. zstd sizes its window and match tables
             // to the (known) frame size, so a context stays within a few chunk sizes plus its fixed part.
@@ -124,7 +163,7 @@ final class ChunkEncoder {
         var length = 0
         switch method {
         case .fast: length = isalDeflate(input, into: body, capacity: storedLength - 1)
-        case .strong: length = libdeflate_deflate_compress(strong, input.baseAddress, n, body, storedLength - 1)
+        case .strong: length = libdeflate_deflate_compress(strongEngine(for: input), input.baseAddress, n, body, storedLength - 1)
         case .stored: break
         }
         if length == 0 {
@@ -137,6 +176,21 @@ final class ChunkEncoder {
         let total = GzipMemberFormat.headerLength + length + GzipMemberFormat.trailerLength
         GzipMemberFormat.writeHeader(out, memberLength: total, uncompressedLength: n)
         return (total, method)
+    }
+
+    /// The libdeflate compressor for a text chunk: the forced level's, or in adaptive mode level 5
+    /// unless the level trial on the chunk's start finds it too far from zlib level 6.
+    private func strongEngine(for input: UnsafeRawBufferPointer) -> OpaquePointer? {
+        guard let quick, let z = reference, input.count >= Self.levelTrialMinimum else { return strong }
+        let sample = input.baseAddress!
+        let q = libdeflate_deflate_compress(quick, sample, Self.levelTrialLength, scratch, scratchLength)
+        guard q > 0, deflateReset(z) == Z_OK else { return strong }
+        z.pointee.next_in = UnsafeMutablePointer(mutating: sample.assumingMemoryBound(to: UInt8.self))
+        z.pointee.avail_in = UInt32(Self.levelTrialLength)
+        z.pointee.next_out = scratch!.assumingMemoryBound(to: UInt8.self)
+        z.pointee.avail_out = UInt32(scratchLength)
+        guard deflate(z, Z_FINISH) == Z_STREAM_END else { return strong }
+        return Double(q) <= Double(z.pointee.total_out) * Self.quickAtMost ? quick : strong
     }
 
     /// ISA-L level 1 ratio over a few samples spread across the chunk.
