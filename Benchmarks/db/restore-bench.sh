@@ -46,12 +46,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# measure NAME CMD...: runs CMD under GNU time, prints "seconds peak_kb".
+# Server CPU seconds (user + system) of the private server, when this machine runs it: on a
+# shared machine wall time swings with other load, CPU time much less.
+server_pid=${FASTBACKUP_MARIADB_PID:-}
+server_cpu() {
+  if [ -n "$server_pid" ] && [ -r "/proc/$server_pid/stat" ]; then
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$server_pid/stat"
+  else echo 0; fi
+}
+# measure NAME CMD...: runs CMD under GNU time, prints "seconds peak_kb client_cpu server_cpu".
 measure() {
   local name=$1; shift
+  local before after
+  before=$(server_cpu)
   /usr/bin/time -v -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || { cat "$work/$name.err" >&2; return 1; }
-  awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; w=s}
-              /Maximum resident set size/ {r=$2} END {print w, r}' "$work/$name.time"
+  after=$(server_cpu)
+  awk -F': ' -v sc="$(awk -v a="$before" -v b="$after" 'BEGIN { print b - a }')" '
+    /Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; w=s}
+    /User time \(seconds\)/ {u=$2} /System time \(seconds\)/ {y=$2}
+    /Maximum resident set size/ {r=$2} END {print w, r, u + y, sc}' "$work/$name.time"
 }
 sums() { q -N -e "CHECKSUM TABLE catalog_product_entity_varchar, sales_order, sales_order_item" "$1" | awk '{print $2}' | tr '\n' ' '; }
 
@@ -64,7 +77,8 @@ fi
 want=$(sums "$db")
 size=$(stat -c %s "$work/fb.sql")
 
-declare -A best_s best_kb
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A best_s best_kb best_cc best_sc
 tools=()
 for t in $threads_list; do tools+=("restore-t$t"); done
 tools+=("mariadb")
@@ -86,16 +100,19 @@ for _ in $(seq 1 "$repeat"); do
     esac
     got=$(sums "${db}_t")
     [ "$got" = "$want" ] || { echo "FAIL: $tool restored a database that differs from the source (CHECKSUM TABLE)" >&2; exit 1; }
-    read -r s kb <<<"$r"
-    if [ -z "${best_s[$tool]:-}" ] || awk -v a="$s" -v b="${best_s[$tool]}" 'BEGIN { exit !(a < b) }'; then best_s[$tool]=$s; fi
+    read -r s kb cc sc <<<"$r"
+    if [ -z "${best_s[$tool]:-}" ] || awk -v a="$s" -v b="${best_s[$tool]}" 'BEGIN { exit !(a < b) }'; then
+      best_s[$tool]=$s best_cc[$tool]=$cc best_sc[$tool]=$sc
+    fi
     if [ -z "${best_kb[$tool]:-}" ] || [ "$kb" -gt "${best_kb[$tool]}" ]; then best_kb[$tool]=$kb; fi
   done
 done
 
 ref=${best_s[mariadb]}
-printf 'rows=%s dump=%.1f MiB, best of %s\n' "$rows" "$(awk -v b="$size" 'BEGIN{print b/1048576}')" "$repeat"
-printf '%-13s %9s %10s %14s\n' tool seconds peak_MiB "vs mariadb <"
+printf 'rows=%s dump=%.1f MiB, best of %s; load average before %s, after %s\n' "$rows" \
+  "$(awk -v b="$size" 'BEGIN{print b/1048576}')" "$repeat" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-13s %9s %10s %14s %11s %11s\n' tool seconds peak_MiB "vs mariadb <" client_cpu server_cpu
 for tool in "${tools[@]}"; do
-  awk -v t="$tool" -v s="${best_s[$tool]}" -v kb="${best_kb[$tool]}" -v r="$ref" \
-    'BEGIN { printf "%-13s %9.2f %10.1f %13.2fx\n", t, s, kb/1024, r/s }'
+  awk -v t="$tool" -v s="${best_s[$tool]}" -v kb="${best_kb[$tool]}" -v r="$ref" -v cc="${best_cc[$tool]}" \
+    -v sc="${best_sc[$tool]}" 'BEGIN { printf "%-13s %9.2f %10.1f %13.2fx %10.2fs %10.2fs\n", t, s, kb/1024, r/s, cc, sc }'
 done
