@@ -115,13 +115,18 @@ final class RestoreConnections {
         append(Job(statement: s, table: table, endsData: endsData), to: i)
     }
 
-    /// Queues a statement on the connection with the least work (queued plus running),
-    /// waiting until some connection has room. Returns that connection's index.
+    /// Queues a statement on connection `preferred` when it has room, else on the connection
+    /// with the least work (queued plus running), waiting until some connection has room.
+    /// Returns that connection's index.
     @discardableResult
-    func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false) -> Int {
+    func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false, preferred: Int? = nil) -> Int {
         cond.lock(); defer { cond.unlock() }
         while true {
             if failed { return 0 }
+            if let p = preferred, queues[p].count < depth {
+                append(Job(statement: s, table: table, endsData: endsData), to: p)
+                return p
+            }
             var best = -1, bestLoad = Int.max
             for i in conns.indices where queues[i].count < depth {
                 let load = queues[i].count + (running[i] ? 1 : 0)
