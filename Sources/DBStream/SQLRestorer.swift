@@ -11,13 +11,24 @@ public struct RestoreOptions: Sendable {
     public var connectTimeout: Int
     /// Seconds one statement may run (index builds on large tables take a while).
     public var readTimeout: Int
+    /// Spread the plain `INSERT INTO t VALUES (...),...` statements of one table
+    /// over all data connections (their order does not change the result). Off: each
+    /// table's data goes to one connection, in file order.
+    public var spreadTables: Bool
+    /// Keep the load in the server's binary log (replicas and point-in-time recovery see
+    /// it). Off: `SET SESSION SQL_LOG_BIN=0` on each connection when the account may
+    /// (SUPER or BINLOG ADMIN); faster on a server with `log_bin`, but replicas miss the restore.
+    public var writeBinlog: Bool
 
     /// Makes options; the defaults suit a small machine.
-    public init(threads: Int = 2, queueDepth: Int = 4, connectTimeout: Int = 10, readTimeout: Int = 3600) {
+    public init(threads: Int = 2, queueDepth: Int = 4, connectTimeout: Int = 10, readTimeout: Int = 3600,
+                spreadTables: Bool = true, writeBinlog: Bool = true) {
         self.threads = max(1, min(16, threads))
         self.queueDepth = max(1, queueDepth)
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
+        self.spreadTables = spreadTables
+        self.writeBinlog = writeBinlog
     }
 }
 
@@ -29,6 +40,10 @@ public struct RestoreStats: Sendable, Equatable {
     public var dataStatements = 0
     /// Tables created.
     public var tables = 0
+    /// Plain INSERTs spread over the data connections (see ``RestoreOptions/spreadTables``).
+    public var spreadStatements = 0
+    /// Table statements (INSERTs, ALTERs) run by each data connection.
+    public var statementsPerConnection: [Int] = []
     /// Bytes read from the file.
     public var bytes = 0
     /// `LOCK TABLES`/`UNLOCK TABLES` statements skipped (they would serialise the load).
@@ -41,12 +56,21 @@ public struct RestoreStats: Sendable, Equatable {
 /// into the configured database, streaming with flat memory.
 ///
 /// Runs with `FOREIGN_KEY_CHECKS=0` and `UNIQUE_CHECKS=0`. Statements are read
-/// by ``SQLStatementSplitter``; INSERTs of different tables go to several
-/// connections in parallel (each table sticks to one connection, so its rows
-/// keep their order); `SET`/`USE` statements reach every connection in file
-/// order; `ALTER TABLE t` follows t's data; `DROP`/`CREATE TABLE t` wait only
-/// for t's own data; everything else (views, triggers, routines) waits until
-/// all data before it is loaded. `LOCK TABLES`/`UNLOCK TABLES` are skipped.
+/// by ``SQLStatementSplitter`` and run on `threads` data connections besides the
+/// schema connection:
+/// - plain `INSERT INTO t VALUES (...),...` statements (no IGNORE, no column
+///   list, no ON DUPLICATE KEY UPDATE, no SELECT) go to t's first connection while it
+///   has room, else to whichever connection has the least work, so even a dump made
+///   of one big table loads in parallel; their order does not change the result;
+/// - any other data statement of t (INSERT IGNORE, REPLACE, ...) and its
+///   `ALTER TABLE t` keep their place: they wait until t's spread INSERTs are done
+///   and then stick to one connection, in file order;
+/// - `SET`/`USE` statements reach every connection in file order;
+/// - `DROP`/`CREATE TABLE t` wait only for t's own data; everything else (views,
+///   triggers, routines) waits until all data before it is loaded. After a
+///   `CREATE TRIGGER` (rows' order becomes observable) or a `SET` of
+///   NO_BACKSLASH_ESCAPES, tables are no longer spread;
+/// - `LOCK TABLES`/`UNLOCK TABLES` are skipped.
 ///
 /// On the first error the load stops and ``DBError`` `.restore` names the
 /// statement's line, the server error and the tables already fully restored.
@@ -73,47 +97,69 @@ public final class SQLRestorer {
 
     /// Executes the statements of a splitter (see ``restore(fromFD:path:)``).
     public func restore(splitter: SQLStatementSplitter, path: String) throws -> RestoreStats {
+        let options = self.options
         func connect() throws -> MySQLConnection {
             let c = try MySQLConnection(config: config, useDatabase: true, connectTimeout: options.connectTimeout,
                                         readTimeout: options.readTimeout, writeTimeout: options.readTimeout)
             try c.execute("SET SESSION FOREIGN_KEY_CHECKS=0, UNIQUE_CHECKS=0, SQL_NOTES=0")
+            // Needs SUPER or BINLOG ADMIN; without it the load is logged as usual.
+            if !options.writeBinlog { try? c.execute("SET SESSION SQL_LOG_BIN=0") }
             return c
         }
         let main = try connect()
-        var workers: [RestoreWorker] = []
+        var conns: [MySQLConnection] = []
+        for _ in 0..<options.threads { conns.append(try connect()) }
         // A table counts as restored once its data's closing `ALTER TABLE ... ENABLE KEYS`
         // (written by fastbackup, mariadb-dump and Magento alike) has run.
-        let restored = RestoredTables()
-        for _ in 0..<options.threads {
-            workers.append(RestoreWorker(conn: try connect(), depth: options.queueDepth, restored: restored))
-        }
-        for w in workers { w.start() }
-        defer { for w in workers { w.stop() } }
+        let pool = RestoreConnections(connections: conns, depth: options.queueDepth)
+        pool.start()
+        defer { pool.stop() }
 
         var stats = RestoreStats()
-        var owner: [String: RestoreWorker] = [:]   // table -> its data connection
+        // Where each table's statements go. `.pinned`: one connection, in file order (any
+        // statement whose order may matter). `.spread`: plain INSERTs on `home` or whichever
+        // connection has room; a barrier first waits for all of them to finish.
+        enum Placement { case pinned(Int), spread(home: Int) }
+        var placement: [String: Placement] = [:]
+        // Spreading stays on until something makes row order observable (a trigger) or
+        // the split of a statement could be misread (NO_BACKSLASH_ESCAPES).
+        var spreadAllowed = options.spreadTables && pool.count > 1
 
-        func failure() -> RestoreWorker.Failure? { workers.lazy.compactMap { $0.failure }.first }
         func restoreError(line: Int, sql: String, errno: UInt32, message: String) -> DBError {
-            let done = restored.names
-            return DBError(.restore(path: path, line: line, sql: sql, errno: errno, message: message, restoredTables: done))
+            DBError(.restore(path: path, line: line, sql: sql, errno: errno, message: message,
+                             restoredTables: pool.restored))
         }
         func checkWorkers() throws {
-            guard let f = failure() else { return }
+            guard pool.failure != nil else { return }
             // Let the data already queued for other tables finish, so the report is exact.
-            for w in workers { try? w.waitIdle() }
-            for w in workers { w.cancel() }
-            let e = f.error
-            throw restoreError(line: f.line, sql: f.sql, errno: e.serverErrno ?? 0, message: Self.message(e))
+            pool.waitIdle()
+            pool.cancel()
+            let f = pool.failure!
+            throw restoreError(line: f.line, sql: f.sql, errno: f.error.serverErrno ?? 0, message: Self.message(f.error))
         }
         func runMain(_ s: SQLStatement) throws {
             do {
                 try s.text.withUnsafeBytes { try main.execute(bytes: $0, describe: { s.string }) }
             } catch let e as DBError {
-                // Let the data already queued for other tables finish, so the report is exact.
-                for w in workers { try? w.waitIdle() }
-                for w in workers { w.cancel() }
+                pool.waitIdle()
+                pool.cancel()
+                // A data connection may have failed on an earlier line meanwhile.
+                if let f = pool.failure, f.line < s.line {
+                    throw restoreError(line: f.line, sql: f.sql, errno: f.error.serverErrno ?? 0, message: Self.message(f.error))
+                }
                 throw restoreError(line: s.line, sql: s.string, errno: e.serverErrno ?? 0, message: Self.message(e))
+            }
+        }
+        /// The connection for a statement of `table` that must keep its place in the file.
+        func pinnedConnection(_ table: String) throws -> Int? {
+            switch placement[table] {
+            case .pinned(let i): return i
+            case .spread:
+                pool.waitDrained(table)
+                try checkWorkers()
+                placement[table] = nil
+                return nil
+            case nil: return nil
             }
         }
 
@@ -122,38 +168,87 @@ public final class SQLRestorer {
             stats.statements += 1
             switch StatementKind(s.text) {
             case .session:
+                if spreadAllowed, Self.contains(s.text, "NO_BACKSLASH_ESCAPES") { spreadAllowed = false }
                 try runMain(s)
-                for w in workers { try w.enqueue(s, table: nil) }
+                pool.enqueueEverywhere(s)
             case .data(let table):
                 stats.dataStatements += 1
-                let w: RestoreWorker
-                if let o = owner[table] { w = o } else {
-                    // A new table goes to the connection with the least work waiting.
-                    w = workers.min { $0.pending < $1.pending }!
-                    owner[table] = w
+                if spreadAllowed && StatementKind.isAnyOrderInsert(s.text) {
+                    var home: Int?
+                    switch placement[table] {
+                    case .pinned:
+                        pool.waitDrained(table)
+                        try checkWorkers()
+                    case .spread(let h): home = h
+                    case nil: break
+                    }
+                    // A table keeps to its first connection while that one has room, so tables
+                    // read at once mostly load on different connections (two connections
+                    // inserting into the same B-tree edges cost the server ~15% more CPU).
+                    let used = pool.enqueueLeastLoaded(s, table: table, preferred: home)
+                    if home == nil { placement[table] = .spread(home: used) }
+                    stats.spreadStatements += 1
+                } else if let i = try pinnedConnection(table) {
+                    pool.enqueue(s, table: table, on: i)
+                } else {
+                    placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table))
                 }
-                try w.enqueue(s, table: table)
             case .alterTable(let table, let endsData):
-                if let w = owner[table] { try w.enqueue(s, table: table, endsData: endsData) } else {
+                var wasSpread = false
+                if case .spread? = placement[table] { wasSpread = true }
+                if let i = try pinnedConnection(table) {
+                    pool.enqueue(s, table: table, on: i, endsData: endsData)
+                } else if wasSpread {
+                    // Every INSERT of the table has run; the ALTER (an index build on MyISAM)
+                    // runs on a data connection so the reader moves on.
+                    placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table, endsData: endsData))
+                } else {
+                    // Nothing of the table is queued anywhere (DISABLE KEYS before its data).
                     try runMain(s)
-                    if endsData { restored.add(table) }
+                    if endsData { pool.markRestored(table) }
                 }
             case .tableDDL(let table, let isCreate):
-                if let w = owner[table] { try w.waitIdle(); try checkWorkers() }
+                if placement[table] != nil {
+                    pool.waitDrained(table)
+                    try checkWorkers()
+                    placement[table] = nil
+                }
                 try runMain(s)
                 if isCreate { stats.tables += 1 }
             case .lock:
                 stats.skippedLocks += 1
             case .other:
-                for w in workers { try w.waitIdle() }
+                pool.waitIdle()
                 try checkWorkers()
+                if spreadAllowed, Self.createsTrigger(s.text) { spreadAllowed = false }
                 try runMain(s)
             }
         }
-        for w in workers { try w.waitIdle() }
+        pool.waitIdle()
         try checkWorkers()
         stats.bytes = splitter.bytesRead
+        stats.statementsPerConnection = pool.statementsRun
         return stats
+    }
+
+    /// True when `needle` (upper-case ASCII) occurs in `text`, ignoring case.
+    static func contains(_ text: [UInt8], _ needle: String) -> Bool {
+        let n = Array(needle.utf8)
+        guard text.count >= n.count else { return false }
+        return text.withUnsafeBufferPointer { b in
+            outer: for i in 0...(b.count - n.count) {
+                for k in 0..<n.count where (b[i + k] & 0xDF) != (n[k] & 0xDF) { continue outer }
+                return true
+            }
+            return false
+        }
+    }
+
+    /// True for `CREATE [DEFINER=...] TRIGGER ...`: once a table has a trigger, the order of its rows is observable.
+    static func createsTrigger(_ text: [UInt8]) -> Bool {
+        var t = Tokens(text)
+        guard t.word() == "CREATE" else { return false }
+        return contains(Array(text.prefix(512)), "TRIGGER")
     }
 
     static func message(_ e: DBError) -> String {
@@ -209,6 +304,18 @@ enum StatementKind: Equatable {
             self = .other
         }
     }
+
+    /// True for a plain `INSERT [LOW_PRIORITY|HIGH_PRIORITY] INTO t VALUES (...),...`
+    /// of row tuples only: the order of such statements does not change the result
+    /// (unlike INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE or INSERT ... SELECT).
+    static func isAnyOrderInsert(_ text: [UInt8]) -> Bool {
+        var t = Tokens(text)
+        guard t.word() == "INSERT" else { return false }
+        var w = t.word()
+        while w == "LOW_PRIORITY" || w == "HIGH_PRIORITY" { w = t.word() }
+        guard w == "INTO", t.name() != nil else { return false }
+        return t.onlyRowTuples()
+    }
 }
 
 /// A tiny reader of a statement's first words: skips whitespace and the
@@ -238,6 +345,51 @@ private struct Tokens {
     }
 
     var atEnd: Bool { mutating get { skip(); return i >= b.count } }
+
+    /// After a table name: true when the rest is `VALUES`/`VALUE` and one or more `(...)`
+    /// tuples separated by commas, with nothing after the last (no `ON DUPLICATE KEY
+    /// UPDATE`, `RETURNING`, `SELECT`, `SET`). A column list makes it false: it may leave
+    /// out an AUTO_INCREMENT column, and generated numbers follow the order of the rows
+    /// (dumps write every column's value). Strings are skipped with backslash escapes and
+    /// doubled quotes, as the server reads them by default (the restorer stops spreading
+    /// once a dump sets NO_BACKSLASH_ESCAPES). One pass over the statement.
+    mutating func onlyRowTuples() -> Bool {
+        skip()
+        let w = word()
+        guard w == "VALUES" || w == "VALUE" else { return false }
+        return b.withUnsafeBufferPointer { p in
+            let n = p.count
+            var k = i, depth = 0, tuples = 0
+            while k < n {
+                let c = p[k]
+                if c == 0x27 || c == 0x22 || c == 0x60 {   // ' " `
+                    k += 1
+                    while k < n {
+                        let d = p[k]
+                        if d == 0x5C, c != 0x60 { k += 2; continue }
+                        if d == c {
+                            if k + 1 < n, p[k + 1] == c { k += 2; continue }
+                            break
+                        }
+                        k += 1
+                    }
+                    k += 1
+                    continue
+                }
+                if c == UInt8(ascii: "(") {
+                    depth += 1
+                } else if c == UInt8(ascii: ")") {
+                    depth -= 1
+                    if depth < 0 { return false }
+                    if depth == 0 { tuples += 1 }
+                } else if depth == 0, c != UInt8(ascii: ","), c != 32, c != 9, c != 10, c != 13 {
+                    return false
+                }
+                k += 1
+            }
+            return depth == 0 && tuples > 0
+        }
+    }
 
     /// The next bare word, upper-cased ("" when none).
     mutating func word() -> String {
@@ -276,116 +428,4 @@ private struct Tokens {
         }
         return parts.isEmpty ? nil : parts.joined(separator: ".")
     }
-}
-
-/// One data connection with a bounded FIFO of statements, run on its own thread.
-final class RestoreWorker {
-    struct Failure { var error: DBError; var line: Int; var sql: String; var table: String? }
-    private struct Job { var statement: SQLStatement; var table: String?; var endsData = false }
-
-    private let conn: MySQLConnection
-    private let depth: Int
-    private let cond = NSCondition()
-    private var queue: [Job] = []
-    private var running: Job?
-    private var stopping = false
-    private var cancelled = false
-    private(set) var failure: Failure? {
-        get { cond.lock(); defer { cond.unlock() }; return _failure }
-        set { cond.lock(); _failure = newValue; cond.unlock() }
-    }
-    private var _failure: Failure?
-    private let done = DispatchSemaphore(value: 0)
-    private var started = false
-
-    private let restored: RestoredTables
-
-    init(conn: MySQLConnection, depth: Int, restored: RestoredTables) {
-        self.conn = conn
-        self.depth = depth
-        self.restored = restored
-    }
-
-    func start() {
-        started = true
-        let t = Thread { [self] in
-            defer { done.signal() }
-            while true {
-                cond.lock()
-                while queue.isEmpty && !stopping { cond.wait() }
-                if queue.isEmpty || cancelled { cond.unlock(); return }
-                let job = queue.removeFirst()
-                running = job
-                cond.unlock()
-                do {
-                    try job.statement.text.withUnsafeBytes {
-                        try conn.execute(bytes: $0, describe: { job.statement.string })
-                    }
-                } catch {
-                    let e = error as? DBError ?? DBError(.cancelled)
-                    cond.lock()
-                    _failure = Failure(error: e, line: job.statement.line, sql: job.statement.string, table: job.table)
-                    cancelled = true
-                    queue.removeAll()
-                    running = nil
-                    cond.broadcast()
-                    cond.unlock()
-                    return
-                }
-                if job.endsData, let t = job.table { restored.add(t) }
-                cond.lock()
-                running = nil
-                cond.broadcast()
-                cond.unlock()
-            }
-        }
-        t.start()
-    }
-
-    /// Queues a statement; waits while `depth` are waiting. Returns without
-    /// queueing once this worker has failed (the caller checks failures).
-    func enqueue(_ s: SQLStatement, table: String?, endsData: Bool = false) throws {
-        cond.lock(); defer { cond.unlock() }
-        while queue.count >= depth && !cancelled { cond.wait() }
-        if cancelled { return }
-        queue.append(Job(statement: s, table: table, endsData: endsData))
-        cond.broadcast()
-    }
-
-    /// Waits until everything queued has run (or the worker failed).
-    func waitIdle() throws {
-        cond.lock(); defer { cond.unlock() }
-        while (!queue.isEmpty || running != nil) && !cancelled { cond.wait() }
-    }
-
-    /// Statements queued or running.
-    var pending: Int {
-        cond.lock(); defer { cond.unlock() }
-        return queue.count + (running == nil ? 0 : 1)
-    }
-
-    func cancel() {
-        cond.lock()
-        cancelled = true
-        queue.removeAll()
-        cond.broadcast()
-        cond.unlock()
-    }
-
-    /// Ends the thread after the queue drains (or at once when cancelled) and waits for it.
-    func stop() {
-        cond.lock()
-        stopping = true
-        cond.broadcast()
-        cond.unlock()
-        if started { done.wait(); started = false }
-    }
-}
-
-/// Tables whose data has been loaded completely, in the order they finished.
-final class RestoredTables {
-    private let lock = NSLock()
-    private var list: [String] = []
-    func add(_ t: String) { lock.lock(); list.append(t); lock.unlock() }
-    var names: [String] { lock.lock(); defer { lock.unlock() }; return list }
 }

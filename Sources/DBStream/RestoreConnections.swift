@@ -1,0 +1,203 @@
+import Foundation
+
+/// The data connections of one restore: a bounded FIFO of statements per
+/// connection, each run on its own thread, under one lock.
+///
+/// One lock for every queue keeps the hand-off simple (a statement is a few
+/// hundred bytes to a few MiB, so a restore takes the lock a few thousand times,
+/// not millions) and lets the reader wait for "any connection has room" and
+/// "table t has nothing queued or running anywhere" without polling.
+///
+/// Connections never wait on each other: every ordering barrier (a table's
+/// `ENABLE KEYS` after its spread INSERTs, DDL, views, triggers) is enforced by
+/// the reader before it queues the statement, so a stalled connection cannot
+/// deadlock another. Memory: at most `connections * depth` statements queued.
+final class RestoreConnections {
+    struct Failure { var error: DBError; var line: Int; var sql: String; var table: String? }
+    private struct Job { var statement: SQLStatement; var table: String?; var endsData: Bool }
+
+    private let conns: [MySQLConnection]
+    private let depth: Int
+    private let cond = NSCondition()
+    private var queues: [[Job]]
+    private var running: [Bool]
+    /// Statements of each table queued or running on any connection.
+    private var outstanding: [String: Int] = [:]
+    private var restoredList: [String] = []
+    private var executed: [Int]
+    private var failures: [Failure] = []
+    /// A connection failed: nothing new is queued; the others finish what they hold.
+    private var failed = false
+    /// Queues dropped; threads end at once.
+    private var cancelled = false
+    private var stopping = false
+    private var threads: [Thread] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Takes ownership of `connections` (at least one).
+    init(connections: [MySQLConnection], depth: Int) {
+        precondition(!connections.isEmpty)
+        conns = connections
+        self.depth = max(1, depth)
+        queues = Array(repeating: [], count: connections.count)
+        running = Array(repeating: false, count: connections.count)
+        executed = Array(repeating: 0, count: connections.count)
+    }
+
+    /// Number of connections.
+    var count: Int { conns.count }
+
+    /// Starts one thread per connection.
+    func start() {
+        for i in conns.indices {
+            let t = Thread { [self] in
+                defer { done.signal() }
+                run(i)
+            }
+            t.stackSize = 1 << 20
+            threads.append(t)
+            t.start()
+        }
+    }
+
+    private func run(_ i: Int) {
+        let conn = conns[i]
+        while true {
+            cond.lock()
+            while queues[i].isEmpty && !stopping && !cancelled { cond.wait() }
+            if cancelled || queues[i].isEmpty { cond.unlock(); return }
+            let job = queues[i].removeFirst()
+            running[i] = true
+            cond.broadcast()   // room in this queue
+            cond.unlock()
+            var failure: Failure?
+            do {
+                try job.statement.text.withUnsafeBytes {
+                    try conn.execute(bytes: $0, describe: { job.statement.string })
+                }
+            } catch {
+                failure = Failure(error: error as? DBError ?? DBError(.cancelled), line: job.statement.line,
+                                  sql: job.statement.string, table: job.table)
+            }
+            cond.lock()
+            running[i] = false
+            if let f = failure {
+                failures.append(f)
+                failed = true
+                queues[i].removeAll()
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            if let t = job.table {
+                executed[i] += 1
+                outstanding[t, default: 1] -= 1
+                if outstanding[t] == 0 { outstanding[t] = nil }
+                if job.endsData { restoredList.append(t) }
+            }
+            cond.broadcast()
+            cond.unlock()
+        }
+    }
+
+    private func append(_ job: Job, to i: Int) {
+        queues[i].append(job)
+        if let t = job.table { outstanding[t, default: 0] += 1 }
+        cond.broadcast()
+    }
+
+    /// Queues a statement on connection `i`; waits while `depth` are waiting there.
+    /// Returns without queueing once a connection has failed (the caller checks ``failure``).
+    func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false) {
+        cond.lock(); defer { cond.unlock() }
+        while queues[i].count >= depth && !failed { cond.wait() }
+        if failed { return }
+        append(Job(statement: s, table: table, endsData: endsData), to: i)
+    }
+
+    /// Queues a statement on connection `preferred` when it has room, else on the connection
+    /// with the least work (queued plus running), waiting until some connection has room.
+    /// Returns that connection's index.
+    @discardableResult
+    func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false, preferred: Int? = nil) -> Int {
+        cond.lock(); defer { cond.unlock() }
+        while true {
+            if failed { return 0 }
+            if let p = preferred, queues[p].count < depth {
+                append(Job(statement: s, table: table, endsData: endsData), to: p)
+                return p
+            }
+            var best = -1, bestLoad = Int.max
+            for i in conns.indices where queues[i].count < depth {
+                let load = queues[i].count + (running[i] ? 1 : 0)
+                if load < bestLoad { best = i; bestLoad = load }
+            }
+            if best >= 0 {
+                append(Job(statement: s, table: table, endsData: endsData), to: best)
+                return best
+            }
+            cond.wait()
+        }
+    }
+
+    /// Queues a session statement (`SET`, `USE`) on every connection, in file order.
+    func enqueueEverywhere(_ s: SQLStatement) {
+        for i in conns.indices { enqueue(s, table: nil, on: i) }
+    }
+
+    /// Waits until no statement of `table` is queued or running (or a connection failed).
+    func waitDrained(_ table: String) {
+        cond.lock(); defer { cond.unlock() }
+        while outstanding[table] != nil && !failed { cond.wait() }
+    }
+
+    /// Waits until every queue is empty and nothing runs. After a failure, waits for the
+    /// other connections to finish what they hold, so the list of restored tables is exact.
+    func waitIdle() {
+        cond.lock(); defer { cond.unlock() }
+        while !cancelled && (queues.contains { !$0.isEmpty } || running.contains(true)) { cond.wait() }
+    }
+
+    /// The failure of the earliest statement in the file, if any connection failed.
+    var failure: Failure? {
+        cond.lock(); defer { cond.unlock() }
+        return failures.min { $0.line < $1.line }
+    }
+
+    /// Table statements (INSERTs, ALTERs) each connection has run.
+    var statementsRun: [Int] {
+        cond.lock(); defer { cond.unlock() }
+        return executed
+    }
+
+    /// Records a table whose data finished on the schema connection.
+    func markRestored(_ table: String) {
+        cond.lock(); restoredList.append(table); cond.unlock()
+    }
+
+    /// Tables whose data has been loaded completely, in the order they finished.
+    var restored: [String] {
+        cond.lock(); defer { cond.unlock() }
+        return restoredList
+    }
+
+    /// Drops every queue; threads end after their current statement.
+    func cancel() {
+        cond.lock()
+        cancelled = true
+        failed = true
+        for i in queues.indices { queues[i].removeAll() }
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Ends the threads after their queues drain (or at once when cancelled) and waits for them.
+    func stop() {
+        cond.lock()
+        stopping = true
+        cond.broadcast()
+        cond.unlock()
+        for _ in threads { done.wait() }
+        threads.removeAll()
+    }
+}

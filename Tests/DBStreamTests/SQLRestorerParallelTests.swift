@@ -1,0 +1,194 @@
+import Foundation
+import XCTest
+@testable import DBStream
+
+/// SQLRestorer spreading one table's plain INSERTs over several connections.
+final class SQLRestorerParallelTests: XCTestCase {
+    private func restore(_ server: TestServer, file: String, into db: String, options: RestoreOptions) throws -> RestoreStats {
+        let fd = open(file, O_RDONLY)
+        guard fd >= 0 else { throw DBError(.io(errno: errno, path: file, operation: "Cannot open")) }
+        defer { close(fd) }
+        return try SQLRestorer(config: server.config(db), options: options).restore(fromFD: fd, path: file)
+    }
+
+    /// A database `a_small` (100 rows) + `b_big` (30000 rows, a unique and a plain secondary
+    /// key), made from MariaDB's SEQUENCE engine, dumped by SQLDumper with one reader and
+    /// 16 KiB statements, so b_big's data is many INSERTs in a row.
+    private func makeBigTableDump(_ server: TestServer) throws -> (db: (name: String, drop: () -> Void), path: String) {
+        let db = try server.createDatabase("rpar")
+        let c = try server.admin(db.name)
+        try c.execute("CREATE TABLE a_small (id INT PRIMARY KEY, s VARCHAR(20))")
+        try c.execute("INSERT INTO a_small SELECT seq, CONCAT('s', seq) FROM seq_1_to_100")
+        try c.execute("CREATE TABLE b_big (id INT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, s VARCHAR(100), d DECIMAL(12,3), UNIQUE KEY uk (k), KEY ks (s))")
+        try c.execute("INSERT INTO b_big SELECT seq, seq * 7919 % 1000003, IF(seq % 9 = 0, NULL, CONCAT('row ''', seq, ''' ; (x) \\\\ ', seq % 13)), seq / 3 FROM seq_1_to_30000")
+        let (path, _) = try server.dump(db.name, options: DumpOptions(threads: 1, maxStatementBytes: 16 << 10))
+        return (db, path)
+    }
+
+    /// One big table restores identically (CHECKSUM TABLE) whether its INSERTs are spread
+    /// over 1, 2 or 3 connections or kept on one; spreading really uses several connections.
+    func testBigTableSpreadAcrossConnections() throws {
+        let server = try TestServer.fromEnvironment()
+        let (src, path) = try makeBigTableDump(server)
+        defer { src.drop(); try? FileManager.default.removeItem(atPath: path) }
+        let want = try server.checksums(src.name)
+        for (threads, spread) in [(1, true), (2, true), (3, true), (3, false)] {
+            let label = "threads \(threads) spread \(spread)"
+            let dst = try server.createDatabase("rpar")
+            defer { dst.drop() }
+            let stats = try restore(server, file: path, into: dst.name,
+                                    options: RestoreOptions(threads: threads, spreadTables: spread))
+            XCTAssertEqual(try server.checksums(dst.name), want, label)
+            XCTAssertGreaterThan(stats.dataStatements, 10, label)
+            XCTAssertEqual(stats.statementsPerConnection.count, threads, label)
+            let busy = stats.statementsPerConnection.filter { $0 > 0 }.count
+            if threads > 1 && spread {
+                XCTAssertEqual(stats.spreadStatements, stats.dataStatements, label)
+                XCTAssertGreaterThan(busy, 1, "\(label): \(stats.statementsPerConnection)")
+            } else {
+                XCTAssertEqual(stats.spreadStatements, 0, label)
+            }
+            let c = try server.admin(dst.name)
+            XCTAssertEqual(try c.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'b_big'"), "30001", label)
+        }
+    }
+
+    /// Statements whose order matters (INSERT IGNORE and ON DUPLICATE KEY UPDATE on a unique
+    /// key, REPLACE, a column list leaving out the AUTO_INCREMENT column) between spread plain
+    /// INSERTs of the same table load exactly as `mariadb --no-defaults DB < file` loads them.
+    /// The file is written here from a seeded generator.
+    func testOrderDependentStatementsMatchClient() throws {
+        let server = try TestServer.fromEnvironment()
+        var rng = SplitMix64(seed: 0x5EED_0DE2)
+        var sql = "CREATE TABLE u (id INT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, v VARCHAR(40), UNIQUE KEY uk (k));\n"
+        sql += "/*!40000 ALTER TABLE `u` DISABLE KEYS */;\n"
+        var nextID = 1
+        var plain = 0
+        var usedKeys: [UInt64] = []
+        var used = Set<UInt64>()
+        // Plain INSERTs: keys 100..<1_000_100, distinct, so they never fail.
+        func distinctTuples(_ n: Int, tag: String) -> String {
+            (0..<n).map { _ in
+                var k = 100 + rng.next() % 1_000_000
+                while used.contains(k) { k = 100 + rng.next() % 1_000_000 }
+                used.insert(k)
+                usedKeys.append(k)
+                defer { nextID += 1 }
+                return "(\(nextID),\(k),'\(tag)')"
+            }.joined(separator: ",")
+        }
+        // INSERT IGNORE: keys 0..<60 clash among themselves (the first wins), and keys of
+        // earlier plain INSERTs are ignored only if those INSERTs ran first.
+        func clashingTuples(_ n: Int, tag: String) -> String {
+            (0..<n).map { j in
+                let k = j % 2 == 0 ? rng.next() % 60 : usedKeys[Int(rng.next() % UInt64(usedKeys.count))]
+                defer { nextID += 1 }
+                return "(\(nextID),\(k),'\(tag) \(rng.next() % 1000)')"
+            }.joined(separator: ",")
+        }
+        for round in 0..<4 {
+            for _ in 0..<6 { sql += "INSERT INTO u VALUES \(distinctTuples(50, tag: "plain \(round)"));\n"; plain += 1 }
+            for _ in 0..<4 { sql += "INSERT IGNORE INTO u VALUES \(clashingTuples(40, tag: "ignore \(round)"));\n" }
+            // The last ON DUPLICATE KEY UPDATE of a key wins.
+            for _ in 0..<4 {
+                let k = 2_000_000 + Int(rng.next() % 5)
+                sql += "INSERT INTO u VALUES (\(nextID),\(k),'odku'),(\(nextID + 1),\(k + 10),'odku') ON DUPLICATE KEY UPDATE v = CONCAT(VALUES(v), ' \(rng.next() % 1000)');\n"
+                nextID += 2
+            }
+            sql += "REPLACE INTO u VALUES (\(nextID),\(2_000_000 + Int(rng.next() % 5)),'replace \(round)');\n"
+            nextID += 1
+            // Generated ids follow the order of the statements.
+            sql += "INSERT INTO u (k, v) VALUES (\(3_000_000 + round * 2),'auto'),(\(3_000_001 + round * 2),'auto');\n"
+            nextID += 2
+        }
+        sql += "/*!40000 ALTER TABLE `u` ENABLE KEYS */;\n"
+        let path = NSTemporaryDirectory() + "fbt-order-\(UInt32.random(in: 0...UInt32.max)).sql"
+        try sql.write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let viaClient = try server.createDatabase("rord")
+        defer { viaClient.drop() }
+        try server.client(viaClient.name, input: path)
+        let want = try server.admin(viaClient.name).query("SELECT id, k, v FROM u ORDER BY id")
+        XCTAssertGreaterThan(want.count, plain * 50)
+        for threads in [2, 3] {
+            let dst = try server.createDatabase("rord")
+            defer { dst.drop() }
+            let stats = try restore(server, file: path, into: dst.name, options: RestoreOptions(threads: threads))
+            XCTAssertEqual(stats.spreadStatements, plain, "threads \(threads)")
+            XCTAssertEqual(try server.admin(dst.name).query("SELECT id, k, v FROM u ORDER BY id"), want, "threads \(threads)")
+            XCTAssertEqual(try server.checksums(dst.name), try server.checksums(viaClient.name), "threads \(threads)")
+        }
+    }
+
+    /// Broken INSERTs in the middle of a spread table: the restore reports the first broken
+    /// statement's line (not a later one that another connection reached first), the
+    /// server error, and only the tables finished before it.
+    func testBrokenInsertInSpreadTableReportsFirstLine() throws {
+        let server = try TestServer.fromEnvironment()
+        let (src, path) = try makeBigTableDump(server)
+        defer { src.drop(); try? FileManager.default.removeItem(atPath: path) }
+        let lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+        let inserts = lines.indices.filter { lines[$0].hasPrefix("INSERT INTO `b_big`") }
+        XCTAssertGreaterThan(inserts.count, 10)
+        // Table: which INSERTs of b_big to break (by position among them).
+        for broken in [[inserts.count / 2], [inserts.count / 2, inserts.count / 2 + 1, inserts.count - 1], [1]] {
+            var copy = lines
+            for k in broken {
+                copy[inserts[k]] = "INSERT INTO `b_big` VALUES (1,2,'x',,1.000);"
+            }
+            let file = path + ".broken"
+            try copy.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let dst = try server.createDatabase("rpbad")
+            defer { dst.drop() }
+            XCTAssertThrowsError(try restore(server, file: file, into: dst.name, options: RestoreOptions(threads: 3))) { e in
+                guard let d = e as? DBError, case .restore(_, let line, _, let errno, _, let done) = d.kind else {
+                    return XCTFail("\(e)")
+                }
+                XCTAssertEqual(line, inserts[broken[0]] + 1, "\(broken)")
+                XCTAssertEqual(errno, 1064, "\(broken)")
+                XCTAssertEqual(done, ["a_small"], "\(broken)")
+            }
+        }
+    }
+
+    /// Which statements may run in any order (table-driven).
+    func testAnyOrderInsertDetection() {
+        let cases: [(String, Bool)] = [
+            ("INSERT INTO `t` VALUES (1,'a'),(2,'b')", true),
+            ("insert into t values (1, 'it''s (not) a tuple'),  (2, \"q\\\"\")", true),
+            ("INSERT INTO db.t VALUE (1)", true),
+            ("/*!40000 INSERT */ INTO t VALUES (1)", true),
+            ("INSERT LOW_PRIORITY INTO t VALUES (1)", true),
+            ("INSERT INTO t VALUES (1,'x\\')'),(2,')')", true),
+            ("INSERT IGNORE INTO t VALUES (1)", false),
+            ("INSERT DELAYED INTO t VALUES (1)", false),
+            ("REPLACE INTO t VALUES (1)", false),
+            ("INSERT INTO t (a, b) VALUES (1, 2)", false),
+            ("INSERT INTO t VALUES (1,2) ON DUPLICATE KEY UPDATE b = VALUES(b)", false),
+            ("INSERT INTO t VALUES (1,2) on duplicate key update b = 3", false),
+            ("INSERT INTO t VALUES (1,'ON DUPLICATE KEY UPDATE') RETURNING id", false),
+            ("INSERT INTO t SELECT * FROM u", false),
+            ("INSERT INTO t SET a = 1", false),
+            ("INSERT INTO t VALUES (1", false),
+            ("INSERT INTO t VALUES ", false),
+        ]
+        for (sql, want) in cases {
+            XCTAssertEqual(StatementKind.isAnyOrderInsert(Array(sql.utf8)), want, sql)
+        }
+    }
+}
+
+/// A small seeded generator (SplitMix64), so generated inputs reproduce.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
