@@ -95,6 +95,10 @@ struct TreeRestore {
         }
         SignalGuard.shared.removeCleanup(token)
         let journal = TreeSwap.journalPath(root: root, kind: kind)
+        let liveHolderTimes: [(PathBytes, timespec)] = holders.compactMap { h in
+            var st = stat()
+            return h.path.withCPath({ lstat($0, &st) }) == 0 ? (h.path, st.st_mtim) : nil
+        }
         do {
             try swap.checkRenamable()
         } catch {
@@ -111,6 +115,9 @@ struct TreeRestore {
         } catch let error as SwapUndoneError {
             unlink(journal)
             swap.cleanUp()
+            // The renames back stamped the folders that hold the units; give them their times back.
+            for (path, mtime) in liveHolderTimes { setModificationTime(path, mtime) }
+            if let baseTime { setModificationTime(liveBase, baseTime) }
             throw error
         }
         for h in holders {
