@@ -109,8 +109,8 @@ final class DirectoryWalker {
         }
         let ready = Future<Listing>()
         ready.fulfil(first)
+        // The top listing is not read ahead: it holds no slot.
         top.future = ready
-        prefetchSlots.take(1)
         var stack: [(children: [Child], index: Int, dir: Pending, subdirs: [Int: Pending])] = []
         let entryBudget = prefetchEntries
         /// Waits for a prefetched listing and hands back what it holds.
@@ -118,6 +118,7 @@ final class DirectoryWalker {
             guard let f = dir.future else { return nil }
             let listing = f.wait()
             dir.future = nil
+            if dir === top { return listing }
             prefetchSlots.give(1)
             if case .ok(_, let held) = listing { entryBudget.give(held) }
             if case .notPrefetched = listing { return nil }
