@@ -56,13 +56,15 @@ for name in media php; do
   read -r tg cg <<<"$(run gzip "$IN" "$WORK/g.gz" gzip -6)"
   read -r tp cp <<<"$(run pigz "$IN" "$WORK/p.gz" pigz -6)"
   read -r tf cf <<<"$(run pgzip "$IN" "$WORK/f.gz" "$BENCH" compress)"
+  read -r t1 c1 <<<"$(run pgzip-1 "$IN" "$WORK/f1.gz" "$BENCH" compress --threads 1)"
   read -r tz cz <<<"$(run pgzip-zstd "$IN" "$WORK/f.zst" "$BENCH" compress --zstd)"
   G=$(stat -c %s "$WORK/g.gz"); P=$(stat -c %s "$WORK/p.gz"); F=$(stat -c %s "$WORK/f.gz"); Z=$(stat -c %s "$WORK/f.zst")
   printf "%-34s %8s %8s %12s %10s\n" compress "MB/s" "cpu s" bytes "vs gzip-6"
-  for row in "gzip -6:$tg:$cg:$G" "pigz -6:$tp:$cp:$P" "pgzip (adaptive gzip):$tf:$cf:$F" "pgzip --zstd:$tz:$cz:$Z"; do
+  for row in "gzip -6:$tg:$cg:$G" "pigz -6:$tp:$cp:$P" "pgzip (adaptive gzip):$tf:$cf:$F" "pgzip --threads 1:$t1:$c1:$(stat -c %s "$WORK/f1.gz")" "pgzip --zstd:$tz:$cz:$Z"; do
     IFS=: read -r label t c sz <<<"$row"
     printf "%-34s %8s %8s %12s %10s\n" "$label" "$(mbps "$SIZE" "$t")" "$c" "$sz" "$(awk -v a="$sz" -v b="$G" 'BEGIN{printf "%.4fx", a/b}')"
   done
+  echo "pgzip --threads 1 vs gzip -6 (one core each): $(awk -v a="$tg" -v b="$t1" 'BEGIN{printf "%.2fx", a/b}') wall"
   echo "pgzip vs pigz -6: $(awk -v a="$tp" -v b="$tf" 'BEGIN{printf "%.2fx", a/b}') wall, $(awk -v a="$cp" -v b="$cf" 'BEGIN{printf "%.2fx", a/b}') cpu"
   read -r tdp cdp <<<"$(run pigz-dc "$WORK/p.gz" /dev/null pigz -dc)"
   read -r tdpf cdpf <<<"$(run pigz-dc-own "$WORK/f.gz" /dev/null pigz -dc)"

@@ -160,7 +160,7 @@ public final class ParallelDecompressor {
     }
 
     /// Copies the next decompressed bytes into `buffer`; returns how many, 0 at the clean end of the
-    /// stream. Throws the first error met (typed, with the member's byte offset), then the same error
+    /// stream (or for an empty `buffer`). Blocks until bytes are ready. Throws the first error met (typed, with the member's byte offset), then the same error
     /// on every later call.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if let e = stickyError { throw e }

@@ -80,4 +80,19 @@ final class ForeignInputTests: XCTestCase {
         try writeFile(dir.path("twice.gz"), crafted + plain)
         XCTAssertEqual(try decompressFile(dir.path("twice.gz")), input + input)
     }
+
+    /// Skippable frames from other writers (magic 0x184D2A5E, as the seekable format's seek table
+    /// uses) around `zstd -c` frames are skipped, as `zstd -d` skips them.
+    func testForeignSkippableFrames() throws {
+        let dir = try TempDir(), input = InputKind.text.bytes(120_000, seed: 95)
+        try writeFile(dir.path("in"), input)
+        XCTAssertEqual(try runTool("zstd", ["-q", "-c", dir.path("in")], stdout: dir.path("in.zst")).status, 0)
+        let frame = try readFile(dir.path("in.zst"))
+        let skippable: [UInt8] = [0x5E, 0x2A, 0x4D, 0x18, 8, 0, 0, 0] + Array("12345678".utf8)
+        try writeFile(dir.path("mixed.zst"), skippable + frame + skippable + frame + skippable)
+        let r = try runTool("zstd", ["-q", "-d", "-c", dir.path("mixed.zst")], stdout: dir.path("zstd.out"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try readFile(dir.path("zstd.out")), input + input)
+        XCTAssertEqual(try decompressFile(dir.path("mixed.zst")), input + input)
+    }
 }
