@@ -312,10 +312,13 @@ final class StreamReader {
         }
     }
 
-    /// Inflates one member with ISA-L, sending full output buffers as it goes.
-    private func inflateWithISAL(_ offset: Int64) throws {
-        isal.reset()
-        let st = isal.state
+    /// One call of a streaming inflater: bytes consumed and produced, and whether the member ended.
+    private typealias InflateStep = (_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer) throws
+        -> (consumed: Int, produced: Int, finished: Bool)
+
+    /// Drives one member through a streaming inflater, sending full output buffers as it goes.
+    /// The engines differ only in `step`; buffering, hand-off and stall detection live here.
+    private func inflateMember(_ offset: Int64, step: InflateStep) throws {
         var s: DecompressSlot? = nil
         defer { if let s { free.push(s) } }
         while true {
@@ -329,17 +332,39 @@ final class StreamReader {
             }
             let out = s!
             let bytes = input.bytes
-            let availIn = UInt32(min(bytes.count, Int(UInt32.max)))
-            let availOut = UInt32(out.outputCapacity - out.outputCount)
-            st.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            let inCount = min(bytes.count, Int(UInt32.max))
+            let outBuffer = UnsafeMutableRawBufferPointer(start: out.output! + out.outputCount,
+                                                          count: out.outputCapacity - out.outputCount)
+            let r = try step(UnsafeRawBufferPointer(rebasing: bytes[0..<inCount]), outBuffer)
+            input.consume(r.consumed)
+            out.outputCount += r.produced
+            if r.finished {
+                out.job = .ready
+                s = nil
+                if out.outputCount > 0 { emit(out) } else { free.push(out) }
+                return
+            }
+            if out.outputCount == out.outputCapacity {
+                out.job = .ready
+                s = nil
+                emit(out)
+            } else if r.consumed == 0 && r.produced == 0 && input.available > 0 {
+                throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "inflate made no progress")
+            }
+        }
+    }
+
+    /// Inflates one member with ISA-L.
+    private func inflateWithISAL(_ offset: Int64) throws {
+        isal.reset()
+        let st = isal.state
+        try inflateMember(offset) { input, output in
+            let availIn = UInt32(input.count), availOut = UInt32(output.count)
+            st.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: UInt8.self))
             st.pointee.avail_in = availIn
-            st.pointee.next_out = (out.output! + out.outputCount).assumingMemoryBound(to: UInt8.self)
+            st.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
             st.pointee.avail_out = availOut
             let rc = isal_inflate(st)
-            let consumed = Int(availIn - st.pointee.avail_in)
-            let produced = Int(availOut - st.pointee.avail_out)
-            input.consume(consumed)
-            out.outputCount += produced
             if rc < 0 {
                 switch rc {
                 case ISAL_INCORRECT_CHECKSUM:
@@ -350,64 +375,28 @@ final class StreamReader {
                     throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "invalid deflate data (ISA-L \(rc))")
                 }
             }
-            if st.pointee.block_state == ISAL_BLOCK_FINISH {
-                out.job = .ready
-                s = nil
-                if out.outputCount > 0 { emit(out) } else { free.push(out) }
-                return
-            }
-            if out.outputCount == out.outputCapacity {
-                out.job = .ready
-                s = nil
-                emit(out)
-            } else if consumed == 0 && produced == 0 && input.available > 0 {
-                throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "inflate made no progress")
-            }
+            return (Int(availIn - st.pointee.avail_in), Int(availOut - st.pointee.avail_out),
+                    st.pointee.block_state == ISAL_BLOCK_FINISH)
         }
     }
 
-    /// Inflates one member with zlib, sending full output buffers as it goes.
+    /// Inflates one member with zlib.
     private func inflateWithZlib(_ offset: Int64) throws {
         zlib.reset()
         let z = zlib.stream
-        var s: DecompressSlot? = nil
-        defer { if let s { free.push(s) } }
-        while true {
-            if input.available == 0, try !input.fillIfEmpty() {
-                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the member")
-            }
-            if s == nil {
-                s = try slot()
-                s!.reserveOutput(ParallelDecompressor.sequentialOutput)
-                s!.outputCount = 0
-            }
-            let out = s!
-            let bytes = input.bytes
-            let availIn = UInt32(min(bytes.count, Int(UInt32.max)))
-            let availOut = UInt32(out.outputCapacity - out.outputCount)
-            z.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: Bytef.self))
+        try inflateMember(offset) { input, output in
+            let availIn = UInt32(input.count), availOut = UInt32(output.count)
+            z.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
             z.pointee.avail_in = availIn
-            z.pointee.next_out = (out.output! + out.outputCount).assumingMemoryBound(to: Bytef.self)
+            z.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
             z.pointee.avail_out = availOut
             let rc = inflate(z, Z_NO_FLUSH)
-            let consumed = Int(availIn - z.pointee.avail_in)
-            let produced = Int(availOut - z.pointee.avail_out)
-            input.consume(consumed)
-            out.outputCount += produced
+            let progress = (Int(availIn - z.pointee.avail_in), Int(availOut - z.pointee.avail_out))
             switch rc {
             case Z_STREAM_END:
-                out.job = .ready
-                s = nil
-                if out.outputCount > 0 { emit(out) } else { free.push(out) }
-                return
+                return (progress.0, progress.1, true)
             case Z_OK, Z_BUF_ERROR:
-                if out.outputCount == out.outputCapacity {
-                    out.job = .ready
-                    s = nil
-                    emit(out)
-                } else if consumed == 0 && produced == 0 && input.available > 0 {
-                    throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "inflate made no progress")
-                }
+                return (progress.0, progress.1, false)
             default:
                 let msg = z.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
                 let kind: CompressionError.Kind
