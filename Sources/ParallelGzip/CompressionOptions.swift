@@ -27,6 +27,12 @@ public struct CompressionOptions: Sendable {
     public var threads: Int
     /// Bytes of input per member/frame. Default ``CompressionOptions/defaultChunkSize``.
     public var chunkSize: Int
+    /// When above 0, the writer asks the kernel to start writing the output to disk after every
+    /// `writeBehind` bytes (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not wait), so a
+    /// caller's final `fsync` finds little left to do: the disk works while the cores compress.
+    /// Measured on the 950 MB media backup: the closing fsync took 0.38-0.43 s without it.
+    /// Ignored (with no error) where the output is not a regular file. Default 0 (off).
+    public var writeBehind: Int = 0
 
     /// Default chunk size: 4 MiB. Measured on the benchmark's 50 MB PHP-like tar (gzip -6: 6 157 897
     /// bytes), adaptive output by chunk size: 512 KiB 6 374 803, 1 MiB 6 311 443, 2 MiB 6 278 151,

@@ -69,7 +69,7 @@ public final class ParallelCompressor {
         }
         let capacity = ChunkEncoder.outputCapacity(chunkSize, codec: options.codec)
         for _ in 0..<options.poolSlots { free.push(CompressSlot(chunkSize: chunkSize, outputCapacity: capacity)) }
-        writer = MemberWriter(fd: outputFD, path: path, free: free, outbox: outbox)
+        writer = MemberWriter(fd: outputFD, path: path, free: free, outbox: outbox, writeBehind: options.writeBehind)
         writer.stats.threads = threads
         writer.stats.chunkSize = chunkSize
         for (i, encoder) in encoders.enumerated() {
@@ -186,15 +186,17 @@ final class MemberWriter {
     private let path: String
     private let free: BlockingQueue<CompressSlot>
     private let outbox: OrderedOutbox<CompressSlot>
+    private let writeBehind: Int64
     private let lock = NSLock()
     private var stickyError: CompressionError?
     var stats = CompressionStats()
 
-    init(fd: Int32, path: String, free: BlockingQueue<CompressSlot>, outbox: OrderedOutbox<CompressSlot>) {
+    init(fd: Int32, path: String, free: BlockingQueue<CompressSlot>, outbox: OrderedOutbox<CompressSlot>, writeBehind: Int) {
         self.fd = fd
         self.path = path
         self.free = free
         self.outbox = outbox
+        self.writeBehind = Int64(max(0, writeBehind))
     }
 
     var error: CompressionError? { lock.withLock { stickyError } }
@@ -203,6 +205,8 @@ final class MemberWriter {
     func run() {
         var seq = 0
         var offset: Int64 = 0
+        // Start of the output not yet handed to writeback (see CompressionOptions.writeBehind).
+        var unflushed: Int64 = 0
         while let s = outbox.take(seq), !s.isEnd {
             seq += 1
             if error == nil {
@@ -225,6 +229,10 @@ final class MemberWriter {
                         }
                     }
                     offset += Int64(s.outputCount)
+                    if writeBehind > 0 && offset - unflushed >= writeBehind {
+                        FileDescriptorIO.startWriteback(fd, offset: unflushed, count: offset - unflushed)
+                        unflushed = offset
+                    }
                 }
             }
             free.push(s)

@@ -2,8 +2,9 @@ import Foundation
 
 /// A regular file's body read ahead of the tar writer, or why it could not be.
 enum FileContent {
-    /// The first `min(read, size)` bytes are the body; `read > size` means the file grew.
-    case loaded(buffer: UnsafeMutableRawBufferPointer, read: Int, budget: Int)
+    /// The first `min(read, size)` bytes of `buffer` are the body; `read > size` means the file
+    /// grew. `block` is the read-ahead memory to give back (nil when the caller owns `buffer`).
+    case loaded(buffer: UnsafeMutableRawBufferPointer, read: Int, block: PrefetchRing.Block?)
     /// Too large to read ahead; the writer streams it from disk itself.
     case streamed
     case vanished
@@ -12,19 +13,21 @@ enum FileContent {
     case replaced
 }
 
-/// Reads small files ahead of the tar writer on a pool of threads, within a byte budget.
+/// Reads small files ahead of the tar writer on a pool of threads, into a fixed ring of memory.
 ///
 /// Bounds: `threads` open descriptors at once (one per reader, closed before the next), and
-/// `budgetBytes` of buffers held (a reader waits for the writer to hand bytes back).
+/// `budgetBytes` of read-ahead memory, allocated once (a reader waits for the writer to hand
+/// bytes back).
 final class FilePrefetcher {
     /// Files larger than this are streamed by the writer instead of read ahead.
     let maxFileSize: Int
     private let pool: WorkerPool
-    private let budget: Budget
+    private let ring: PrefetchRing
 
     init(threads: Int, budgetBytes: Int, maxFileSize: Int) {
         pool = WorkerPool(threads: threads, name: "reader")
-        budget = Budget(budgetBytes)
+        // One byte more than the largest file read ahead, so such a file always fits.
+        ring = PrefetchRing(capacity: max(budgetBytes, min(maxFileSize + 1, 64 << 20)))
         self.maxFileSize = maxFileSize
     }
 
@@ -34,7 +37,9 @@ final class FilePrefetcher {
     /// where the result will be.
     func load(path: PathBytes, size: Int, identity: FileIdentity) -> Future<FileContent> {
         let future = Future<FileContent>()
-        guard size <= maxFileSize else {
+        // One byte more than expected tells a grown file from an unchanged one.
+        let capacity = size + 1
+        guard size <= maxFileSize, capacity <= ring.capacity else {
             // Ask the kernel to start reading now; the writer reaches it later.
             pool.submit {
                 let fd = path.withCPath { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
@@ -43,17 +48,15 @@ final class FilePrefetcher {
             future.fulfil(.streamed)
             return future
         }
-        // One byte more than expected tells a grown file from an unchanged one.
-        let capacity = size + 1
-        // The budget is taken here, on the caller's thread and in entry order: a reader that took
+        // The memory is taken here, on the caller's thread and in entry order: a reader that took
         // it out of order could hold the bytes a file the writer needs first is waiting for.
-        let taken = budget.take(capacity)
-        pool.submit { [budget] in
-            let result = Self.read(path: path, capacity: capacity, identity: identity)
-            if case .loaded = result {
-                future.fulfil(result.withBudget(taken))
+        let block = ring.take(capacity)
+        pool.submit { [ring] in
+            let result = Self.read(path: path, into: ring.buffer(block), identity: identity)
+            if case .loaded(let b, let r, _) = result {
+                future.fulfil(.loaded(buffer: b, read: r, block: block))
             } else {
-                budget.give(taken)
+                ring.give(block)
                 future.fulfil(result)
             }
         }
@@ -62,40 +65,28 @@ final class FilePrefetcher {
 
     /// Hands a loaded buffer's memory back.
     func release(_ content: FileContent) {
-        if case .loaded(let buffer, _, let taken) = content {
-            buffer.deallocate()
-            budget.give(taken)
-        }
+        if case .loaded(_, _, let block?) = content { ring.give(block) }
     }
 
-    static func read(path: PathBytes, capacity: Int, identity: FileIdentity) -> FileContent {
+    /// Reads the walked file at `path` into `buffer` (up to its size).
+    static func read(path: PathBytes, into buffer: UnsafeMutableRawBufferPointer, identity: FileIdentity) -> FileContent {
         let fd: Int32
         switch openWalkedFile(path, identity: identity) {
         case .opened(let opened): fd = opened
         case .failed(let content): return content
         }
         defer { close(fd) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         var filled = 0
-        while filled < capacity {
-            let n = Glibc.read(fd, buffer.baseAddress! + filled, capacity - filled)
+        while filled < buffer.count {
+            let n = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
             if n < 0 {
                 if errno == EINTR { continue }
-                let err = errno
-                buffer.deallocate()
-                return .unreadable(errno: err)
+                return .unreadable(errno: errno)
             }
             if n == 0 { break }
             filled += n
         }
-        return .loaded(buffer: buffer, read: filled, budget: 0)
-    }
-}
-
-private extension FileContent {
-    func withBudget(_ taken: Int) -> FileContent {
-        if case .loaded(let b, let r, _) = self { return .loaded(buffer: b, read: r, budget: taken) }
-        return self
+        return .loaded(buffer: buffer, read: filled, block: nil)
     }
 }
 

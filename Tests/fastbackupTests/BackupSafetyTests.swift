@@ -111,7 +111,9 @@ final class BackupSafetyTests: XCTestCase {
         var st = stat()
         XCTAssertEqual(lstat(t.path + "/a", &st), 0)
         XCTAssertEqual(rename(t.path + "/b", t.path + "/a"), 0)
-        guard case .replaced = FilePrefetcher.read(path: PathBytes(path: t.path + "/a"), capacity: 8, identity: FileIdentity(st)) else {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 8, alignment: 1)
+        defer { buffer.deallocate() }
+        guard case .replaced = FilePrefetcher.read(path: PathBytes(path: t.path + "/a"), into: buffer, identity: FileIdentity(st)) else {
             return XCTFail("a file swapped in was read as the walked one")
         }
     }
