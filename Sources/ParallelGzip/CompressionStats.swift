@@ -16,6 +16,8 @@ public struct CompressionStats: Sendable, Equatable {
     public var threads: Int = 0
     /// Input bytes per member.
     public var chunkSize: Int = 0
+    /// Output bytes written with direct I/O (``CompressionOptions/directIO``).
+    public var directBytes: Int64 = 0
 
     /// Output size divided by input size (1.0 for empty input).
     public var ratio: Double { inputBytes == 0 ? 1 : Double(outputBytes) / Double(inputBytes) }

@@ -69,7 +69,8 @@ public final class ParallelCompressor {
         }
         let capacity = ChunkEncoder.outputCapacity(chunkSize, codec: options.codec)
         for _ in 0..<options.poolSlots { free.push(CompressSlot(chunkSize: chunkSize, outputCapacity: capacity)) }
-        writer = MemberWriter(fd: outputFD, path: path, free: free, outbox: outbox, writeBehind: options.writeBehind)
+        writer = MemberWriter(path: path, free: free, outbox: outbox,
+                              output: MemberOutput(fd: outputFD, direct: options.directIO, writeBehind: options.writeBehind))
         writer.stats.threads = threads
         writer.stats.chunkSize = chunkSize
         for (i, encoder) in encoders.enumerated() {
@@ -110,6 +111,7 @@ public final class ParallelCompressor {
         let chunk = options.effectiveChunkSize
         return options.poolSlots * (chunk + ChunkEncoder.outputCapacity(chunk, codec: options.codec))
             + options.effectiveThreads * ChunkEncoder.workspaceBytes(codec: options.codec, level: options.level, chunkSize: chunk)
+            + (options.directIO ? MemberOutput.stagingBytes : 0)
     }
 
     /// Copies `bytes` into the current chunk, handing each full chunk to the workers. Blocks while
@@ -182,21 +184,19 @@ public final class ParallelCompressor {
 /// sees the error. Kept apart from ``ParallelCompressor`` so the thread never holds the compressor
 /// itself, and an abandoned compressor can still be freed.
 final class MemberWriter {
-    private let fd: Int32
     private let path: String
     private let free: BlockingQueue<CompressSlot>
     private let outbox: OrderedOutbox<CompressSlot>
-    private let writeBehind: Int64
+    private let output: MemberOutput
     private let lock = NSLock()
     private var stickyError: CompressionError?
     var stats = CompressionStats()
 
-    init(fd: Int32, path: String, free: BlockingQueue<CompressSlot>, outbox: OrderedOutbox<CompressSlot>, writeBehind: Int) {
-        self.fd = fd
+    init(path: String, free: BlockingQueue<CompressSlot>, outbox: OrderedOutbox<CompressSlot>, output: MemberOutput) {
         self.path = path
         self.free = free
         self.outbox = outbox
-        self.writeBehind = Int64(max(0, writeBehind))
+        self.output = output
     }
 
     var error: CompressionError? { lock.withLock { stickyError } }
@@ -205,15 +205,13 @@ final class MemberWriter {
     func run() {
         var seq = 0
         var offset: Int64 = 0
-        // Start of the output not yet handed to writeback (see CompressionOptions.writeBehind).
-        var unflushed: Int64 = 0
         while let s = outbox.take(seq), !s.isEnd {
             seq += 1
             if error == nil {
                 if let e = s.error {
                     lock.withLock { stickyError = e }
                 } else {
-                    let rc = FileDescriptorIO.writeAll(fd, s.output, s.outputCount)
+                    let rc = output.write(s.output, s.outputCount)
                     lock.withLock {
                         if rc != 0 {
                             stickyError = CompressionError(.io, path: path, memberOffset: offset, errno: rc,
@@ -229,13 +227,19 @@ final class MemberWriter {
                         }
                     }
                     offset += Int64(s.outputCount)
-                    if writeBehind > 0 && offset - unflushed >= writeBehind {
-                        FileDescriptorIO.startWriteback(fd, offset: unflushed, count: offset - unflushed)
-                        unflushed = offset
-                    }
                 }
             }
             free.push(s)
         }
+        // Direct output keeps its last, unaligned bytes staged until here.
+        if error == nil {
+            let rc = output.finish()
+            if rc != 0 {
+                lock.withLock {
+                    stickyError = CompressionError(.io, path: path, memberOffset: offset, errno: rc, detail: "write failed")
+                }
+            }
+        }
+        lock.withLock { stats.directBytes = output.directBytes }
     }
 }

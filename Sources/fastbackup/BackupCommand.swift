@@ -81,8 +81,10 @@ struct ArchiveSettings {
         let chunk = try opts.int("chunk-size", in: 1...256).map { $0 << 20 }
         options = CompressionOptions(codec: codec, level: try opts.int("level", in: 0...9),
                                      threads: try opts.int("jobs", in: 1...1024), chunkSize: chunk)
-        // The archive is fsynced before it is renamed into place; writing it out as it grows
-        // overlaps that disk work with compression.
+        // Archives go to disk past the page cache (no copy, and the store's cached files stay
+        // cached); where the file system refuses that, they are written back as they grow, so
+        // the fsync before the rename finds little left to do.
+        options.directIO = true
         options.writeBehind = 8 << 20
     }
 }
