@@ -17,6 +17,7 @@ from pathlib import Path
 import cases
 import inputs
 import report
+import restore_volume
 
 DEFAULT_ROWS_AT_SCALE_1 = 3_000_000
 QUICK_ROWS = 2_000
@@ -45,6 +46,10 @@ def parse_args(argv):
                         "(scaled with the inputs, at least a quarter of it; 120 at most with --quick; 0 = no limit; default 600)")
     p.add_argument("--require-fastbackup", action="store_true",
                    help="count a fastbackup case that cannot run as failed, not skipped")
+    p.add_argument("--restore-fs", choices=("auto", "loop", "workdir"), default=None,
+                   help="where rollbacks write: loop = a fresh ext4 with journal on a loop image (see "
+                        "restore_volume.py), workdir = the work folder; auto (default) = loop when root can "
+                        "make one; --quick uses workdir unless this is given")
     p.add_argument("--results", type=Path, default=inputs.BENCH_DIR / "results",
                    help="where the JSON, markdown and chart go (default Benchmarks/results)")
     args = p.parse_args(argv)
@@ -55,6 +60,8 @@ def parse_args(argv):
     args.cases = wanted
     if args.runs < 1:
         p.error("--runs must be at least 1")
+    if args.restore_fs is None:
+        args.restore_fs = "workdir" if args.quick else "auto"
     return args
 
 
@@ -265,8 +272,19 @@ def run_pass(args, scale, binary, fb_missing):
     code_files, _, code_bytes = inputs.count_entries(src.code_manifest)
     log(f"inputs {src.tag}: media {media_files} files {media_bytes / 1e6:.0f} MB, "
         f"code {code_files} files {code_bytes / 1e6:.0f} MB")
+    # Room for a restored tree, its staged copy, the archives and a DB dump, sparse.
+    need = 3 * (media_bytes + code_bytes) + (4 << 30) * max(scale, 0.25)
+    with restore_volume.restore_volume(args.restore_fs, inputs.WORK_DIR, int(need), log) as (volume, fs):
+        result = _run_pass_in(args, scale, binary, fb_missing, src, volume)
+    result["restore_fs"] = fs
+    return result
+
+
+def _run_pass_in(args, scale, binary, fb_missing, src, volume):
+    media_files, _, media_bytes = inputs.count_entries(src.media_manifest)
+    code_files, _, code_bytes = inputs.count_entries(src.code_manifest)
     out_dir = inputs.WORK_DIR / f"out-{src.tag}"
-    restore_root = inputs.WORK_DIR / f"restore-{src.tag}"
+    restore_root = volume / f"restore-{src.tag}"
     for d in (out_dir, restore_root):
         subprocess.run(["rm", "-rf", str(d)], check=True)
         d.mkdir(parents=True)

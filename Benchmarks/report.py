@@ -128,6 +128,7 @@ def markdown(data):
         out += [f"## Scale {p['scale']:g} ({p['tag']})", "",
                 f"Inputs: media {i['media_files']:,} files, {_mb(i['media_bytes'])} MB ({i['source']}); "
                 f"code {i['code_files']:,} files, {_mb(i['code_bytes'])} MB; {db}.",
+                f"Rollbacks wrote to {p.get('restore_fs', 'the work folder')}.",
                 "",
                 "| case | tool | wall s | CPU s | peak RSS MiB | output MB | MB/s | speedup of fastbackup | issue target |",
                 "|---|---|---|---|---|---|---|---|---|"]
