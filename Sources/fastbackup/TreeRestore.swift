@@ -69,8 +69,9 @@ struct TreeRestore {
             } else {
                 extractBase = staging
             }
+            let started = Clock.seconds()
             let report = try extract(into: extractBase)
-            Console.detail("restored \(report.files) files, \(report.directories) directories, \(report.symlinks) symlinks, \(report.hardLinks) hard links, \(report.bytes) bytes; skipped \(report.skipped)")
+            Console.detail("restored \(report.files) files, \(report.directories) directories, \(report.symlinks) symlinks, \(report.hardLinks) hard links, \(report.bytes) bytes; skipped \(report.skipped); staged in \(Clock.since(started))")
             let units: [TreeSwap.Unit]
             if let unit {
                 units = [TreeSwap.Unit(path: unit, staged: true)]
@@ -124,7 +125,9 @@ struct TreeRestore {
             _ = h.path.withCPath { chmod($0, h.mode) }
             setModificationTime(h.path, h.mtime)
         }
+        let removing = Clock.seconds()
         swap.cleanUp()
+        Console.detail("swapped in; the replaced tree removed in \(Clock.since(removing))")
         if let baseTime { setModificationTime(liveBase, baseTime) }
     }
 
