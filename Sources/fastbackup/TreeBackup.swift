@@ -25,10 +25,12 @@ struct TreeBackup {
         // A first, metadata-only pass sizes the work for the space check and the ETA; its
         // directory listings come back from the kernel's cache in the second pass.
         var totalBytes = 0, totalFiles = 0
+        let sizing = Clock.seconds()
         try DirectoryWalker(threads: limits.walkerThreads, exclude: exclude).walk(base: base, visit: { e in
             totalFiles += 1
             if (e.info.st_mode & S_IFMT) == S_IFREG { totalBytes += Int(e.info.st_size) }
         }, problem: { _ in })
+        Console.detail("sized \(totalFiles) entries, \(totalBytes) bytes in \(Clock.since(sizing))")
         if checkSpace { try Self.checkFreeSpace(needed: totalBytes + totalFiles * 1024, at: root.backupsDirectory) }
 
         let output = try AtomicOutputFile(finalPath: path)
@@ -36,6 +38,7 @@ struct TreeBackup {
             let compressor = try ParallelCompressor(outputFD: output.fd, path: output.temporaryPath, options: settings.options)
             let writer = TarWriter(sink: compressor)
             if kind == .code { try writeManifest(to: writer) }
+            let archiving = Clock.seconds()
             Progress.shared.start(label: "\(kind.title) backup", totalBytes: totalBytes, totalFiles: totalFiles)
             defer { Progress.shared.stop() }
             let report = try TreeArchiver(limits: limits).archive(
@@ -47,8 +50,10 @@ struct TreeBackup {
                 let more = report.unreadable.count > 20 ? "\n  ... and \(report.unreadable.count - 20) more" : ""
                 throw CommandError("Not enough permissions to read files for backup:\n  \(shown)\(more)")
             }
-            Console.detail("\(report.entries) entries, \(report.bytes) bytes in, \(stats.outputBytes) bytes out")
+            Console.detail("\(report.entries) entries, \(report.bytes) bytes in, \(stats.outputBytes) bytes out (\(stats.directBytes) written direct) in \(Clock.since(archiving))")
+            let syncing = Clock.seconds()
             try output.commit()
+            Console.detail("flushed to disk and linked into place in \(Clock.since(syncing))")
         } catch {
             output.abandon()
             throw error
