@@ -57,6 +57,10 @@ enum RollbackCommand {
         // Held to the end: recovery deletes staging folders, which must be no other run's.
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
+        // The trees the swaps replace are deleted once the store is out of maintenance mode
+        // (also after a failed later step: the swaps already done stay done).
+        let pending = PendingRemovals()
+        defer { pending.performAll() }
         return try withMaintenance(root: root, opts: opts) {
             try TreeRestore.recover(root: root)
             for (kind, path) in files {
@@ -64,8 +68,8 @@ enum RollbackCommand {
                 Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
                 switch kind {
                 case .code, .media:
-                    try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place"),
-                                    keep: files.map(\.1)).run()
+                    pending.add(try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place"),
+                                                keep: files.map(\.1), pendingRemovals: pending).run())
                     Console.line("\(kind.title) rollback filename: \(name)")
                     Console.line("\(kind.title) rollback file path: \(path)")
                 case .db:

@@ -16,10 +16,15 @@ struct TreeRestore {
     /// Files inside the root that the rollback must not touch: the archives given on the
     /// command line. A code swap leaves them, and the folders that hold them, in place.
     var keep: [String] = []
+    /// Removals of trees replaced by earlier steps of the same run, not done yet; done first
+    /// when this step finds too little free space to stage.
+    var pendingRemovals: PendingRemovals? = nil
 
-    func run() throws {
+    /// Restores the tree. Returns the removal of the tree it replaced, for the caller to run
+    /// once the store is out of maintenance mode (nil after `--in-place`).
+    func run() throws -> PendingRemovals.Removal? {
         var (liveBase, unit) = try target()
-        if inPlace { return try extractInPlace(liveBase: liveBase, unit: unit) }
+        if inPlace { try extractInPlace(liveBase: liveBase, unit: unit); return nil }
         // Media on its own volume (pub/media mounted there, or a symlink to a mount point, as
         // shared storage is): the mount point itself cannot be renamed, and staging beside it
         // would be on another filesystem. Stage inside the volume and swap its children instead.
@@ -43,7 +48,12 @@ struct TreeRestore {
         // own mtime back at the end, so a rollback leaves no trace outside what it restores.
         var baseInfo = stat()
         let baseTime = liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
-        try checkSpace(liveBase, needed: ArchiveSize.of(archive))
+        let size = try ArchiveSize.of(archive)
+        if !hasSpace(liveBase, needed: size), let pending = pendingRemovals, !pending.isEmpty {
+            Console.detail("removing the trees replaced earlier in this run first, for space")
+            pending.performAll()
+        }
+        try checkSpace(liveBase, needed: size)
         let tag = "\(kind.rawValue)-\(getpid())"
         let staging = liveBase.appendingComponent(PathBytes(path: ".fastbackup-staging-\(tag)"))
         let old = liveBase.appendingComponent(PathBytes(path: ".fastbackup-old-\(tag)"))
@@ -125,10 +135,12 @@ struct TreeRestore {
             _ = h.path.withCPath { chmod($0, h.mode) }
             setModificationTime(h.path, h.mtime)
         }
-        let removing = Clock.seconds()
-        swap.cleanUp()
-        Console.detail("swapped in; the replaced tree removed in \(Clock.since(removing))")
-        if let baseTime { setModificationTime(liveBase, baseTime) }
+        return PendingRemovals.Removal(label: "\(kind.rawValue) tree") {
+            let removing = Clock.seconds()
+            swap.cleanUp()
+            Console.detail("removed the replaced \(kind.rawValue) tree in \(Clock.since(removing))")
+            if let baseTime { setModificationTime(liveBase, baseTime) }
+        }
     }
 
     /// The folder that holds the live tree, and the tree's name in it (media), or nil for
@@ -223,6 +235,12 @@ struct TreeRestore {
         }
     }
 
+    private func hasSpace(_ dir: PathBytes, needed size: ArchiveSize) -> Bool {
+        var fs = statvfs()
+        guard dir.withCPath({ statvfs($0, &fs) }) == 0 else { return true }
+        return Int64(fs.f_bavail) * Int64(fs.f_frsize) >= size.bytes
+    }
+
     private func checkSpace(_ dir: PathBytes, needed size: ArchiveSize) throws {
         var fs = statvfs()
         guard dir.withCPath({ statvfs($0, &fs) }) == 0 else { return }
@@ -257,7 +275,11 @@ struct TreeRestore {
         for base in Set(bases) {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { continue }
             for name in names where name.hasPrefix(".fastbackup-staging-") || name.hasPrefix(".fastbackup-old-") {
-                Console.line("Removing \(base)/\(name), left by an interrupted rollback (the live tree was not changed by it).")
+                if name.hasPrefix(".fastbackup-staging-") {
+                    Console.line("Removing \(base)/\(name), left by an interrupted rollback (the live tree was not changed by it).")
+                } else {
+                    Console.line("Removing \(base)/\(name): the tree an earlier rollback replaced, not yet deleted when it stopped.")
+                }
                 TreeRemover.remove(PathBytes(path: base + "/" + name))
             }
         }

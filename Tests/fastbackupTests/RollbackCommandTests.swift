@@ -64,6 +64,39 @@ final class RollbackCommandTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: t.path + "/var/log/new.log", encoding: .utf8), "x\n")
     }
 
+    /// The trees a rollback replaces are deleted after maintenance mode is off (the store is up
+    /// meanwhile), before the command ends, and none is left behind.
+    func testReplacedTreesAreRemovedAfterMaintenanceEnds() throws {
+        let t = try makeStore()
+        let code = try backup(t, "code")
+        let media = try backup(t, "media")
+        // One stream, in the order written (both go out with write(2), unbuffered).
+        let out = try sh("'\(fastbackupBinary)' setup:rollback -n -v -c '\(code)' -m '\(media)' --root '\(t.path)' 2>&1")
+        let lines = out.split(separator: "\n").map(String.init)
+        let disabled = try XCTUnwrap(lines.firstIndex(of: "Disabling maintenance mode"), out)
+        let removedCode = try XCTUnwrap(lines.firstIndex { $0.contains("removed the replaced code tree") }, out)
+        let removedMedia = try XCTUnwrap(lines.firstIndex { $0.contains("removed the replaced media tree") }, out)
+        XCTAssertLessThan(disabled, removedCode, out)
+        XCTAssertLessThan(disabled, removedMedia, out)
+        for dir in [t.path, t.path + "/pub"] {
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".fastbackup-") }
+            XCTAssertEqual(left, [], "in \(dir)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/var/.maintenance.flag"))
+    }
+
+    /// A tree replaced by a rollback that stopped before deleting it is removed by the next run,
+    /// which says what it is.
+    func testLeftoverReplacedTreeIsRemovedByNextRun() throws {
+        let t = try makeStore()
+        let code = try backup(t, "code")
+        try sh("mkdir -p '\(t.path)/.fastbackup-old-code-99999/app' && echo old > '\(t.path)/.fastbackup-old-code-99999/app/x.php'")
+        let r = try fastbackup(["setup:rollback", "-n", "-c", code, "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(".fastbackup-old-code-99999: the tree an earlier rollback replaced"), r.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/.fastbackup-old-code-99999"))
+    }
+
     /// Corrupt and truncated archives must leave the live tree exactly as it was.
     func testCorruptAndTruncatedArchivesLeaveLiveTreeUntouched() throws {
         let t = try makeStore()
