@@ -219,7 +219,7 @@ final class ArchiveExtractor {
             try createSymlink(link.header, path: base.appendingComponent(link.rel), entry: link.header.name.bytes)
         }
         try DirectoryMetadataWalk().run(directories, base: base) { fd, header, rel in
-            try applyDirectoryMetadata(header, fd: fd, path: base.appendingComponent(rel))
+            try applyMetadata(header, path: base.appendingComponent(rel), entry: header.name.bytes, fd: fd)
         }
         return report
     }
@@ -372,7 +372,7 @@ final class ArchiveExtractor {
     }
 
     /// Owner (as root), then mode (chown clears setuid, so it comes first), then times, on the
-    /// open file. setuid and setgid bits are kept only when running as root. Owner and mode
+    /// open file or folder. setuid and setgid bits are kept only when running as root. Owner and mode
     /// are only changed when they differ: each change is a journaled inode update, and a file
     /// created by its owner with its mode already has both (20,000-file code rollback:
     /// 52,934 fchown and fchmod calls before).
@@ -402,24 +402,5 @@ final class ArchiveExtractor {
     private func throwWorkerError() throws {
         lock.lock(); defer { lock.unlock() }
         if let e = firstError { throw e }
-    }
-
-    /// Owner (as root), mode, then mtime of a directory, through a descriptor reached from `base`
-    /// one component at a time without following any symlink. A path that is no longer a
-    /// directory (a later entry replaced it) is left alone.
-    private func applyDirectoryMetadata(_ header: TarHeader, fd: Int32, path: PathBytes) throws {
-        let mode = mode_t(isRoot ? header.mode & 0o7777 : header.mode & 0o1777)
-        var st = stat()
-        let known = fstat(fd, &st) == 0
-        if isRoot && (!known || st.st_uid != uid_t(header.uid) || st.st_gid != gid_t(header.gid)) {
-            _ = fchown(fd, uid_t(header.uid), gid_t(header.gid))
-            st.st_mode = ~0
-        }
-        var times = [timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds)),
-                     timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds))]
-        if ((!known || st.st_mode & 0o7777 != mode) && fchmod(fd, mode) != 0) || futimens(fd, &times) != 0 {
-            throw ExtractError(entry: header.name.bytes.displayString, path: path.displayString,
-                               errno: errno, message: "cannot set mode and times")
-        }
     }
 }
