@@ -80,21 +80,27 @@ final class MemberOutput {
     /// Writes the first `n` (aligned) staged bytes and keeps the rest at the buffer's start.
     private func flushStaging(upTo n: Int) -> Int32 {
         guard let staging else { return 0 }
-        var rc: Int32 = 0
-        if direct {
-            rc = FileDescriptorIO.writeAll(fd, staging, n)
-            if rc == EINVAL {
-                // The file system takes the flag but not the write; nothing was written.
+        var done = 0
+        while direct && done < n {
+            let r = Glibc.write(fd, staging + done, n - done)
+            if r < 0 {
+                if errno == EINTR { continue }
+                // EINVAL: the file system takes the flag but not the write. Anything else is a
+                // real error (ENOSPC, EFBIG, EIO).
+                if errno != EINVAL { return errno }
                 leaveDirect()
-                rc = writeBuffered(staging, n)
-            } else if rc == 0 {
-                written += Int64(n)
-                directBytes += Int64(n)
+            } else {
+                done += r
+                written += Int64(r)
+                directBytes += Int64(r)
+                // A short direct write leaves an unaligned offset: the rest goes buffered.
+                if done < n { leaveDirect() }
             }
-        } else {
-            rc = writeBuffered(staging, n)
         }
-        if rc != 0 { return rc }
+        if done < n {
+            let rc = writeBuffered(staging + done, n - done)
+            if rc != 0 { return rc }
+        }
         if staged > n { staging.copyMemory(from: staging + n, byteCount: staged - n) }
         staged -= n
         return 0
