@@ -47,6 +47,8 @@ final class ArchiveExtractor {
         /// A small file the backup wrote about itself (BackupManifest.archivePath): read into the
         /// report instead of being written out.
         var manifestPath: PathBytes?
+        /// Told of every entry handled (bytes of regular files), for the progress line.
+        var progress: Progress?
     }
 
     struct Report {
@@ -167,6 +169,9 @@ final class ArchiveExtractor {
                 try writeFile(header, rel: rel, path: path, entry: entryName, reader: reader)
                 report.files += 1
                 report.bytes += header.size
+                // Counted as the tar stream holds it (header and padded body), so that the
+                // total, the archive's expanded size, is reached at the end.
+                options.progress?.add(bytes: Int((header.size + 511) / 512 * 512) + 512, files: 1)
             case .symbolicLink:
                 cancelSymlink(rel)
                 symlinkIndex[rel] = symlinks.count

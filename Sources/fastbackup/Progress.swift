@@ -54,8 +54,10 @@ final class Progress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let elapsed = max(Date().timeIntervalSince(started), 0.001)
         let rate = Double(bytes) / elapsed
-        var line = String(format: "%@: %@ of %@, %d of %d files, %.1f MB/s", label,
-                          formatBytes(Int64(bytes)), formatBytes(Int64(totalBytes)), files, totalFiles, rate / 1e6)
+        // A total of 0 is unknown (a rollback of another tool's archive, and files in any rollback).
+        let done = totalBytes > 0 ? "\(formatBytes(Int64(bytes))) of \(formatBytes(Int64(totalBytes)))" : formatBytes(Int64(bytes))
+        let count = totalFiles > 0 ? "\(files) of \(totalFiles) files" : "\(files) files"
+        var line = String(format: "%@: %@, %@, %.1f MB/s", label, done, count, rate / 1e6)
         if rate > 0, totalBytes > bytes {
             line += String(format: ", ETA %.0f s", Double(totalBytes - bytes) / rate)
         }

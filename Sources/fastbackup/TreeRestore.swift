@@ -48,7 +48,7 @@ struct TreeRestore {
         // own mtime back at the end, so a rollback leaves no trace outside what it restores.
         var baseInfo = stat()
         let baseTime = liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
-        let size = try ArchiveSize.of(archive)
+        let size = ArchiveSize.of(archive)
         if !hasSpace(liveBase, needed: size), let pending = pendingRemovals, !pending.isEmpty {
             Console.detail("removing the trees replaced earlier in this run first, for space")
             pending.performAll()
@@ -80,7 +80,7 @@ struct TreeRestore {
                 extractBase = staging
             }
             let started = Clock.seconds()
-            let report = try extract(into: extractBase)
+            let report = try extract(into: extractBase, size: size)
             Console.detail("restored \(report.files) files, \(report.directories) directories, \(report.symlinks) symlinks, \(report.hardLinks) hard links, \(report.bytes) bytes; skipped \(report.skipped); staged in \(Clock.since(started))")
             let units: [TreeSwap.Unit]
             if let unit {
@@ -166,6 +166,13 @@ struct TreeRestore {
         }
     }
 
+    /// The progress line (on a terminal only): bytes of the expanded size when the archive
+    /// records it (fastbackup's own), else bytes and files so far.
+    private func startProgress(_ size: ArchiveSize) -> Progress {
+        Progress.shared.start(label: "\(kind.title) rollback", totalBytes: size.exact ? Int(size.bytes) : 0, totalFiles: 0)
+        return Progress.shared
+    }
+
     private func extractorOptions() -> ArchiveExtractor.Options {
         var options = ArchiveExtractor.Options()
         let limits = ResourceLimits.current
@@ -181,13 +188,16 @@ struct TreeRestore {
         return options
     }
 
-    private func extract(into base: PathBytes) throws -> ArchiveExtractor.Report {
+    private func extract(into base: PathBytes, size: ArchiveSize) throws -> ArchiveExtractor.Report {
         let fd = open(archive, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CommandError("Cannot open \(archive): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let decompressor = try ParallelDecompressor(inputFD: fd, path: archive, threads: jobs)
         let reader = TarReader(source: decompressor)
-        let report = try ArchiveExtractor(options: extractorOptions()).extract(from: reader, into: base)
+        var options = extractorOptions()
+        options.progress = startProgress(size)
+        defer { Progress.shared.stop() }
+        let report = try ArchiveExtractor(options: options).extract(from: reader, into: base)
         // The tar trailer ends before the compressed stream does: read to the end so the last
         // member's CRC and length are checked before anything live is replaced.
         let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -202,6 +212,8 @@ struct TreeRestore {
         _ = base.withCPath { mkdir($0, 0o755) }
         var options = extractorOptions()
         options.replaceExisting = true
+        options.progress = startProgress(ArchiveSize.of(archive))
+        defer { Progress.shared.stop() }
         let fd = open(archive, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CommandError("Cannot open \(archive): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
