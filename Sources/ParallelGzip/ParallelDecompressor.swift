@@ -316,14 +316,15 @@ final class StreamReader {
     private typealias InflateStep = (_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer) throws
         -> (consumed: Int, produced: Int, finished: Bool)
 
-    /// Drives one member through a streaming inflater, sending full output buffers as it goes.
-    /// The engines differ only in `step`; buffering, hand-off and stall detection live here.
-    private func inflateMember(_ offset: Int64, step: InflateStep) throws {
+    /// Drives one gzip member (or zstd frame, `unit` "frame") through a streaming decoder,
+    /// sending full output buffers as it goes. The engines differ only in `step`; buffering,
+    /// hand-off and stall detection live here.
+    private func inflateMember(_ offset: Int64, unit: String = "member", step: InflateStep) throws {
         var s: DecompressSlot? = nil
         defer { if let s { free.push(s) } }
         while true {
             if input.available == 0, try !input.fillIfEmpty() {
-                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the member")
+                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the \(unit)")
             }
             if s == nil {
                 s = try slot()
@@ -450,38 +451,15 @@ final class StreamReader {
     /// Streams one zstd frame (or skips one skippable frame) with the streaming decoder.
     private func decodeZstdSequential(_ offset: Int64) throws {
         zstd.reset()
-        var s: DecompressSlot? = nil
-        defer { if let s { free.push(s) } }
-        while true {
-            if input.available == 0, try !input.fillIfEmpty() {
-                throw CompressionError(.truncated, path: path, memberOffset: offset, detail: "input ends inside the frame")
-            }
-            if s == nil {
-                s = try slot()
-                s!.reserveOutput(ParallelDecompressor.sequentialOutput)
-                s!.outputCount = 0
-            }
-            let out = s!
-            let bytes = input.bytes
-            var inb = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
-            var outb = ZSTD_outBuffer(dst: out.output! + out.outputCount, size: out.outputCapacity - out.outputCount, pos: 0)
-            let r = ZSTD_decompressStream(zstd.ctx, &outb, &inb)
-            input.consume(inb.pos)
-            out.outputCount += outb.pos
+        let ctx = zstd.ctx
+        try inflateMember(offset, unit: "frame") { input, output in
+            var inb = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+            var outb = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
+            let r = ZSTD_decompressStream(ctx, &outb, &inb)
             if ZSTD_isError(r) != 0 {
-                throw CompressionError(zstdErrorKind(r), path: path, memberOffset: offset, detail: zstdErrorName(r))
+                throw CompressionError(zstdErrorKind(r), path: self.path, memberOffset: offset, detail: zstdErrorName(r))
             }
-            if r == 0 {
-                out.job = .ready
-                s = nil
-                if out.outputCount > 0 { emit(out) } else { free.push(out) }
-                return
-            }
-            if out.outputCount == out.outputCapacity {
-                out.job = .ready
-                s = nil
-                emit(out)
-            }
+            return (inb.pos, outb.pos, r == 0)
         }
     }
 }
