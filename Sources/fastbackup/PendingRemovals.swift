@@ -7,7 +7,6 @@
 /// space to stage removes them first (``TreeRestore/pendingRemovals``).
 final class PendingRemovals {
     struct Removal {
-        let label: String
         let perform: () -> Void
     }
 

@@ -135,7 +135,7 @@ struct TreeRestore {
             _ = h.path.withCPath { chmod($0, h.mode) }
             setModificationTime(h.path, h.mtime)
         }
-        return PendingRemovals.Removal(label: "\(kind.rawValue) tree") {
+        return PendingRemovals.Removal {
             let removing = Clock.seconds()
             swap.cleanUp()
             Console.detail("removed the replaced \(kind.rawValue) tree in \(Clock.since(removing))")
@@ -247,16 +247,19 @@ struct TreeRestore {
         }
     }
 
-    private func hasSpace(_ dir: PathBytes, needed size: ArchiveSize) -> Bool {
+    /// Bytes free for this user on the filesystem of `dir`, nil when it cannot be asked.
+    private func freeBytes(_ dir: PathBytes) -> Int64? {
         var fs = statvfs()
-        guard dir.withCPath({ statvfs($0, &fs) }) == 0 else { return true }
-        return Int64(fs.f_bavail) * Int64(fs.f_frsize) >= size.bytes
+        guard dir.withCPath({ statvfs($0, &fs) }) == 0 else { return nil }
+        return Int64(fs.f_bavail) * Int64(fs.f_frsize)
+    }
+
+    private func hasSpace(_ dir: PathBytes, needed size: ArchiveSize) -> Bool {
+        (freeBytes(dir) ?? .max) >= size.bytes
     }
 
     private func checkSpace(_ dir: PathBytes, needed size: ArchiveSize) throws {
-        var fs = statvfs()
-        guard dir.withCPath({ statvfs($0, &fs) }) == 0 else { return }
-        let free = Int64(fs.f_bavail) * Int64(fs.f_frsize)
+        guard let free = freeBytes(dir) else { return }
         if free < size.bytes {
             let what = size.exact
                 ? "the archive expands to \(formatBytes(size.bytes))"
