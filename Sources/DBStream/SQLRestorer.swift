@@ -70,7 +70,10 @@ public struct RestoreStats: Sendable, Equatable {
 ///   triggers, routines) waits until all data before it is loaded. After a
 ///   `CREATE TRIGGER` (rows' order becomes observable) or a `SET` of
 ///   NO_BACKSLASH_ESCAPES, tables are no longer spread;
-/// - `LOCK TABLES`/`UNLOCK TABLES` are skipped.
+/// - `LOCK TABLES`/`UNLOCK TABLES` are skipped;
+/// - data connections commit every statement: a dump's `SET AUTOCOMMIT` reaches them
+///   followed by `SET autocommit=1`, and `START TRANSACTION`/`COMMIT` run on the schema
+///   connection only (which is where the dump's other statements run).
 ///
 /// On the first error the load stops and ``DBError`` `.restore` names the
 /// statement's line, the server error and the tables already fully restored.
@@ -171,6 +174,12 @@ public final class SQLRestorer {
                 if spreadAllowed, Self.contains(s.text, "NO_BACKSLASH_ESCAPES") { spreadAllowed = false }
                 try runMain(s)
                 pool.enqueueEverywhere(s)
+                // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a
+                // COMMIT that runs on the schema connection only, so the data connections would
+                // close with their INSERTs uncommitted and lose them. They commit each statement.
+                if Self.contains(s.text, "AUTOCOMMIT") {
+                    pool.enqueueEverywhere(SQLStatement(text: Array("SET SESSION autocommit=1".utf8), line: s.line))
+                }
             case .data(let table):
                 stats.dataStatements += 1
                 if spreadAllowed && StatementKind.isAnyOrderInsert(s.text) {
