@@ -267,7 +267,11 @@ def limit_for(args, scale):
 
 def run_pass(args, scale, binary, fb_missing):
     """Builds (or reuses) the inputs for `scale` and runs the chosen cases."""
-    src = inputs.source_root(scale, quick=args.quick, log=log)
+    chosen = [c for c in cases.all_cases() if c.key in args.cases]
+    if all(c.needs_db for c in chosen):
+        src = inputs.db_only_root(scale, quick=args.quick)
+    else:
+        src = inputs.source_root(scale, quick=args.quick, log=log)
     media_files, _, media_bytes = inputs.count_entries(src.media_manifest)
     code_files, _, code_bytes = inputs.count_entries(src.code_manifest)
     log(f"inputs {src.tag}: media {media_files} files {media_bytes / 1e6:.0f} MB, "

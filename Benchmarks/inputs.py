@@ -423,6 +423,18 @@ def source_root(scale, quick=False, log=print):
     return SourceRoot(tag, root, media_m, code_m, source)
 
 
+def db_only_root(scale, quick=False):
+    """A SourceRoot with no files, for a run of DB cases only: building the
+    file trees of a large scale takes minutes and gigabytes they do not use."""
+    tag = "quick-db" if quick else f"s{scale:g}-db"
+    root = WORK_DIR / f"src-{tag}"
+    env = root / "app" / "etc" / "env.php"
+    if not env.exists():
+        env.parent.mkdir(parents=True, exist_ok=True)
+        env.write_text("<?php\nreturn [];\n")
+    return SourceRoot(tag, root, {}, {}, "none")
+
+
 def _tuples(m):
     return {k: tuple(v) for k, v in m.items()}
 
