@@ -66,6 +66,8 @@ public struct RestoreStats: Sendable, Equatable {
 ///   `ALTER TABLE t` keep their place: they wait until t's spread INSERTs are done
 ///   and then stick to one connection, in file order;
 /// - `SET`/`USE` statements reach every connection in file order;
+/// - a statement that reads tables (the word SELECT outside quotes: `INSERT ... SELECT`,
+///   a subquery in VALUES, `CREATE TABLE ... SELECT`) waits until all data before it is loaded;
 /// - `DROP`/`CREATE TABLE t` wait only for t's own data; everything else (views,
 ///   triggers, routines) waits until all data before it is loaded. After a
 ///   `CREATE TRIGGER` (rows' order becomes observable) or a `SET` of
@@ -182,7 +184,13 @@ public final class SQLRestorer {
                 }
             case .data(let table):
                 stats.dataStatements += 1
-                if spreadAllowed && StatementKind.isAnyOrderInsert(s.text) {
+                let spread = spreadAllowed && StatementKind.isAnyOrderInsert(s.text)
+                if !spread, pool.count > 1, StatementKind.readsTables(s.text) {
+                    // Its rows depend on tables loading on other connections: run it after them.
+                    pool.waitIdle()
+                    try checkWorkers()
+                    try runMain(s)
+                } else if spread {
                     var home: Int?
                     switch placement[table] {
                     case .pinned:
@@ -217,6 +225,10 @@ public final class SQLRestorer {
                     if endsData { pool.markRestored(table) }
                 }
             case .tableDDL(let table, let isCreate):
+                if isCreate, StatementKind.readsTables(s.text) {
+                    pool.waitIdle()   // CREATE TABLE ... SELECT reads what the file loaded before it
+                    try checkWorkers()
+                }
                 if placement[table] != nil {
                     pool.waitDrained(table)
                     try checkWorkers()
@@ -314,6 +326,58 @@ enum StatementKind: Equatable {
         }
     }
 
+    /// True when the statement holds the word SELECT outside quotes and backticks: it reads
+    /// tables (`INSERT ... SELECT`, a subquery in VALUES, `CREATE TABLE ... AS SELECT`), so it
+    /// must wait for every statement before it, whatever table those load.
+    static func readsTables(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { p in
+            let n = p.count
+            var k = 0
+            while k < n {
+                let c = p[k]
+                if c == 0x27 || c == 0x22 || c == 0x60 {   // ' " `
+                    k = skipQuoted(p, from: k)
+                    continue
+                }
+                if c | 0x20 == UInt8(ascii: "s"), isSelectWord(p, at: k) { return true }
+                k += 1
+            }
+            return false
+        }
+    }
+
+    /// Index after the quoted string or identifier opening at `k` (backslash escapes and
+    /// doubled quotes inside strings, doubled backticks inside identifiers).
+    static func skipQuoted(_ p: UnsafeBufferPointer<UInt8>, from k: Int) -> Int {
+        let q = p[k], n = p.count
+        var i = k + 1
+        while i < n {
+            let d = p[i]
+            if d == 0x5C, q != 0x60 { i += 2; continue }
+            if d == q {
+                if i + 1 < n, p[i + 1] == q { i += 2; continue }
+                return i + 1
+            }
+            i += 1
+        }
+        return n
+    }
+
+    /// True when the bytes at `k` are the word SELECT (any case) between non-identifier bytes.
+    static func isSelectWord(_ p: UnsafeBufferPointer<UInt8>, at k: Int) -> Bool {
+        let word: StaticString = "SELECT"
+        let n = p.count
+        guard k + 6 <= n, k == 0 || !isIdentifierByte(p[k - 1]) else { return false }
+        if k + 6 < n, isIdentifierByte(p[k + 6]) { return false }
+        let w = word.utf8Start
+        for i in 0..<6 where p[k + i] & 0xDF != w[i] { return false }
+        return true
+    }
+
+    private static func isIdentifierByte(_ b: UInt8) -> Bool {
+        (b | 0x20 >= 97 && b | 0x20 <= 122) || (b >= 48 && b <= 57) || b == 95 || b == 36 || b >= 0x80
+    }
+
     /// True for a plain `INSERT [LOW_PRIORITY|HIGH_PRIORITY] INTO t VALUES (...),...`
     /// of row tuples only: the order of such statements does not change the result
     /// (unlike INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE or INSERT ... SELECT).
@@ -372,18 +436,11 @@ private struct Tokens {
             while k < n {
                 let c = p[k]
                 if c == 0x27 || c == 0x22 || c == 0x60 {   // ' " `
-                    k += 1
-                    while k < n {
-                        let d = p[k]
-                        if d == 0x5C, c != 0x60 { k += 2; continue }
-                        if d == c {
-                            if k + 1 < n, p[k + 1] == c { k += 2; continue }
-                            break
-                        }
-                        k += 1
-                    }
-                    k += 1
+                    k = StatementKind.skipQuoted(p, from: k)
                     continue
+                }
+                if c | 0x20 == UInt8(ascii: "s"), StatementKind.isSelectWord(p, at: k) {
+                    return false   // a subquery reads other tables: its rows depend on what ran before
                 }
                 if c == UInt8(ascii: "(") {
                     depth += 1
