@@ -67,7 +67,8 @@ public struct RestoreStats: Sendable, Equatable {
 ///   and then stick to one connection, in file order;
 /// - `SET`/`USE` statements reach every connection in file order;
 /// - a statement that reads tables (the word SELECT outside quotes: `INSERT ... SELECT`,
-///   a subquery in VALUES, `CREATE TABLE ... SELECT`) waits until all data before it is loaded;
+///   a subquery in VALUES or in a SET, `CREATE TABLE ... SELECT`) waits until all data before
+///   it is loaded;
 /// - `DROP`/`CREATE TABLE t` wait only for t's own data; everything else (views,
 ///   triggers, routines) waits until all data before it is loaded. After a
 ///   `CREATE TRIGGER` (rows' order becomes observable) or a `SET` of
@@ -174,6 +175,10 @@ public final class SQLRestorer {
             switch StatementKind(s.text) {
             case .session:
                 if spreadAllowed, Self.contains(s.text, "NO_BACKSLASH_ESCAPES") { spreadAllowed = false }
+                if pool.count > 1, StatementKind.readsTables(s.text) {
+                    pool.waitIdle()   // SET @v = (SELECT ...) sees every row loaded before it
+                    try checkWorkers()
+                }
                 try runMain(s)
                 pool.enqueueEverywhere(s)
                 // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a

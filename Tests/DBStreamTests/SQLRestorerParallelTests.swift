@@ -224,7 +224,7 @@ final class SQLRestorerParallelTests: XCTestCase {
         }
     }
 
-    /// Data statements that read other tables (`INSERT ... SELECT`, a subquery inside VALUES)
+    /// Statements that read other tables (`INSERT ... SELECT`, a subquery inside VALUES or SET)
     /// see every row the file loaded before them, as with `mariadb DB < file`, although those
     /// rows were spread over other connections. Written here from a generator: 30 INSERTs of
     /// 2,000 rows into `a` (the first one slow), then statements counting them into `s`.
@@ -239,10 +239,13 @@ final class SQLRestorerParallelTests: XCTestCase {
                 + (0..<2000).map { "(\(st * 2000 + $0 + 1),'row \($0 * 7919 % 2000) select')" }.joined(separator: ",") + ";\n"
         }
         sql += "CREATE TABLE s (tag VARCHAR(20), n INT);\n"
+        sql += "SET @rows = (SELECT COUNT(*) FROM a);\n"
+        sql += "INSERT INTO s VALUES ('user variable', @rows);\n"
         sql += "INSERT INTO s SELECT 'insert-select', COUNT(*) FROM a;\n"
         sql += "INSERT INTO s VALUES ('subquery', (SELECT COUNT(*) FROM a));\n"
         sql += "INSERT INTO s (tag, n) VALUES ('column list', (SELECT MAX(id) FROM a));\n"
         sql += "REPLACE INTO s SELECT 'replace-select', SUM(id) FROM a;\n"
+
         let path = NSTemporaryDirectory() + "fbt-reads-\(UInt32.random(in: 0...UInt32.max)).sql"
         try sql.write(toFile: path, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -251,7 +254,7 @@ final class SQLRestorerParallelTests: XCTestCase {
         defer { viaClient.drop() }
         try server.client(viaClient.name, input: path)
         let want = try server.admin(viaClient.name).query("SELECT tag, n FROM s ORDER BY tag")
-        XCTAssertEqual(want.count, 4)
+        XCTAssertEqual(want.count, 5)
         XCTAssertTrue(want.contains { $0 == ["insert-select", "60001"] }, "\(want)")
         for threads in [2, 3] {
             let dst = try server.createDatabase("rrd")
