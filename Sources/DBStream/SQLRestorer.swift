@@ -425,7 +425,8 @@ private struct Tokens {
     var atEnd: Bool { mutating get { skip(); return i >= b.count } }
 
     /// After a table name: true when the rest is `VALUES`/`VALUE` and one or more `(...)`
-    /// tuples separated by commas, with nothing after the last (no `ON DUPLICATE KEY
+    /// tuples, none opening with NULL or 0 (a generated AUTO_INCREMENT number) or holding a
+    /// SELECT, separated by commas, with nothing after the last (no `ON DUPLICATE KEY
     /// UPDATE`, `RETURNING`, `SELECT`, `SET`). A column list makes it false: it may leave
     /// out an AUTO_INCREMENT column, and generated numbers follow the order of the rows
     /// (dumps write every column's value). Strings are skipped with backslash escapes and
@@ -449,6 +450,9 @@ private struct Tokens {
                 }
                 if c == UInt8(ascii: "(") {
                     depth += 1
+                    // A tuple opening with NULL or 0 most likely asks an AUTO_INCREMENT first
+                    // column for a number, and numbers follow the order the rows arrive in.
+                    if depth == 1, Self.opensWithGeneratedKey(p, after: k) { return false }
                 } else if c == UInt8(ascii: ")") {
                     depth -= 1
                     if depth < 0 { return false }
@@ -460,6 +464,23 @@ private struct Tokens {
             }
             return depth == 0 && tuples > 0
         }
+    }
+
+    /// True when the value after the `(` at `k` is `NULL` or `0`.
+    static func opensWithGeneratedKey(_ p: UnsafeBufferPointer<UInt8>, after k: Int) -> Bool {
+        let n = p.count
+        var j = k + 1
+        while j < n, p[j] == 32 || p[j] == 9 || p[j] == 10 || p[j] == 13 { j += 1 }
+        var end = j
+        if j < n, p[j] == UInt8(ascii: "0") {
+            end = j + 1
+        } else if j + 4 <= n, p[j] & 0xDF == 0x4E, p[j + 1] & 0xDF == 0x55, p[j + 2] & 0xDF == 0x4C, p[j + 3] & 0xDF == 0x4C {
+            end = j + 4   // NULL
+        } else {
+            return false
+        }
+        while end < n, p[end] == 32 || p[end] == 9 || p[end] == 10 || p[end] == 13 { end += 1 }
+        return end < n && (p[end] == UInt8(ascii: ",") || p[end] == UInt8(ascii: ")"))
     }
 
     /// The next bare word, upper-cased ("" when none).
