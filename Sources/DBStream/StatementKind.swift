@@ -1,0 +1,238 @@
+/// How a statement is scheduled, from its first words.
+enum StatementKind: Equatable {
+    case session
+    case data(String)
+    case alterTable(String, endsData: Bool)
+    case tableDDL(String, isCreate: Bool)
+    case lock
+    case other
+
+    init(_ text: [UInt8]) {
+        var t = Tokens(text)
+        let w0 = t.word()
+        switch w0 {
+        case "SET", "USE":
+            self = .session
+        case "INSERT", "REPLACE":
+            var w = t.word()
+            while ["LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE"].contains(w) { w = t.word() }
+            if w == "INTO", let name = t.name() { self = .data(name) } else { self = .other }
+        case "LOCK", "UNLOCK":
+            let w = t.word()
+            self = (w == "TABLES" || w == "TABLE") ? .lock : .other
+        case "ALTER":
+            if t.word() == "TABLE", let name = t.name() {
+                self = .alterTable(name, endsData: t.word() == "ENABLE" && t.word() == "KEYS")
+            } else {
+                self = .other
+            }
+        case "DROP":
+            guard t.word() == "TABLE" else { self = .other; return }
+            var probe = t
+            if probe.word() == "IF", probe.word() == "EXISTS" { t = probe }
+            if let name = t.name(), t.atEnd { self = .tableDDL(name, isCreate: false) } else { self = .other }
+        case "CREATE":
+            var w = t.word()
+            if w == "OR" { self = .other; return }
+            if w == "TEMPORARY" { self = .other; return }
+            guard w == "TABLE" else { self = .other; return }
+            var save = t
+            w = t.word()
+            if w == "IF", t.word() == "NOT", t.word() == "EXISTS" { save = t }
+            t = save
+            if let name = t.name() { self = .tableDDL(name, isCreate: true) } else { self = .other }
+        default:
+            self = .other
+        }
+    }
+
+    /// True when the statement holds the word SELECT outside quotes and backticks: it reads
+    /// tables (`INSERT ... SELECT`, a subquery in VALUES, `CREATE TABLE ... AS SELECT`), so it
+    /// must wait for every statement before it, whatever table those load.
+    static func readsTables(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { p in
+            let n = p.count
+            var k = 0
+            while k < n {
+                let c = p[k]
+                if c == 0x27 || c == 0x22 || c == 0x60 {   // ' " `
+                    k = skipQuoted(p, from: k)
+                    continue
+                }
+                if c | 0x20 == UInt8(ascii: "s"), isSelectWord(p, at: k) { return true }
+                k += 1
+            }
+            return false
+        }
+    }
+
+    /// Index after the quoted string or identifier opening at `k` (backslash escapes and
+    /// doubled quotes inside strings, doubled backticks inside identifiers).
+    static func skipQuoted(_ p: UnsafeBufferPointer<UInt8>, from k: Int) -> Int {
+        let q = p[k], n = p.count
+        var i = k + 1
+        while i < n {
+            let d = p[i]
+            if d == 0x5C, q != 0x60 { i += 2; continue }
+            if d == q {
+                if i + 1 < n, p[i + 1] == q { i += 2; continue }
+                return i + 1
+            }
+            i += 1
+        }
+        return n
+    }
+
+    /// True when the bytes at `k` are the word SELECT (any case) between non-identifier bytes.
+    static func isSelectWord(_ p: UnsafeBufferPointer<UInt8>, at k: Int) -> Bool {
+        let word: StaticString = "SELECT"
+        let n = p.count
+        guard k + 6 <= n, k == 0 || !isIdentifierByte(p[k - 1]) else { return false }
+        if k + 6 < n, isIdentifierByte(p[k + 6]) { return false }
+        let w = word.utf8Start
+        for i in 0..<6 where p[k + i] & 0xDF != w[i] { return false }
+        return true
+    }
+
+    private static func isIdentifierByte(_ b: UInt8) -> Bool {
+        (b | 0x20 >= 97 && b | 0x20 <= 122) || (b >= 48 && b <= 57) || b == 95 || b == 36 || b >= 0x80
+    }
+
+    /// True for a plain `INSERT [LOW_PRIORITY|HIGH_PRIORITY] INTO t VALUES (...),...`
+    /// of row tuples only: the order of such statements does not change the result
+    /// (unlike INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE or INSERT ... SELECT).
+    static func isAnyOrderInsert(_ text: [UInt8]) -> Bool {
+        var t = Tokens(text)
+        guard t.word() == "INSERT" else { return false }
+        var w = t.word()
+        while w == "LOW_PRIORITY" || w == "HIGH_PRIORITY" { w = t.word() }
+        guard w == "INTO", t.name() != nil else { return false }
+        return t.onlyRowTuples()
+    }
+}
+
+/// A tiny reader of a statement's first words: skips whitespace and the
+/// openers of conditional comments (`/*!40000`, `/*M!100101`) and their closers.
+struct Tokens {
+    let b: [UInt8]
+    var i = 0
+    init(_ b: [UInt8]) { self.b = b }
+
+    mutating func skip() {
+        while i < b.count {
+            let c = b[i]
+            if c == 32 || c == 9 || c == 10 || c == 13 { i += 1; continue }
+            if c == UInt8(ascii: "/"), i + 2 < b.count, b[i + 1] == UInt8(ascii: "*") {
+                var k = i + 2
+                if k < b.count, b[k] == UInt8(ascii: "M") { k += 1 }
+                if k < b.count, b[k] == UInt8(ascii: "!") {
+                    k += 1
+                    while k < b.count, b[k] >= 48, b[k] <= 57 { k += 1 }
+                    i = k
+                    continue
+                }
+            }
+            if c == UInt8(ascii: "*"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "/") { i += 2; continue }
+            return
+        }
+    }
+
+    var atEnd: Bool { mutating get { skip(); return i >= b.count } }
+
+    /// After a table name: true when the rest is `VALUES`/`VALUE` and one or more `(...)`
+    /// tuples, none opening with NULL or 0 (a generated AUTO_INCREMENT number) or holding a
+    /// SELECT, separated by commas, with nothing after the last (no `ON DUPLICATE KEY
+    /// UPDATE`, `RETURNING`, `SELECT`, `SET`). A column list makes it false: it may leave
+    /// out an AUTO_INCREMENT column, and generated numbers follow the order of the rows
+    /// (dumps write every column's value). Strings are skipped with backslash escapes and
+    /// doubled quotes, as the server reads them by default (the restorer stops spreading
+    /// once a dump sets NO_BACKSLASH_ESCAPES). One pass over the statement.
+    mutating func onlyRowTuples() -> Bool {
+        skip()
+        let w = word()
+        guard w == "VALUES" || w == "VALUE" else { return false }
+        return b.withUnsafeBufferPointer { p in
+            let n = p.count
+            var k = i, depth = 0, tuples = 0
+            while k < n {
+                let c = p[k]
+                if c == 0x27 || c == 0x22 || c == 0x60 {   // ' " `
+                    k = StatementKind.skipQuoted(p, from: k)
+                    continue
+                }
+                if c | 0x20 == UInt8(ascii: "s"), StatementKind.isSelectWord(p, at: k) {
+                    return false   // a subquery reads other tables: its rows depend on what ran before
+                }
+                if c == UInt8(ascii: "(") {
+                    depth += 1
+                    // A tuple opening with NULL or 0 most likely asks an AUTO_INCREMENT first
+                    // column for a number, and numbers follow the order the rows arrive in.
+                    if depth == 1, Self.opensWithGeneratedKey(p, after: k) { return false }
+                } else if c == UInt8(ascii: ")") {
+                    depth -= 1
+                    if depth < 0 { return false }
+                    if depth == 0 { tuples += 1 }
+                } else if depth == 0, c != UInt8(ascii: ","), c != 32, c != 9, c != 10, c != 13 {
+                    return false
+                }
+                k += 1
+            }
+            return depth == 0 && tuples > 0
+        }
+    }
+
+    /// True when the value after the `(` at `k` is `NULL` or `0`.
+    static func opensWithGeneratedKey(_ p: UnsafeBufferPointer<UInt8>, after k: Int) -> Bool {
+        let n = p.count
+        var j = k + 1
+        while j < n, p[j] == 32 || p[j] == 9 || p[j] == 10 || p[j] == 13 { j += 1 }
+        var end = j
+        if j < n, p[j] == UInt8(ascii: "0") {
+            end = j + 1
+        } else if j + 4 <= n, p[j] & 0xDF == 0x4E, p[j + 1] & 0xDF == 0x55, p[j + 2] & 0xDF == 0x4C, p[j + 3] & 0xDF == 0x4C {
+            end = j + 4   // NULL
+        } else {
+            return false
+        }
+        while end < n, p[end] == 32 || p[end] == 9 || p[end] == 10 || p[end] == 13 { end += 1 }
+        return end < n && (p[end] == UInt8(ascii: ",") || p[end] == UInt8(ascii: ")"))
+    }
+
+    /// The next bare word, upper-cased ("" when none).
+    mutating func word() -> String {
+        skip()
+        let start = i
+        while i < b.count, (b[i] | 0x20) >= 97 && (b[i] | 0x20) <= 122 || b[i] == 95 { i += 1 }
+        return String(decoding: b[start..<i], as: UTF8.self).uppercased()
+    }
+
+    /// The next table name (`name`, `` `na``me` ``, or qualified `db`.`t`), unquoted.
+    mutating func name() -> String? {
+        skip()
+        var parts: [String] = []
+        while i < b.count {
+            if b[i] == 0x60 {
+                var out: [UInt8] = []
+                i += 1
+                while i < b.count {
+                    if b[i] == 0x60 {
+                        if i + 1 < b.count, b[i + 1] == 0x60 { out.append(0x60); i += 2; continue }
+                        i += 1
+                        break
+                    }
+                    out.append(b[i]); i += 1
+                }
+                parts.append(String(decoding: out, as: UTF8.self))
+            } else {
+                let start = i
+                while i < b.count, b[i] > 32, b[i] != UInt8(ascii: "."), b[i] != UInt8(ascii: "("),
+                      b[i] != UInt8(ascii: ","), b[i] != UInt8(ascii: ";"), b[i] != UInt8(ascii: "*") { i += 1 }
+                guard i > start else { break }
+                parts.append(String(decoding: b[start..<i], as: UTF8.self))
+            }
+            if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; continue }
+            break
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ".")
+    }
+}
