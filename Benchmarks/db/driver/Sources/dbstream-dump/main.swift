@@ -1,10 +1,10 @@
 // Dumps one database to a file with SQLDumper, or loads a file with SQLRestorer, and prints the stats.
 // Usage: dbstream-dump --socket PATH --user U --password P --database NAME --out FILE [--threads N]
-//        dbstream-dump --socket PATH --user U --password P --database NAME --restore FILE [--threads N]
+//        dbstream-dump --socket PATH --user U --password P --database NAME --restore FILE [--threads N] [--spread yes|no]
 import DBStream
 import Foundation
 
-let usage = "usage: dbstream-dump --socket PATH --user U --password P --database NAME (--out FILE | --restore FILE) [--threads N]\n"
+let usage = "usage: dbstream-dump --socket PATH --user U --password P --database NAME (--out FILE | --restore FILE) [--threads N] [--spread yes|no]\n"
 var args: [String: String] = [:]
 var it = CommandLine.arguments.dropFirst().makeIterator()
 while let a = it.next() {
@@ -21,9 +21,10 @@ do {
     if let input = args["restore"] {
         let fd = open(input, O_RDONLY)
         guard fd >= 0 else { perror(input); exit(1) }
-        let s = try SQLRestorer(config: config, options: RestoreOptions(threads: threads)).restore(fromFD: fd, path: input)
+        let options = RestoreOptions(threads: threads, spreadTables: args["spread"] != "no")
+        let s = try SQLRestorer(config: config, options: options).restore(fromFD: fd, path: input)
         close(fd)
-        print("statements=\(s.statements) data=\(s.dataStatements) tables=\(s.tables) bytes=\(s.bytes)")
+        print("statements=\(s.statements) data=\(s.dataStatements) tables=\(s.tables) bytes=\(s.bytes) spread=\(s.spreadStatements) perConnection=\(s.statementsPerConnection)")
     } else {
         let out = args["out"] ?? "/dev/stdout"
         let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
