@@ -71,7 +71,7 @@ final class ArchiveExtractor {
     private let lock = NSLock()
     private var firstError: Error?
     /// Paths a writer thread has queued or is writing; a second entry of the same name waits.
-    private var inFlight = Set<PathBytes>()
+    private var inFlight = Set<PathKey>()
 
     init(options: Options) {
         self.options = options
@@ -89,23 +89,26 @@ final class ArchiveExtractor {
         var directories: [(rel: PathBytes, header: TarHeader)] = []
         var hardLinks: [(target: PathBytes, rel: PathBytes, entry: PathBytes)] = []
         var symlinks: [PendingSymlink?] = []
-        var symlinkIndex: [PathBytes: Int] = [:]
-        var knownDirs = Set<PathBytes>([[]])
+        var symlinkIndex: [PathKey: Int] = [:]
+        var knownDirs = Set<PathKey>([PathKey([])])
         defer { group.wait() }
 
         /// A later entry at `rel` replaces a symlink still waiting to be created.
         func cancelSymlink(_ rel: PathBytes) {
-            if let i = symlinkIndex.removeValue(forKey: rel) {
+            if let i = symlinkIndex.removeValue(forKey: PathKey(rel)) {
                 symlinks[i] = nil
                 policy.forget(rel)
             }
         }
         /// Removes what is at `rel` when it is a directory we made (writers may still be inside it).
         func clearDirectory(_ rel: PathBytes, entry: PathBytes) throws {
-            guard knownDirs.contains(rel) else { return }
+            guard knownDirs.contains(PathKey(rel)) else { return }
             group.wait()
             try replace(base.appendingComponent(rel), entry: entry)
-            knownDirs = knownDirs.filter { !($0 == rel || ($0.count > rel.count && $0.starts(with: rel) && $0[rel.count] == UInt8(ascii: "/"))) }
+            knownDirs = knownDirs.filter { k in
+                let d = k.bytes
+                return !(d == rel || (d.count > rel.count && d.starts(with: rel) && d[rel.count] == UInt8(ascii: "/")))
+            }
         }
 
         while let header = try reader.next() {
@@ -137,7 +140,7 @@ final class ArchiveExtractor {
             switch header.kind {
             case .directory:
                 cancelSymlink(rel)
-                if !knownDirs.contains(rel) {
+                if !knownDirs.contains(PathKey(rel)) {
                     // Made with its own permissions (owner rwx kept until the metadata pass), so
                     // that pass rarely needs a chmod; mkdir first, as in a fresh staging folder
                     // nothing is there yet.
@@ -155,7 +158,7 @@ final class ArchiveExtractor {
                             }
                         }
                     }
-                    knownDirs.insert(rel)
+                    knownDirs.insert(PathKey(rel))
                 }
                 directories.append((rel, header))
                 report.directories += 1
@@ -174,7 +177,7 @@ final class ArchiveExtractor {
                 options.progress?.add(bytes: Int((header.size + 511) / 512 * 512) + 512, files: 1)
             case .symbolicLink:
                 cancelSymlink(rel)
-                symlinkIndex[rel] = symlinks.count
+                symlinkIndex[PathKey(rel)] = symlinks.count
                 symlinks.append(PendingSymlink(rel: rel, header: header))
                 policy.recordSymlink(rel)
                 report.symlinks += 1
@@ -189,7 +192,7 @@ final class ArchiveExtractor {
                     target = t
                 }
                 try policy.checkNotThroughSymlink(target, entry: entryName)
-                if symlinkIndex[target] != nil {
+                if symlinkIndex[PathKey(target)] != nil {
                     throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link to the symlink '\(target.displayString)'")
                 }
                 cancelSymlink(rel)
@@ -246,7 +249,7 @@ final class ArchiveExtractor {
 
     private func isInFlight(_ rel: PathBytes) -> Bool {
         lock.lock(); defer { lock.unlock() }
-        return inFlight.contains(rel)
+        return inFlight.contains(PathKey(rel))
     }
 
     private func strip(_ prefix: PathBytes, from path: PathBytes) -> PathBytes? {
@@ -256,10 +259,10 @@ final class ArchiveExtractor {
     }
 
     /// Creates missing parent directories; an existing parent must be a real directory.
-    private func makeParents(of rel: PathBytes, base: PathBytes, known: inout Set<PathBytes>, entry: PathBytes) throws {
+    private func makeParents(of rel: PathBytes, base: PathBytes, known: inout Set<PathKey>, entry: PathBytes) throws {
         guard let slash = rel.lastIndex(of: UInt8(ascii: "/")) else { return }
         let parent = Array(rel[..<slash])
-        if known.contains(parent) { return }
+        if known.contains(PathKey(parent)) { return }
         try makeParents(of: parent, base: base, known: &known, entry: entry)
         let path = base.appendingComponent(parent)
         if path.withCPath({ mkdir($0, 0o755) }) != 0 {
@@ -272,7 +275,7 @@ final class ArchiveExtractor {
                 throw UnsafeArchiveError(entry: entry.displayString, reason: "would be written through '\(parent.displayString)', which is not a directory")
             }
         }
-        known.insert(parent)
+        known.insert(PathKey(parent))
     }
 
     private func replace(_ path: PathBytes, entry: PathBytes) throws {
@@ -314,12 +317,13 @@ final class ArchiveExtractor {
                 throw error
             }
             group.enter()
-            lock.lock(); inFlight.insert(rel); lock.unlock()
+            let key = PathKey(rel)
+            lock.lock(); inFlight.insert(key); lock.unlock()
             pool.submit { [self] in
                 defer {
                     buffer.deallocate()
                     budget.give(taken)
-                    lock.lock(); inFlight.remove(rel); lock.unlock()
+                    lock.lock(); inFlight.remove(key); lock.unlock()
                     group.leave()
                 }
                 do {

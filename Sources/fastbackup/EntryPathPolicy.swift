@@ -10,13 +10,15 @@ struct UnsafeArchiveError: Error, CustomStringConvertible {
 /// Checks entry names before anything is written, and remembers the symlinks the archive has
 /// created so far so that no later entry is written through one.
 struct EntryPathPolicy {
-    private var symlinks = Set<PathBytes>()
+    private var symlinks = Set<PathKey>()
 
     /// Normalises a name (drops `./` and trailing slashes) and refuses absolute paths and `..`.
     /// Returns nil for names that are empty once normalised (the archive's `./`).
     func normalise(_ raw: PathBytes) throws -> PathBytes? {
         let slash = UInt8(ascii: "/")
         if raw.first == slash { throw UnsafeArchiveError(entry: raw.displayString, reason: "has an absolute path") }
+        if Self.isNormal(raw[...]) { return raw }
+        if raw.count > 1, raw.last == slash, Self.isNormal(raw.dropLast()) { return Array(raw.dropLast()) }   // a folder's name
         var parts: [ArraySlice<UInt8>] = []
         for part in raw.split(separator: slash, omittingEmptySubsequences: true) {
             if part.elementsEqual([UInt8(ascii: ".")]) { continue }
@@ -29,20 +31,36 @@ struct EntryPathPolicy {
         return Array(parts.joined(separator: [slash]))
     }
 
+    /// True when no component is empty, `.` or `..` (most names in most archives): the name
+    /// is already what ``normalise(_:)`` would make of it.
+    private static func isNormal(_ raw: ArraySlice<UInt8>) -> Bool {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        return raw.withUnsafeBufferPointer { p in
+            var start = 0
+            for i in 0...p.count {
+                guard i == p.count || p[i] == slash else { continue }
+                let n = i - start
+                if n == 0 || (n == 1 && p[start] == dot) || (n == 2 && p[start] == dot && p[start + 1] == dot) { return false }
+                start = i + 1
+            }
+            return true
+        }
+    }
+
     /// Refuses a path whose parent, or any ancestor, is a symlink the archive created.
     func checkNotThroughSymlink(_ path: PathBytes, entry: PathBytes) throws {
         guard !symlinks.isEmpty else { return }
         var i = path.count - 1
         while i > 0 {
-            if path[i] == UInt8(ascii: "/"), symlinks.contains(Array(path[0..<i])) {
+            if path[i] == UInt8(ascii: "/"), symlinks.contains(PathKey(Array(path[0..<i]))) {
                 throw UnsafeArchiveError(entry: entry.displayString, reason: "would be written through the symlink '\(Array(path[0..<i]).displayString)'")
             }
             i -= 1
         }
     }
 
-    mutating func recordSymlink(_ path: PathBytes) { symlinks.insert(path) }
+    mutating func recordSymlink(_ path: PathBytes) { symlinks.insert(PathKey(path)) }
 
     /// A later entry of the same name replaces a symlink (GNU tar replaces too).
-    mutating func forget(_ path: PathBytes) { symlinks.remove(path) }
+    mutating func forget(_ path: PathBytes) { symlinks.remove(PathKey(path)) }
 }

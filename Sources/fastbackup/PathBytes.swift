@@ -27,6 +27,18 @@ extension Array where Element == UInt8 {
     var displayString: String { String(decoding: self, as: UTF8.self) }
 }
 
+/// A path as a set or dictionary key. An array of bytes hashes element by element (a
+/// `Hasher.combine` call per byte); this hashes the whole run at once, which matters on the
+/// extractor's main thread that looks up several paths for each of tens of thousands of entries.
+struct PathKey: Hashable {
+    let bytes: PathBytes
+    init(_ bytes: PathBytes) { self.bytes = bytes }
+    static func == (a: PathKey, b: PathKey) -> Bool { a.bytes == b.bytes }
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}
+
 /// Linux's UTIME_OMIT ((1 << 30) - 2), a macro Swift does not import.
 private let utimeOmit = (1 << 30) - 2
 
