@@ -11,6 +11,27 @@ final class SQLRestorerParallelTests: XCTestCase {
         return try SQLRestorer(config: server.config(db), options: options).restore(fromFD: fd, path: file)
     }
 
+    /// Writes `sql` to a temporary file and loads it with `mariadb DB < file`, the meaning the
+    /// restorer must reproduce; `body` gets the file, `query`'s rows in that copy and its database.
+    private func withClientReference(_ server: TestServer, sql: String, label: String, query: String,
+                                     _ body: (_ path: String, _ want: [[String?]], _ clientDB: String) throws -> Void) throws {
+        let path = NSTemporaryDirectory() + "fbt-\(label)-\(UInt32.random(in: 0...UInt32.max)).sql"
+        try sql.write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let viaClient = try server.createDatabase(label)
+        defer { viaClient.drop() }
+        try server.client(viaClient.name, input: path)
+        try body(path, try server.admin(viaClient.name).query(query), viaClient.name)
+    }
+
+    /// Restores `path` into a fresh database on `threads` data connections; `body` gets the stats and the database.
+    private func withRestore(_ server: TestServer, path: String, label: String, threads: Int,
+                             _ body: (_ stats: RestoreStats, _ db: String) throws -> Void) throws {
+        let dst = try server.createDatabase(label)
+        defer { dst.drop() }
+        try body(try restore(server, file: path, into: dst.name, options: RestoreOptions(threads: threads)), dst.name)
+    }
+
     /// A database `a_small` (100 rows) + `b_big` (30000 rows, a unique and a plain secondary
     /// key), made from MariaDB's SEQUENCE engine, dumped by SQLDumper with one reader and
     /// 16 KiB statements, so b_big's data is many INSERTs in a row.
@@ -132,22 +153,16 @@ final class SQLRestorerParallelTests: XCTestCase {
             nextID += 2
         }
         sql += "/*!40000 ALTER TABLE `u` ENABLE KEYS */;\n"
-        let path = NSTemporaryDirectory() + "fbt-order-\(UInt32.random(in: 0...UInt32.max)).sql"
-        try sql.write(toFile: path, atomically: false, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-
-        let viaClient = try server.createDatabase("rord")
-        defer { viaClient.drop() }
-        try server.client(viaClient.name, input: path)
-        let want = try server.admin(viaClient.name).query("SELECT id, k, v FROM u ORDER BY id")
-        XCTAssertGreaterThan(want.count, plain * 50)
-        for threads in [2, 3] {
-            let dst = try server.createDatabase("rord")
-            defer { dst.drop() }
-            let stats = try restore(server, file: path, into: dst.name, options: RestoreOptions(threads: threads))
-            XCTAssertEqual(stats.spreadStatements, plain, "threads \(threads)")
-            XCTAssertEqual(try server.admin(dst.name).query("SELECT id, k, v FROM u ORDER BY id"), want, "threads \(threads)")
-            XCTAssertEqual(try server.checksums(dst.name), try server.checksums(viaClient.name), "threads \(threads)")
+        let query = "SELECT id, k, v FROM u ORDER BY id"
+        try withClientReference(server, sql: sql, label: "rord", query: query) { path, want, clientDB in
+            XCTAssertGreaterThan(want.count, plain * 50)
+            for threads in [2, 3] {
+                try withRestore(server, path: path, label: "rord", threads: threads) { stats, db in
+                    XCTAssertEqual(stats.spreadStatements, plain, "threads \(threads)")
+                    XCTAssertEqual(try server.admin(db).query(query), want, "threads \(threads)")
+                    XCTAssertEqual(try server.checksums(db), try server.checksums(clientDB), "threads \(threads)")
+                }
+            }
         }
     }
 
@@ -239,20 +254,14 @@ final class SQLRestorerParallelTests: XCTestCase {
             let zero = st % 2 == 0 ? "NULL" : "0"
             sql += "INSERT INTO g VALUES " + first + (0..<500).map { "(\(zero),'statement \(st) row \($0)')" }.joined(separator: ",") + ";\n"
         }
-        let path = NSTemporaryDirectory() + "fbt-genkey-\(UInt32.random(in: 0...UInt32.max)).sql"
-        try sql.write(toFile: path, atomically: false, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-
-        let viaClient = try server.createDatabase("rgk")
-        defer { viaClient.drop() }
-        try server.client(viaClient.name, input: path)
-        let want = try server.admin(viaClient.name).query("SELECT id, v FROM g ORDER BY id")
-        XCTAssertEqual(want.count, 10_001)
-        let dst = try server.createDatabase("rgk")
-        defer { dst.drop() }
-        let stats = try restore(server, file: path, into: dst.name, options: RestoreOptions(threads: 2))
-        XCTAssertEqual(stats.spreadStatements, 0)
-        XCTAssertEqual(try server.admin(dst.name).query("SELECT id, v FROM g ORDER BY id"), want)
+        let query = "SELECT id, v FROM g ORDER BY id"
+        try withClientReference(server, sql: sql, label: "rgk", query: query) { path, want, _ in
+            XCTAssertEqual(want.count, 10_001)
+            try withRestore(server, path: path, label: "rgk", threads: 2) { stats, db in
+                XCTAssertEqual(stats.spreadStatements, 0)
+                XCTAssertEqual(try server.admin(db).query(query), want)
+            }
+        }
     }
 
     /// Statements that read other tables (`INSERT ... SELECT`, a subquery inside VALUES or SET)
@@ -276,22 +285,15 @@ final class SQLRestorerParallelTests: XCTestCase {
         sql += "INSERT INTO s VALUES ('subquery', (SELECT COUNT(*) FROM a));\n"
         sql += "INSERT INTO s (tag, n) VALUES ('column list', (SELECT MAX(id) FROM a));\n"
         sql += "REPLACE INTO s SELECT 'replace-select', SUM(id) FROM a;\n"
-
-        let path = NSTemporaryDirectory() + "fbt-reads-\(UInt32.random(in: 0...UInt32.max)).sql"
-        try sql.write(toFile: path, atomically: false, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-
-        let viaClient = try server.createDatabase("rrd")
-        defer { viaClient.drop() }
-        try server.client(viaClient.name, input: path)
-        let want = try server.admin(viaClient.name).query("SELECT tag, n FROM s ORDER BY tag")
-        XCTAssertEqual(want.count, 5)
-        XCTAssertTrue(want.contains { $0 == ["insert-select", "60001"] }, "\(want)")
-        for threads in [2, 3] {
-            let dst = try server.createDatabase("rrd")
-            defer { dst.drop() }
-            _ = try restore(server, file: path, into: dst.name, options: RestoreOptions(threads: threads))
-            XCTAssertEqual(try server.admin(dst.name).query("SELECT tag, n FROM s ORDER BY tag"), want, "threads \(threads)")
+        let query = "SELECT tag, n FROM s ORDER BY tag"
+        try withClientReference(server, sql: sql, label: "rrd", query: query) { path, want, _ in
+            XCTAssertEqual(want.count, 5)
+            XCTAssertTrue(want.contains { $0 == ["insert-select", "60001"] }, "\(want)")
+            for threads in [2, 3] {
+                try withRestore(server, path: path, label: "rrd", threads: threads) { _, db in
+                    XCTAssertEqual(try server.admin(db).query(query), want, "threads \(threads)")
+                }
+            }
         }
     }
 }
