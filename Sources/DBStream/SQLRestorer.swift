@@ -7,7 +7,8 @@ import Foundation
 /// by ``SQLStatementSplitter`` and run on `threads` data connections besides the
 /// schema connection:
 /// - plain `INSERT INTO t VALUES (...),...` statements (no IGNORE, no column
-///   list, no ON DUPLICATE KEY UPDATE, no SELECT) go to t's first connection while it
+///   list, no ON DUPLICATE KEY UPDATE, no SELECT, no row opening with NULL or 0 for an
+///   AUTO_INCREMENT number) go to t's first connection while it
 ///   has room, else to whichever connection has the least work, so even a dump made
 ///   of one big table loads in parallel; their order does not change the result;
 /// - any other data statement of t (INSERT IGNORE, REPLACE, ...) and its
