@@ -20,8 +20,8 @@ final class EntryPathPolicyTests: XCTestCase {
     func testNormaliseAgreesWithTheRulesOnSeededNames() throws {
         let policy = EntryPathPolicy()
         let pieces: [[UInt8]] = ["a", "bc", ".", "..", "", ".a", "a.", "...", "é"].map { Array($0.utf8) }
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        var rng = SeededLCG(seed: 0x9E37_79B9_7F4A_7C15)
+        func next() -> UInt64 { rng.next() }
         var normalForms = 0
         for _ in 0..<20_000 {
             let count = Int(next() % 5) + 1

@@ -27,8 +27,8 @@ final class PrefetchRingTests: XCTestCase {
     /// when it is given back, and a take that cannot be served yet succeeds once the oldest
     /// blocks are back.
     func testRandomTakesAndGives() {
-        var seed: UInt64 = 0x51AB
-        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var rng = SeededLCG(seed: 0x51AB)
+        func next(_ n: Int) -> Int { rng.next(n) }
         let ring = PrefetchRing(capacity: 4096)
         var live: [(PrefetchRing.Block, UInt8)] = []
         func giveBack(_ i: Int, _ step: Int) {

@@ -116,3 +116,14 @@ func manifest(_ root: String, excluding: [String] = []) throws -> [String: Strin
 
 /// The package root, to find `../shared/corpus` beside it when it is there.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// A small seeded generator (Knuth's 64-bit LCG, high bits), so generated cases reproduce.
+struct SeededLCG {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return state >> 33
+    }
+    mutating func next(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
