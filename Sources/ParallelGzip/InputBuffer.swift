@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// A bounded read buffer over a file descriptor that knows the absolute offset of its next byte.
 /// Used by the decompressor's reader thread only.
@@ -80,7 +80,7 @@ final class InputBuffer {
 /// A flag one thread sets and another polls.
 final class StopFlag {
     struct Stopped: Error {}
-    private let lock = NSLock()
+    private let lock = Monitor()
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }

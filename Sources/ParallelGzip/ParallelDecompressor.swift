@@ -2,7 +2,6 @@ import CISAL
 import CZlib
 import CZstd
 import Dispatch
-import Foundation
 
 /// A pool buffer of the decompressor: one compressed member (parallel path) and its output.
 final class DecompressSlot {
@@ -28,22 +27,22 @@ final class DecompressSlot {
     /// Grows the input buffer to at least `n` bytes (callers bound `n` by the parallel limit).
     func reserveInput(_ n: Int) {
         if inputCapacity >= max(n, 1) { return }
-        input?.deallocate()
+        input.map(PoolMemory.deallocate)
         inputCapacity = max(n, 1)
-        input = .allocate(byteCount: inputCapacity, alignment: 64)
+        input = PoolMemory.allocate(inputCapacity)
     }
 
     /// Grows the output buffer to at least `n` bytes.
     func reserveOutput(_ n: Int) {
         if outputCapacity >= max(n, 1) { return }
-        output?.deallocate()
+        output.map(PoolMemory.deallocate)
         outputCapacity = max(n, 1)
-        output = .allocate(byteCount: outputCapacity, alignment: 64)
+        output = PoolMemory.allocate(outputCapacity)
     }
 
     deinit {
-        input?.deallocate()
-        output?.deallocate()
+        input.map(PoolMemory.deallocate)
+        output.map(PoolMemory.deallocate)
     }
 }
 
@@ -107,9 +106,20 @@ public final class ParallelDecompressor {
         let reader = StreamReader(input: input, codec: codec, free: free, jobs: jobs, outbox: outbox,
                                   zlib: try ZlibGzipInflater(), zstd: try ZstdDecoder())
         for _ in 0..<(2 * n + 2) { free.push(DecompressSlot()) }
+        do {
+            try startThreads(decoders, reader: reader)
+        } catch {
+            jobs.close()
+            workers.wait()
+            throw error
+        }
+    }
+
+    /// The workers, then the reader; on a failure the caller stops those already running.
+    private func startThreads(_ decoders: [MemberDecoder], reader: StreamReader) throws {
         for (i, decoder) in decoders.enumerated() {
             let jobs = self.jobs, outbox = self.outbox, path = self.path
-            startThread("pgunzip-worker-\(i)", workers) {
+            try startThread("pgunzip-worker-\(i)", workers, path: path) {
                 while let s = jobs.pop() {
                     let member = UnsafeRawBufferPointer(start: s.input, count: s.inputCount)
                     do {
@@ -132,7 +142,7 @@ public final class ParallelDecompressor {
                 }
             }
         }
-        startThread("pgunzip-reader", readerDone) { reader.run() }
+        try startThread("pgunzip-reader", readerDone, path: path) { reader.run() }
     }
 
     deinit {

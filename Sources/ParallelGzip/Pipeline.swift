@@ -1,10 +1,7 @@
-import Dispatch
-import Foundation
-
 /// A blocking FIFO. With the pipelines' fixed slot pools it never holds more than the pool size.
 /// `pop()` blocks until an item arrives, and returns nil once the queue is closed and empty.
 final class BlockingQueue<T> {
-    private let cond = NSCondition()
+    private let cond = Monitor()
     private var items: [T] = []
     private var head = 0
     private var closed = false
@@ -31,7 +28,7 @@ final class BlockingQueue<T> {
 /// Finished items keyed by sequence number; `take(seq)` waits for exactly that one, so a single
 /// consumer sees them in input order whatever order the workers finish in.
 final class OrderedOutbox<T> {
-    private let cond = NSCondition()
+    private let cond = Monitor()
     private var done: [Int: T] = [:]
     private var closed = false
 
@@ -48,16 +45,4 @@ final class OrderedOutbox<T> {
     func close() {
         cond.lock(); closed = true; cond.broadcast(); cond.unlock()
     }
-}
-
-/// Starts a named thread whose completion `group` tracks.
-func startThread(_ name: String, _ group: DispatchGroup, _ body: @escaping () -> Void) {
-    group.enter()
-    let t = Thread {
-        body()
-        group.leave()
-    }
-    t.name = name
-    t.stackSize = 1 << 20
-    t.start()
 }

@@ -93,3 +93,44 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(CompressionOptions().chunkSize, CompressionOptions.defaultChunkSize)
     }
 }
+
+/// `write(contentsOf:)` reads a descriptor straight into the chunk buffers.
+final class DescriptorInputTests: XCTestCase {
+    /// Files of 0 bytes, less than a chunk, whole chunks and more: the output decompresses to the
+    /// file and the stats count its bytes.
+    func testReadsFilesToTheirEnd() throws {
+        let dir = try TempDir()
+        let chunk = 64 << 10
+        for size in [0, 1, chunk - 1, chunk, 3 * chunk + 5] {
+            let data = InputKind.text.bytes(size, seed: UInt64(size) &+ 11)
+            try writeFile(dir.path("in"), data)
+            let input = try openForReading(dir.path("in"))
+            defer { close(input) }
+            let output = try openForWriting(dir.path("out.gz"))
+            let c = try ParallelCompressor(outputFD: output, path: dir.path("out.gz"),
+                                           options: CompressionOptions(threads: 2, chunkSize: chunk))
+            try c.write(contentsOf: input, inputPath: dir.path("in"))
+            let stats = try c.finish()
+            close(output)
+            XCTAssertEqual(stats.inputBytes, Int64(size), "size \(size)")
+            XCTAssertEqual(try decompressFile(dir.path("out.gz")), data, "size \(size)")
+        }
+    }
+
+    /// A descriptor that cannot be read (a directory: EISDIR) is an `.io` error naming the input.
+    func testUnreadableDescriptorIsAnIOError() throws {
+        let dir = try TempDir()
+        let input = open(dir.url.path, O_RDONLY | O_DIRECTORY)
+        XCTAssertGreaterThanOrEqual(input, 0)
+        defer { close(input) }
+        let output = try openForWriting(dir.path("out.gz"))
+        defer { close(output) }
+        let c = try ParallelCompressor(outputFD: output, path: dir.path("out.gz"), options: CompressionOptions(threads: 1))
+        XCTAssertThrowsError(try c.write(contentsOf: input, inputPath: dir.url.path)) { error in
+            let e = error as? CompressionError
+            XCTAssertEqual(e?.kind, .io)
+            XCTAssertEqual(e?.errno, EISDIR)
+            XCTAssertEqual(e?.path, dir.url.path)
+        }
+    }
+}

@@ -4,11 +4,30 @@
 //   pgzip-bench decompress [--threads N]                                              < in > out
 //   pgzip-bench gen-php SEED BYTES                                                    > out.php
 //   pgzip-bench gen-noise SEED BYTES                                                  > out.jpg
-import Foundation
+import Glibc
 import ParallelGzip
 
+// Glibc only, like ParallelGzip: no Foundation to load at every start of this filter.
+func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) {
+    var off = 0
+    while off < n {
+        let w = write(fd, p + off, n - off)
+        if w < 0 {
+            if errno == EINTR { continue }
+            fputs("pgzip-bench: write: \(String(cString: strerror(errno)))\n", stderr)
+            exit(1)
+        }
+        off += w
+    }
+}
+
+func writeAll(_ fd: Int32, _ s: String) {
+    var s = s
+    s.withUTF8 { writeAll(fd, $0.baseAddress!, $0.count) }
+}
+
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+    writeAll(2, message + "\n")
     exit(1)
 }
 
@@ -29,17 +48,13 @@ do {
         let options = CompressionOptions(codec: args.contains("--zstd") ? .zstd : .gzip, level: option("--level"),
                                          threads: option("--threads"), chunkSize: option("--chunk"))
         let c = try ParallelCompressor(outputFD: 1, path: "<stdout>", options: options)
-        while true {
-            let n = read(0, buffer.baseAddress, bufferSize)
-            if n < 0 { if errno == EINTR { continue }; fail("read: \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            try c.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
+        try c.write(contentsOf: 0, inputPath: "<stdin>")
         let st = try c.finish()
         if args.contains("--stats") {
-            FileHandle.standardError.write(("members \(st.members) stored \(st.storedMembers) fast \(st.fastMembers) strong \(st.strongMembers) "
-                + "in \(st.inputBytes) out \(st.outputBytes) ratio \(String(format: "%.4f", st.ratio)) "
-                + "memoryBound \(ParallelCompressor.memoryBound(options))\n").data(using: .utf8)!)
+            let ratio = (st.ratio * 10_000).rounded() / 10_000
+            writeAll(2, "members \(st.members) stored \(st.storedMembers) fast \(st.fastMembers) strong \(st.strongMembers) "
+                + "in \(st.inputBytes) out \(st.outputBytes) ratio \(ratio) "
+                + "memoryBound \(ParallelCompressor.memoryBound(options))\n")
         }
     case "decompress":
         let d = try ParallelDecompressor(inputFD: 0, path: "<stdin>", threads: option("--threads"))
@@ -56,12 +71,12 @@ do {
     case "gen-php":
         guard args.count == 2, let seed = UInt64(args[0]), let bytes = Int(args[1]) else { fail("usage: gen-php SEED BYTES") }
         var g = PHPLikeText(seed: seed)
-        var out = Data()
+        var out: [UInt8] = []
         out.reserveCapacity(bytes + 4096)
         while out.count < bytes {
-            out.append(g.nextFile().data(using: .utf8)!)
+            out.append(contentsOf: g.nextFile().utf8)
         }
-        FileHandle.standardOutput.write(out.prefix(bytes))
+        out.withUnsafeBytes { writeAll(1, $0.baseAddress!, min(bytes, $0.count)) }
     case "gen-noise":
         // Stand-in for JPEG when the real corpus is absent: entropy-coded data does not compress.
         guard args.count == 2, var state = UInt64(args[0]), let bytes = Int(args[1]) else { fail("usage: gen-noise SEED BYTES") }
@@ -81,7 +96,7 @@ do {
                 }
             }
         }
-        out.withUnsafeBytes { FileHandle.standardOutput.write(Data($0)) }
+        out.withUnsafeBytes { if $0.count > 0 { writeAll(1, $0.baseAddress!, $0.count) } }
     default:
         fail("unknown mode \(mode)")
     }
