@@ -258,12 +258,16 @@ final class ArchiveExtractor {
         return Array(path[(prefix.count + 1)...])
     }
 
-    /// Creates missing parent directories; an existing parent must be a real directory.
+    /// Creates missing parent directories; an existing parent must be a real directory, and one
+    /// that is a file of this archive is refused, as GNU tar does ("Not a directory").
     private func makeParents(of rel: PathBytes, base: PathBytes, known: inout Set<PathKey>, entry: PathBytes) throws {
         guard let slash = rel.lastIndex(of: UInt8(ascii: "/")) else { return }
         let parent = Array(rel[..<slash])
         if known.contains(PathKey(parent)) { return }
         try makeParents(of: parent, base: base, known: &known, entry: entry)
+        // A file of that name still queued for a writer would otherwise come after this mkdir,
+        // find a directory and replace it, dropping the entries below it without an error.
+        if isInFlight(parent) { group.wait() }
         let path = base.appendingComponent(parent)
         if path.withCPath({ mkdir($0, 0o755) }) != 0 {
             let err = errno

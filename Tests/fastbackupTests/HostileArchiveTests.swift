@@ -88,6 +88,25 @@ final class HostileArchiveTests: XCTestCase {
         XCTAssertEqual(seconds, "1500")
     }
 
+    /// An entry below a file of the same archive (`app/x`, then `app/x/y`) cannot be restored, as
+    /// with GNU tar ("Cannot open: Not a directory"): the rollback is refused and the live tree kept,
+    /// even when the file is still queued for a writer thread (3,000 writes before it) when the
+    /// entry below it is read.
+    func testEntryBelowAQueuedFileIsRefused() throws {
+        try requireTool("python3")
+        let store = try TempTree("below-file")
+        try store.file("app/etc/di.xml", "live\n")
+        try store.dir("var/backups")
+        let outside = try TempTree("outside")
+        try makeArchive(store, outside: outside.path,
+                        body: "[f('app/f/%05d' % i, b'a' * 100) for i in range(3000)]; f('app/x', b'file'); f('app/x/y', b'below')")
+        let r = try fastbackup(["setup:rollback", "-n", "-c", "1_filesystem_code.tgz", "--root", store.path])
+        XCTAssertNotEqual(r.status, 0, "restored although app/x/y lies below the file app/x: \(r.stdout)")
+        XCTAssertTrue(r.stderr.contains("app/x"), r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: store.path + "/app/etc/di.xml", encoding: .utf8), "live\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.path + "/app/x"))
+    }
+
     /// Magento's PHP archiver writes the `pub/` folder before `pub/media/` in a media archive.
     /// Fixture: `(echo pub; find pub/media) | tar -czf X --no-recursion -T -` in the store root.
     func testMediaArchiveWithParentFolderEntryRestores() throws {
