@@ -176,6 +176,7 @@ final class ArchiveExtractor {
                 // total, the archive's expanded size, is reached at the end.
                 options.progress?.add(bytes: Int((header.size + 511) / 512 * 512) + 512, files: 1)
             case .symbolicLink:
+                try EntryPathPolicy.checkNoNUL(header.linkName.bytes, entry: entryName)
                 cancelSymlink(rel)
                 symlinkIndex[PathKey(rel)] = symlinks.count
                 symlinks.append(PendingSymlink(rel: rel, header: header))

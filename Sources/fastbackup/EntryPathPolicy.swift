@@ -12,11 +12,12 @@ struct UnsafeArchiveError: Error, CustomStringConvertible {
 struct EntryPathPolicy {
     private var symlinks = Set<PathKey>()
 
-    /// Normalises a name (drops `./` and trailing slashes) and refuses absolute paths and `..`.
-    /// Returns nil for names that are empty once normalised (the archive's `./`).
+    /// Normalises a name (drops `./` and trailing slashes) and refuses absolute paths, `..` and
+    /// NUL bytes. Returns nil for names that are empty once normalised (the archive's `./`).
     func normalise(_ raw: PathBytes) throws -> PathBytes? {
         let slash = UInt8(ascii: "/")
         if raw.first == slash { throw UnsafeArchiveError(entry: raw.displayString, reason: "has an absolute path") }
+        try Self.checkNoNUL(raw, entry: raw)
         if Self.isNormal(raw[...]) { return raw }
         if raw.count > 1, raw.last == slash, Self.isNormal(raw.dropLast()) { return Array(raw.dropLast()) }   // a folder's name
         var parts: [ArraySlice<UInt8>] = []
@@ -29,6 +30,14 @@ struct EntryPathPolicy {
         }
         if parts.isEmpty { return nil }
         return Array(parts.joined(separator: [slash]))
+    }
+
+    /// A pax `path` or `linkpath` record may hold any byte, but the C calls end a name at its
+    /// first NUL: `..\0x` would pass the `..` check and then open `..`.
+    static func checkNoNUL(_ name: PathBytes, entry: PathBytes) throws {
+        if name.contains(0) {
+            throw UnsafeArchiveError(entry: entry.displayString, reason: "has a NUL byte in its name or link target")
+        }
     }
 
     /// True when no component is empty, `.` or `..` (most names in most archives): the name

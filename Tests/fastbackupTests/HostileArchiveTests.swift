@@ -22,6 +22,9 @@ final class HostileArchiveTests: XCTestCase {
             i = tarfile.TarInfo(n); i.type = tarfile.LNKTYPE; i.linkname = to; t.addfile(i)
         def p(n):
             i = tarfile.TarInfo(n); i.type = tarfile.FIFOTYPE; t.addfile(i)
+        def x(n, pax, kind=tarfile.REGTYPE, b=b'', m=0o777):
+            i = tarfile.TarInfo(n); i.type = kind; i.mode = m; i.size = len(b); i.pax_headers = pax
+            t.addfile(i, io.BytesIO(b) if b else None)
         f('app/etc/di.xml', b'restored\\n')
         \(body)
         t.close()
@@ -62,6 +65,39 @@ final class HostileArchiveTests: XCTestCase {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: store.path + "/pub/index.php"), label)
             }
             XCTAssertTrue(FileManager.default.fileExists(atPath: store.path + "/pub/media"), label)
+        }
+    }
+
+    /// A pax `path` may hold a NUL byte, which the C calls take as the end of the name: `..\0x`
+    /// passed the `..` check and then opened `..`, the live root (its mode set to 0777), and a file
+    /// named `..\0` made the replace step delete the live root's files. Each is refused now, with
+    /// the root exactly as it was. Run under `ulimit -v` and `timeout`: the second case once
+    /// recursed until the kernel killed it.
+    func testNULInAPaxNameIsRefused() throws {
+        try requireTool("python3")
+        let cases: [(String, String)] = [
+            ("folder ..\\0x", "x('dummy', {'path': '..\\x00x'}, tarfile.DIRTYPE)"),
+            ("file ..\\0", "x('dummy', {'path': '..\\x00'}, b=b'boom')"),
+            ("excluded var\\0", "x('dummy', {'path': 'var\\x00/evil'}, b=b'boom')"),
+            ("symlink target", "x('app/l', {'linkpath': '/tmp\\x00/x'}, tarfile.SYMTYPE)"),
+            ("hard link target", "x('app/h', {'linkpath': '..\\x00/x'}, tarfile.LNKTYPE)"),
+        ]
+        for (label, body) in cases {
+            let store = try TempTree("nul")
+            try store.file("app/etc/di.xml", "live\n")
+            try store.file("composer.json", "{}\n")
+            try store.dir("var/backups")
+            chmod(store.path, 0o755)
+            let outside = try TempTree("outside")
+            try makeArchive(store, outside: outside.path, body: body)
+            let before = try manifest(store.path, excluding: ["var"])
+            let r = try runProcess(["/bin/bash", "-c", "ulimit -v 4000000; timeout 60 '\(fastbackupBinary)' setup:rollback -n -c 1_filesystem_code.tgz --root '\(store.path)'"])
+            XCTAssertNotEqual(r.status, 0, "\(label): restored")
+            XCTAssertTrue(r.stderr.contains("NUL byte"), "\(label): \(r.stderr)")
+            XCTAssertEqual(try manifest(store.path, excluding: ["var"]), before, label)
+            var st = stat()
+            stat(store.path, &st)
+            XCTAssertEqual(st.st_mode & 0o7777, 0o755, "\(label): the store root's mode changed")
         }
     }
 
