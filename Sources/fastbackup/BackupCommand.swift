@@ -42,7 +42,11 @@ enum BackupCommand {
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
         return try withMaintenance(root: root, opts: opts) {
-            try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig)
+            // A rollback killed during its swap leaves part of the live tree set aside: a backup
+            // taken now would miss it (and rolling back to that backup would delete it). Finish
+            // that swap first, as the next rollback would.
+            if kinds.contains(where: { $0 != .db }) { try TreeRestore.recover(root: root) }
+            return try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig)
         }
     }
 

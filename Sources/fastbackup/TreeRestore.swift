@@ -38,6 +38,14 @@ struct TreeRestore {
                 childSwap = true
             }
         }
+        if kind == .media {
+            // The media swap sets the whole tree aside and deletes it: a backup kept in there
+            // would go with it (the code swap keeps such files where they are instead).
+            let replaced = unit.map { liveBase.appendingComponent($0) } ?? liveBase
+            if let inside = keep.first(where: { !keptPaths(in: replaced, of: [$0]).isEmpty }) {
+                throw CommandError("The rollback file \(inside) lies inside \(replaced.displayString), which a media rollback replaces and then deletes. Move it to var/backups and try again.")
+            }
+        }
         if let unit {
             // Known before extracting: refuse now rather than after staging the whole archive.
             try TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: liveBase, oldBase: liveBase,
@@ -116,9 +124,11 @@ struct TreeRestore {
             TreeRemover.remove(staging)
             throw error
         }
+        var journalWritten = false
         do {
             try SignalGuard.shared.critical {
                 try swap.writeJournal(to: journal)
+                journalWritten = true
                 _ = old.withCPath { mkdir($0, 0o700) }
                 try swap.perform(undoOnFailure: true)
                 unlink(journal)
@@ -129,6 +139,12 @@ struct TreeRestore {
             // The renames back stamped the folders that hold the units; give them their times back.
             for (path, mtime) in liveHolderTimes { setModificationTime(path, mtime) }
             if let baseTime { setModificationTime(liveBase, baseTime) }
+            throw error
+        } catch where !journalWritten {
+            // No journal (a full disk, say): nothing was renamed, and the staged copy would
+            // otherwise stay until the next rollback.
+            unlink(journal + ".tmp")
+            TreeRemover.remove(staging)
             throw error
         }
         for h in holders {
@@ -229,18 +245,26 @@ struct TreeRestore {
         let fixed = ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: [])
         let matching = ExclusionRules(fixed: [], patterns: patterns)
         var found: [PathBytes] = []
+        var unreadable: [String] = []
         // The walker calls `exclude` on its emitting thread only, once per path.
         try DirectoryWalker(threads: 2, exclude: { rel, _ in
             if fixed.excludes(rel) || rel.starts(with: PathBytes(path: RollbackLayout.internalPrefix)) { return true }
             if matching.excludes(rel) { found.append(rel); return true }
             return false
-        }).walk(base: liveBase, visit: { _ in }, problem: { _ in })
+        }).walk(base: liveBase, visit: { _ in }, problem: { p in
+            // A folder that cannot be read may hold excluded paths; the swap would set them aside
+            // with it and delete them. (A path that vanished or was replaced is not one to keep.)
+            if case let .unreadable(path, errno) = p { unreadable.append("\(path.displayString): \(String(cString: strerror(errno)))") }
+        })
+        if let first = unreadable.first {
+            throw CommandError("Cannot read the live folder \(first), so the paths the backup excluded in it cannot be kept. Nothing was changed.")
+        }
         return found
     }
 
-    private func keptPaths(in liveBase: PathBytes) -> [PathBytes] {
+    private func keptPaths(in liveBase: PathBytes, of files: [String]? = nil) -> [PathBytes] {
         let base = TreeSwap.resolved(liveBase)
-        return keep.compactMap { path in
+        return (files ?? keep).compactMap { path in
             let real = TreeSwap.resolved(PathBytes(path: path))
             guard real.count > base.count + 1, real.starts(with: base), real[base.count] == UInt8(ascii: "/") else { return nil }
             return Array(real[(base.count + 1)...])

@@ -310,6 +310,34 @@ final class RollbackCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/var/.fastbackup-rollback-media.journal"))
     }
 
+    /// A backup taken while a killed rollback's swap is half done would miss the tree set aside
+    /// (and a later rollback to it would delete that tree): the backup finishes the swap first.
+    func testBackupFinishesAnInterruptedSwapFirst() throws {
+        let t = try makeStore()
+        let archive = try backup(t, "media")
+        let expected = try manifest(t.path + "/pub/media")
+        try sh("""
+        cd '\(t.path)/pub' && mkdir .fastbackup-staging-media-1 .fastbackup-old-media-1 && \
+        tar -xzf '\(archive)' -C .fastbackup-staging-media-1 --strip-components=1 && mv media .fastbackup-old-media-1/media
+        """)
+        let journal: [String: Any] = [
+            "kind": "media", "liveBase": Array((t.path + "/pub").utf8).map(Int.init),
+            "stagingBase": Array((t.path + "/pub/.fastbackup-staging-media-1").utf8).map(Int.init),
+            "oldBase": Array((t.path + "/pub/.fastbackup-old-media-1").utf8).map(Int.init),
+            "units": [["path": Array("media".utf8).map(Int.init), "staged": true]],
+        ]
+        try JSONSerialization.data(withJSONObject: journal).write(to: URL(fileURLWithPath: t.path + "/var/.fastbackup-rollback-media.journal"))
+        let r = try fastbackup(["setup:backup", "--media", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("was interrupted while swapping"), r.stdout)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), expected)
+        let made = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("Media backup path: ") }
+            .map { String($0.dropFirst("Media backup path: ".count)) })
+        let listed = try sh("tar -tzf '\(made)' | grep -c 'pub/media/catalog/product/a/b/ab.jpg'")
+        XCTAssertEqual(listed.trimmingCharacters(in: .whitespacesAndNewlines), "1", "the backup misses the set-aside tree")
+        XCTAssertEqual(try sh("ls -a '\(t.path)/pub' | grep -c fastbackup || true").trimmingCharacters(in: .whitespacesAndNewlines), "0")
+    }
+
     func testConfirmationDeclinedChangesNothing() throws {
         let t = try makeStore()
         let archive = try backup(t, "media")

@@ -123,6 +123,37 @@ final class RollbackSafetyTests: XCTestCase {
         XCTAssertEqual(leftovers(t.path), [])
     }
 
+    /// A media archive kept inside pub/media would be deleted with the tree the swap replaces:
+    /// the rollback refuses before anything is staged, and the archive and the live tree stay.
+    func testMediaArchiveInsideMediaIsRefused() throws {
+        let t = try makeSmallStore()
+        let made = try backup(t, "media")
+        let name = (made as NSString).lastPathComponent
+        try sh("mkdir -p '\(t.path)/pub/media/import' && mv '\(made)' '\(t.path)/pub/media/import/'")
+        let archive = t.path + "/pub/media/import/" + name
+        let live = try manifest(t.path + "/pub/media")
+        let r = try rollback(t, ["-m", archive])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("lies inside"), r.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), live)
+        XCTAssertEqual(leftovers(t.path + "/pub"), [])
+    }
+
+    /// A journal that cannot be written (here its temporary name is taken by a folder; on a
+    /// full disk the write fails) stops the rollback before any rename, and the staged copy is
+    /// removed rather than left for the next run.
+    func testUnwritableJournalLeavesNoStagingFolder() throws {
+        let t = try makeSmallStore()
+        let archive = try backup(t, "code")
+        try sh("echo changed > '\(t.path)/app/etc/di.xml' && mkdir '\(t.path)/var/.fastbackup-rollback-code.journal.tmp'")
+        let live = try manifest(t.path, excluding: ["var"])
+        let r = try rollback(t, ["-c", archive])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("Cannot write the rollback journal"), r.stderr)
+        XCTAssertEqual(try manifest(t.path, excluding: ["var"]), live)
+        XCTAssertEqual(leftovers(t.path), [])
+    }
+
     // MARK: findings 9 and 10
 
     /// A volume mounted inside a unit (`app/code/Shared`, `app/code/With Space`) or as a unit (`generated`) makes the
