@@ -87,7 +87,6 @@ final class ArchiveExtractor {
         var report = Report()
         var policy = EntryPathPolicy()
         var directories: [(rel: PathBytes, header: TarHeader)] = []
-        var hardLinks: [(target: PathBytes, rel: PathBytes, entry: PathBytes)] = []
         var symlinks: [PendingSymlink?] = []
         var symlinkIndex: [PathKey: Int] = [:]
         var knownDirs = Set<PathKey>([PathKey([])])
@@ -198,7 +197,11 @@ final class ArchiveExtractor {
                 }
                 cancelSymlink(rel)
                 try clearDirectory(rel, entry: entryName)
-                hardLinks.append((target, rel, entryName))
+                // Linked here, at the entry's place in the archive, as GNU tar does: to the target
+                // as it is now (a later entry of the target's name replaces the target, not what
+                // the link holds), and a later entry of the link's name replaces the link.
+                if isInFlight(target) { group.wait() }
+                try makeHardLink(target: target, rel: rel, base: base, entry: entryName)
                 report.hardLinks += 1
             case .fifo, .characterDevice, .blockDevice:
                 Console.warning("\(entryName.displayString): device nodes and FIFOs are not restored; skipped")
@@ -209,21 +212,6 @@ final class ArchiveExtractor {
         group.wait()
         try throwWorkerError()
 
-        // No symlink of this archive exists yet, so none of these can be followed.
-        for hl in hardLinks {
-            let target = base.appendingComponent(hl.target)
-            let path = base.appendingComponent(hl.rel)
-            func makeLink() -> Int32 { path.withCPath { p in target.withCPath { Glibc.link($0, p) } } == 0 ? 0 : errno }
-            var err = makeLink()
-            if err == EEXIST {
-                try replace(path, entry: hl.entry)
-                err = makeLink()
-            }
-            if err != 0 {
-                throw ExtractError(entry: hl.entry.displayString, path: path.displayString, errno: err,
-                                   message: "cannot link to '\(hl.target.displayString)'")
-            }
-        }
         for case let link? in symlinks {
             try createSymlink(link.header, path: base.appendingComponent(link.rel), entry: link.header.name.bytes)
         }
@@ -281,6 +269,33 @@ final class ArchiveExtractor {
             }
         }
         known.insert(PathKey(parent))
+    }
+
+    /// No symlink of this archive exists yet (they are made last), but over a live tree
+    /// (`--in-place`) a folder on the way to the target may be a live symlink: link(2) would follow
+    /// it out of the store, so every folder above the target must be a real one.
+    private func makeHardLink(target: PathBytes, rel: PathBytes, base: PathBytes, entry: PathBytes) throws {
+        let targetPath = base.appendingComponent(target)
+        let path = base.appendingComponent(rel)
+        var i = 0
+        while let slash = target[i...].firstIndex(of: UInt8(ascii: "/")) {
+            let folder = Array(target[..<slash])
+            var st = stat()
+            if base.appendingComponent(folder).withCPath({ lstat($0, &st) }) == 0 && (st.st_mode & S_IFMT) != S_IFDIR {
+                throw UnsafeArchiveError(entry: entry.displayString, reason: "links to '\(target.displayString)' through '\(folder.displayString)', which is not a folder")
+            }
+            i = slash + 1
+        }
+        func makeLink() -> Int32 { path.withCPath { p in targetPath.withCPath { Glibc.link($0, p) } } == 0 ? 0 : errno }
+        var err = makeLink()
+        if err == EEXIST {
+            try replace(path, entry: entry)
+            err = makeLink()
+        }
+        if err != 0 {
+            throw ExtractError(entry: entry.displayString, path: path.displayString, errno: err,
+                               message: "cannot link to '\(target.displayString)'")
+        }
     }
 
     private func replace(_ path: PathBytes, entry: PathBytes) throws {

@@ -101,6 +101,49 @@ final class HostileArchiveTests: XCTestCase {
         }
     }
 
+    /// Hard links are made at their place in the archive, as GNU tar makes them: a later entry of
+    /// the link's name replaces the link (a file, or a folder with files in it), and a later entry
+    /// of the target's name does not change what the link holds. Compared with `tar -xzf` of the
+    /// same archive; before, links were made last and overwrote both later entries.
+    func testHardLinksFollowArchiveOrderAsGNUTarDoes() throws {
+        try requireTool("python3")
+        try requireTool("tar")
+        let cases: [(String, String)] = [
+            ("link replaced", "f('app/a', b'A\\n'); h('app/b', 'app/a'); f('app/b', b'later-b\\n'); h('app/d', 'app/a'); d('app/d'); f('app/d/x', b'inside-d\\n')"),
+            ("target replaced", "f('app/a', b'v1\\n'); h('app/b', 'app/a'); f('app/a', b'v2\\n')"),
+        ]
+        for (label, body) in cases {
+            let store = try TempTree("links")
+            try store.dir("var/backups")
+            let outside = try TempTree("outside")
+            try makeArchive(store, outside: outside.path, body: body)
+            let gnu = try TempTree("gnu")
+            try sh("tar -xzf '\(store.path)/var/backups/1_filesystem_code.tgz' -C '\(gnu.path)'")
+            let r = try fastbackup(["setup:rollback", "-n", "-c", "1_filesystem_code.tgz", "--root", store.path])
+            XCTAssertEqual(r.status, 0, "\(label): \(r.stderr)")
+            XCTAssertEqual(try manifest(store.path + "/app"), try manifest(gnu.path + "/app"), label)
+        }
+    }
+
+    /// Over a live tree (`--in-place`), a live symlink on the way to a hard link's target would let
+    /// link(2) reach a file outside the store; the archive is refused and the file keeps one link.
+    func testInPlaceHardLinkThroughALiveSymlinkIsRefused() throws {
+        try requireTool("python3")
+        let store = try TempTree("inplace-link")
+        try store.file("app/etc/di.xml", "live\n")
+        try store.dir("var/backups")
+        let outside = try TempTree("outside")
+        try outside.file("secret", "secret\n", mode: 0o600)
+        symlink(outside.path, store.path + "/app/ext")
+        try makeArchive(store, outside: outside.path, body: "h('app/h', 'app/ext/secret')")
+        let r = try fastbackup(["setup:rollback", "-n", "--in-place", "-c", "1_filesystem_code.tgz", "--root", store.path])
+        XCTAssertNotEqual(r.status, 0, r.stdout)
+        XCTAssertTrue(r.stderr.contains("which is not a folder"), r.stderr)
+        var st = stat()
+        stat(outside.path + "/secret", &st)
+        XCTAssertEqual(st.st_nlink, 1, "the outside file gained a hard link")
+    }
+
     /// GNU tar semantics for names stored twice (`tar -r`): the later entry wins, every time.
     func testLaterDuplicateEntryWins() throws {
         try requireTool("python3")

@@ -318,7 +318,8 @@ final class RollbackCommandTests: XCTestCase {
         let expected = try manifest(t.path + "/pub/media")
         try sh("""
         cd '\(t.path)/pub' && mkdir .fastbackup-staging-media-1 .fastbackup-old-media-1 && \
-        tar -xzf '\(archive)' -C .fastbackup-staging-media-1 --strip-components=1 && mv media .fastbackup-old-media-1/media
+        tar -xzf '\(archive)' -C .fastbackup-staging-media-1 --strip-components=1 && mv media .fastbackup-old-media-1/media && \
+        mv '\(archive)' '\(t.path)/var/backups/1_filesystem_media.tgz'
         """)
         let journal: [String: Any] = [
             "kind": "media", "liveBase": Array((t.path + "/pub").utf8).map(Int.init),
