@@ -1,13 +1,88 @@
 import DBStream
 import Foundation
+import ParallelGzip
 
 /// `setup:rollback -d`: streams the SQL file into the server.
+///
+/// Magento's own `setup:backup --db` writes its `_db.sql` through PHP's `compress.zlib://` stream
+/// at level 9, so that file is gzip under a `.sql` name (and Magento's rollback reads plain SQL the
+/// same way, through zlib's transparent read). A file that starts with the gzip magic is
+/// inflated on the way in: a thread feeds the statement splitter through a pipe.
 enum DatabaseRestore {
     static func run(config: DatabaseConfig, file: String, threads: Int) throws {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CommandError("Cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let stats = try SQLRestorer(config: config, options: RestoreOptions(threads: threads)).restore(fromFD: fd, path: file)
-        Console.detail("\(stats)")
+        let restorer = SQLRestorer(config: config, options: RestoreOptions(threads: threads))
+        guard isGzip(fd) else {
+            Console.detail("\(try restorer.restore(fromFD: fd, path: file))")
+            return
+        }
+        Console.detail("\(file) is gzip-compressed (as Magento writes its DB backups); inflating it on the way in")
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw CommandError("Cannot create a pipe: \(String(cString: strerror(errno)))") }
+        let (readEnd, writeEnd) = (ends[0], ends[1])
+        let inflater = Inflater(input: fd, path: file, output: writeEnd)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            inflater.run()
+            close(writeEnd)
+            done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+        let result = Result { try restorer.restore(fromFD: readEnd, path: file) }
+        // A restorer that stopped early leaves the inflater blocked on a full pipe: closing the
+        // read end ends its write with EPIPE (SIGPIPE is ignored by the command's signal set-up).
+        close(readEnd)
+        done.wait()
+        // The inflater's error comes first: a stream cut at a statement boundary reads as a
+        // clean end to the splitter, so its success alone proves nothing.
+        if let error = inflater.error, !inflater.stoppedByReader { throw error }
+        Console.detail("\(try result.get())")
+    }
+
+    private static func isGzip(_ fd: Int32) -> Bool {
+        var magic: [UInt8] = [0, 0]
+        let n = pread(fd, &magic, 2, 0)
+        return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+    }
+}
+
+/// Inflates a gzip file into a pipe; keeps the first error.
+private final class Inflater: @unchecked Sendable {
+    let input: Int32, path: String, output: Int32
+    private(set) var error: Error?
+    /// The write failed with EPIPE: the reader stopped first (its own error is the one to report).
+    private(set) var stoppedByReader = false
+
+    init(input: Int32, path: String, output: Int32) {
+        self.input = input
+        self.path = path
+        self.output = output
+    }
+
+    func run() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        do {
+            let d = try ParallelDecompressor(inputFD: input, path: path, threads: 2)
+            while true {
+                let n = try d.read(into: buffer)
+                if n == 0 { return }
+                var off = 0
+                while off < n {
+                    let w = write(output, buffer.baseAddress! + off, n - off)
+                    if w < 0 {
+                        if errno == EINTR { continue }
+                        if errno == EPIPE { stoppedByReader = true }
+                        throw CommandError("Cannot pass \(path) on after inflating it: \(String(cString: strerror(errno)))")
+                    }
+                    off += w
+                }
+            }
+        } catch {
+            self.error = CommandError("Cannot read \(path): \(error)")
+        }
     }
 }

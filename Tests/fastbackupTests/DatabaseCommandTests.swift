@@ -98,6 +98,32 @@ final class DatabaseCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: t.path + "/var/backups/" + name), "the backup must be kept")
     }
 
+    /// Magento's `setup:backup --db` writes its `_db.sql` through PHP's `compress.zlib://` at
+    /// level 9: gzip under a `.sql` name. Fixture: `mariadb-dump DB | gzip -9 > var/backups/1700000001_db.sql`.
+    /// It restores to the same checksums; the same file cut short is an error, not a partial
+    /// success.
+    func testGzipDumpAsMagentoWritesItRestores() throws {
+        let s = try server()
+        try requireTool("mariadb-dump")
+        let db = "fbcli_\(UInt32.random(in: 0...UInt32.max))"
+        try s.sql("CREATE DATABASE \(db)")
+        defer { _ = try? s.sql("DROP DATABASE IF EXISTS \(db)") }
+        try s.sql("CREATE TABLE g (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO g SELECT seq, MD5(seq) FROM seq_1_to_20000;", database: db)
+        let before = try s.checksums(db)
+        let t = try store(database: db, server: s)
+        try sh("mkdir -p '\(t.path)/var/backups' && MYSQL_PWD='\(s.password)' mariadb-dump --no-defaults --socket='\(s.socket)' --user='\(s.user)' \(db) | gzip -9 > '\(t.path)/var/backups/1700000001_db.sql'")
+        try s.sql("DROP TABLE g", database: db)
+        let r = try fastbackup(["setup:rollback", "-n", "-d", "1700000001_db.sql", "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try s.checksums(db), before)
+
+        let size = try FileManager.default.attributesOfItem(atPath: t.path + "/var/backups/1700000001_db.sql")[.size] as! Int
+        try sh("head -c \(size / 2) '\(t.path)/var/backups/1700000001_db.sql' > '\(t.path)/var/backups/1700000002_db.sql'")
+        let cut = try fastbackup(["setup:rollback", "-n", "-d", "1700000002_db.sql", "--root", t.path])
+        XCTAssertEqual(cut.status, 1, cut.stdout)
+        XCTAssertTrue(cut.stderr.contains("1700000002_db.sql"), cut.stderr)
+    }
+
     func testWrongPasswordNamesUserAndHostButNotPassword() throws {
         let s = try server()
         let t = try store(database: "mysql", server: s, password: "wrong-secret-42")
