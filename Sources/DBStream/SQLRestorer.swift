@@ -79,6 +79,14 @@ public final class SQLRestorer {
         // Spreading stays on until something makes row order observable (a trigger) or
         // the split of a statement could be misread (NO_BACKSLASH_ESCAPES).
         var spreadAllowed = options.spreadTables && pool.count > 1
+        /// Tables with a trigger: their rows load in file order on the schema connection, so what
+        /// the trigger writes elsewhere (a log with AUTO_INCREMENT ids) gets the client's order.
+        var triggered = Set<String>()
+        /// Everything runs on the schema connection from here on: a temporary table exists only there.
+        var serialOnly = false
+        /// The schema connection holds an open transaction (autocommit off, or START TRANSACTION,
+        /// and a write since): data queued elsewhere could wait on its locks while it waits for them.
+        var autocommitOff = false, mainInTransaction = false
 
         func restoreError(line: Int, sql: String, errno: UInt32, message: String) -> DBError {
             DBError(.restore(path: path, line: line, sql: sql, errno: errno, message: message,
@@ -118,10 +126,37 @@ public final class SQLRestorer {
             }
         }
 
-        while let s = try splitter.next() {
+        func nextStatement() throws -> SQLStatement? {
+            do {
+                return try splitter.next()
+            } catch {
+                // An earlier statement may have failed on a data connection: that one is the
+                // error to report (the client would have stopped there), not what comes after.
+                pool.waitIdle()
+                try checkWorkers()
+                throw error
+            }
+        }
+
+        while let s = try nextStatement() {
             try checkWorkers()
             stats.statements += 1
-            switch StatementKind(s.text) {
+            let kind = StatementKind(s.text)
+            if serialOnly || mainInTransaction {
+                if case .session = kind {} else if case .lock = kind { stats.skippedLocks += 1; continue } else {
+                    pool.waitIdle()
+                    try checkWorkers()
+                    try runMain(s)
+                    switch kind {
+                    case .tableDDL, .alterTable: mainInTransaction = false   // an implicit commit
+                    case .other where Self.endsTransaction(s.text): mainInTransaction = false
+                    default: break
+                    }
+                    if case .data = kind { stats.dataStatements += 1 }
+                    continue
+                }
+            }
+            switch kind {
             case .session:
                 if spreadAllowed, Self.contains(s.text, "NO_BACKSLASH_ESCAPES") { spreadAllowed = false }
                 if pool.count > 1, StatementKind.readsTables(s.text) {
@@ -129,21 +164,35 @@ public final class SQLRestorer {
                     try checkWorkers()
                 }
                 try runMain(s)
+                if Self.contains(s.text, "SQL_MODE") {
+                    // The splitter reads strings as the server will: follow NO_BACKSLASH_ESCAPES
+                    // and ANSI_QUOTES as they come and go (a dump sets them around a trigger).
+                    let mode = try main.scalar("SELECT @@SESSION.sql_mode") ?? ""
+                    splitter.backslashEscapes = !mode.contains("NO_BACKSLASH_ESCAPES")
+                    splitter.ansiQuotes = mode.contains("ANSI_QUOTES")
+                }
                 pool.enqueueEverywhere(s)
                 // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a
                 // COMMIT that runs on the schema connection only, so the data connections would
                 // close with their INSERTs uncommitted and lose them. They commit each statement.
                 if Self.contains(s.text, "AUTOCOMMIT") {
                     pool.enqueueEverywhere(SQLStatement(text: Array("SET SESSION autocommit=1".utf8), line: s.line))
+                    autocommitOff = Self.setsAutocommitOff(s.text)
                 }
             case .data(let table):
                 stats.dataStatements += 1
                 let spread = spreadAllowed && StatementKind.isAnyOrderInsert(s.text)
-                if !spread, pool.count > 1, StatementKind.readsTables(s.text) {
+                if triggered.contains(table) {
+                    pool.waitIdle()
+                    try checkWorkers()
+                    try runMain(s)
+                    if autocommitOff { mainInTransaction = true }
+                } else if !spread, pool.count > 1, StatementKind.readsTables(s.text) {
                     // Its rows depend on tables loading on other connections: run it after them.
                     pool.waitIdle()
                     try checkWorkers()
                     try runMain(s)
+                    if autocommitOff { mainInTransaction = true }
                 } else if spread {
                     var home: Int?
                     switch placement[table] {
@@ -164,6 +213,14 @@ public final class SQLRestorer {
                 } else {
                     placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table))
                 }
+            case .alterTable(let table, let endsData) where StatementKind.hasWord(s.text, "REFERENCES"):
+                // A foreign key needs the referenced table's index, which an ALTER queued on that
+                // table's connection may still be adding (phpMyAdmin adds keys, then constraints).
+                pool.waitIdle()
+                try checkWorkers()
+                if placement[table] != nil { placement[table] = nil }
+                try runMain(s)
+                if endsData { pool.markRestored(table) }
             case .alterTable(let table, let endsData):
                 var wasSpread = false
                 if case .spread? = placement[table] { wasSpread = true }
@@ -183,7 +240,14 @@ public final class SQLRestorer {
                     pool.waitIdle()   // CREATE TABLE ... SELECT reads what the file loaded before it
                     try checkWorkers()
                 }
-                if placement[table] != nil {
+                if !isCreate {
+                    // A DROP runs only once every statement before it has: the client stops at a
+                    // failed INSERT and never reaches the DROPs after it, and neither may a restore.
+                    pool.waitIdle()
+                    try checkWorkers()
+                    placement[table] = nil
+                    triggered.remove(table)
+                } else if placement[table] != nil {
                     pool.waitDrained(table)
                     try checkWorkers()
                     placement[table] = nil
@@ -195,8 +259,16 @@ public final class SQLRestorer {
             case .other:
                 pool.waitIdle()
                 try checkWorkers()
-                if spreadAllowed, Self.createsTrigger(s.text) { spreadAllowed = false }
+                if Self.createsTrigger(s.text) {
+                    if let table = StatementKind.triggerTable(s.text) { triggered.insert(table) } else { spreadAllowed = false }
+                }
+                if StatementKind.createsTemporaryTable(s.text) { serialOnly = true }
                 try runMain(s)
+                if Self.endsTransaction(s.text) {
+                    mainInTransaction = false
+                } else if autocommitOff || StatementKind.startsTransaction(s.text) {
+                    mainInTransaction = true
+                }
             }
         }
         pool.waitIdle()
@@ -224,6 +296,22 @@ public final class SQLRestorer {
         var t = Tokens(text)
         guard t.word() == "CREATE" else { return false }
         return contains(Array(text.prefix(512)), "TRIGGER")
+    }
+
+    /// COMMIT or ROLLBACK (not ROLLBACK TO SAVEPOINT).
+    static func endsTransaction(_ text: [UInt8]) -> Bool {
+        var t = Tokens(text)
+        let w = t.word()
+        if w == "COMMIT" { return true }
+        return w == "ROLLBACK" && t.word() != "TO"
+    }
+
+    /// For a SET naming AUTOCOMMIT: whether it turns it off (`= 0`, `= OFF`).
+    static func setsAutocommitOff(_ text: [UInt8]) -> Bool {
+        guard let r = String(decoding: text, as: UTF8.self).uppercased().range(of: "AUTOCOMMIT") else { return false }
+        let rest = String(decoding: text, as: UTF8.self).uppercased()[r.upperBound...]
+            .drop { $0 == " " || $0 == "=" || $0 == "\t" }
+        return rest.hasPrefix("0") || rest.hasPrefix("OFF") || rest.hasPrefix("FALSE")
     }
 
     static func message(_ e: DBError) -> String {

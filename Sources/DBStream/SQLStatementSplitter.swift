@@ -32,6 +32,13 @@ public final class SQLStatementSplitter {
     private var pos = 0
     private var end = 0
     private var eof = false
+    private var atStart = true
+    /// Whether a backslash escapes the next byte inside strings, as the server's sql_mode decides
+    /// (false under NO_BACKSLASH_ESCAPES). The caller updates it when a statement changes the
+    /// mode, as the `mariadb` client follows the server's status.
+    public var backslashEscapes = true
+    /// Under ANSI_QUOTES a double-quoted run is an identifier: no backslash escapes in it.
+    public var ansiQuotes = false
     private var line = 1
     private var delimiter: [UInt8] = [UInt8(ascii: ";")] {
         didSet { special = SQLStatementSplitter.specialBytes(delimiter) }
@@ -125,6 +132,11 @@ public final class SQLStatementSplitter {
     /// - Throws: ``DBError`` `.syntax` for an unterminated string or comment at the
     ///   end, or a statement over the size limit; `.io` for read errors.
     public func next() throws -> SQLStatement? {
+        if atStart {
+            atStart = false
+            // A UTF-8 byte order mark (editors on Windows add one) is not SQL; the client skips it.
+            if try fill(3), buf[pos] == 0xEF, buf[pos + 1] == 0xBB, buf[pos + 2] == 0xBF { pos += 3 }
+        }
         var text: [UInt8] = []
         var startLine = 0
         var state = State.normal
@@ -139,7 +151,7 @@ public final class SQLStatementSplitter {
             switch state {
             case .single, .double, .backtick:
                 let quote: UInt8 = state == .single ? 0x27 : (state == .double ? 0x22 : 0x60)
-                let escape: UInt8 = state == .backtick ? quote : 0x5C
+                let escape: UInt8 = state == .backtick || !backslashEscapes || (state == .double && ansiQuotes) ? quote : 0x5C
                 // Copy the run up to the next quote or backslash in one go.
                 let (k, newlines) = buf.withUnsafeBufferPointer { p -> (Int, Int) in
                     var k = pos, nl = 0
@@ -276,12 +288,15 @@ public final class SQLStatementSplitter {
         let sep = buf[pos + word.count]
         guard sep == 32 || sep == 9 else { return false }
         for _ in 0..<word.count { _ = advance() }
+        var rest: [UInt8] = []
+        while let d = try peek(), d != 10 { rest.append(advance()) }
+        while let f = rest.first, f == 32 || f == 9 { rest.removeFirst() }
+        // The client takes the first word (or a quoted string): `DELIMITER $$ -- switch` is `$$`.
         var arg: [UInt8] = []
-        while let d = try peek(), d != 10 { arg.append(advance()) }
-        while let l = arg.last, l == 32 || l == 9 || l == 13 { arg.removeLast() }
-        while let f = arg.first, f == 32 || f == 9 { arg.removeFirst() }
-        if arg.count >= 2, let f = arg.first, f == arg.last, f == 0x27 || f == 0x22 || f == 0x60 {
-            arg = Array(arg.dropFirst().dropLast())
+        if let f = rest.first, f == 0x27 || f == 0x22 || f == 0x60, let close = rest.dropFirst().firstIndex(of: f) {
+            arg = Array(rest[1..<close])
+        } else {
+            arg = Array(rest.prefix { $0 != 32 && $0 != 9 && $0 != 13 })
         }
         guard !arg.isEmpty else {
             throw DBError(.syntax(path: path, line: line, reason: "DELIMITER without a delimiter"))

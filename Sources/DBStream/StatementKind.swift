@@ -11,7 +11,14 @@ enum StatementKind: Equatable {
         var t = Tokens(text)
         let w0 = t.word()
         switch w0 {
-        case "SET", "USE":
+        case "SET":
+            // `SET STATEMENT v=x FOR <statement>` is that statement, and `SET GLOBAL` changes the
+            // server once: neither is a session setting every connection must repeat.
+            if t.startsWith("@@GLOBAL.") { self = .other; return }
+            let w = t.word()
+            if w == "STATEMENT" || w == "GLOBAL" { self = .other; return }
+            self = .session
+        case "USE":
             self = .session
         case "INSERT", "REPLACE":
             var w = t.word()
@@ -50,7 +57,14 @@ enum StatementKind: Equatable {
     /// tables (`INSERT ... SELECT`, a subquery in VALUES, `CREATE TABLE ... AS SELECT`), so it
     /// must wait for every statement before it, whatever table those load.
     static func readsTables(_ text: [UInt8]) -> Bool {
-        text.withUnsafeBufferPointer { p in
+        hasWord(text, "SELECT")
+    }
+
+    /// True when the statement holds `word` (upper-case ASCII) outside quotes and backticks,
+    /// between non-identifier bytes.
+    static func hasWord(_ text: [UInt8], _ word: StaticString) -> Bool {
+        let first = word.utf8Start[0] | 0x20
+        return text.withUnsafeBufferPointer { p in
             let n = p.count
             var k = 0
             while k < n {
@@ -59,7 +73,7 @@ enum StatementKind: Equatable {
                     k = skipQuoted(p, from: k)
                     continue
                 }
-                if c | 0x20 == UInt8(ascii: "s"), isSelectWord(p, at: k) { return true }
+                if c | 0x20 == first, isWord(p, at: k, word) { return true }
                 k += 1
             }
             return false
@@ -83,19 +97,53 @@ enum StatementKind: Equatable {
         return n
     }
 
-    /// True when the bytes at `k` are the word SELECT (any case) between non-identifier bytes.
-    static func isSelectWord(_ p: UnsafeBufferPointer<UInt8>, at k: Int) -> Bool {
-        let word: StaticString = "SELECT"
-        let n = p.count
-        guard k + 6 <= n, k == 0 || !isIdentifierByte(p[k - 1]) else { return false }
-        if k + 6 < n, isIdentifierByte(p[k + 6]) { return false }
+    /// True when the bytes at `k` are `word` (any case) between non-identifier bytes.
+    static func isWord(_ p: UnsafeBufferPointer<UInt8>, at k: Int, _ word: StaticString) -> Bool {
+        let n = p.count, len = word.utf8CodeUnitCount
+        guard k + len <= n, k == 0 || !isIdentifierByte(p[k - 1]) else { return false }
+        if k + len < n, isIdentifierByte(p[k + len]) { return false }
         let w = word.utf8Start
-        for i in 0..<6 where p[k + i] & 0xDF != w[i] { return false }
+        for i in 0..<len where p[k + i] & 0xDF != w[i] { return false }
         return true
     }
 
     private static func isIdentifierByte(_ b: UInt8) -> Bool {
         (b | 0x20 >= 97 && b | 0x20 <= 122) || (b >= 48 && b <= 57) || b == 95 || b == 36 || b >= 0x80
+    }
+
+    /// The table after `TRIGGER name {BEFORE|AFTER} event ON`, as ``Tokens/name()`` reads it.
+    static func triggerTable(_ text: [UInt8]) -> String? {
+        text.withUnsafeBufferPointer { p -> String? in
+            var k = 0, sawTrigger = false
+            while k < p.count {
+                let c = p[k]
+                if c == 0x27 || c == 0x22 || c == 0x60 { k = skipQuoted(p, from: k); continue }
+                if !sawTrigger, c | 0x20 == UInt8(ascii: "t"), isWord(p, at: k, "TRIGGER") { sawTrigger = true; k += 7; continue }
+                if sawTrigger, c | 0x20 == UInt8(ascii: "o"), isWord(p, at: k, "ON") {
+                    var t = Tokens(text)
+                    t.i = k + 2
+                    return t.name()
+                }
+                k += 1
+            }
+            return nil
+        }
+    }
+
+    static func createsTemporaryTable(_ text: [UInt8]) -> Bool {
+        var t = Tokens(text)
+        guard t.word() == "CREATE" else { return false }
+        var w = t.word()
+        if w == "OR", t.word() == "REPLACE" { w = t.word() }
+        return w == "TEMPORARY"
+    }
+
+    /// START TRANSACTION or BEGIN (not BEGIN NOT ATOMIC, a compound statement).
+    static func startsTransaction(_ text: [UInt8]) -> Bool {
+        var t = Tokens(text)
+        let w = t.word()
+        if w == "START" { return t.word() == "TRANSACTION" }
+        return w == "BEGIN" && (t.atEnd || t.word() == "WORK")
     }
 
     /// True for a plain `INSERT [LOW_PRIORITY|HIGH_PRIORITY] INTO t VALUES (...),...`
@@ -160,7 +208,7 @@ struct Tokens {
                     k = StatementKind.skipQuoted(p, from: k)
                     continue
                 }
-                if c | 0x20 == UInt8(ascii: "s"), StatementKind.isSelectWord(p, at: k) {
+                if c | 0x20 == UInt8(ascii: "s"), StatementKind.isWord(p, at: k, "SELECT") {
                     return false   // a subquery reads other tables: its rows depend on what ran before
                 }
                 if c == UInt8(ascii: "(") {
@@ -199,6 +247,15 @@ struct Tokens {
     }
 
     /// The next bare word, upper-cased ("" when none).
+    /// True when the next bytes (after whitespace) are `prefix` (upper-case ASCII), any case.
+    mutating func startsWith(_ prefix: StaticString) -> Bool {
+        skip()
+        let n = prefix.utf8CodeUnitCount, w = prefix.utf8Start
+        guard i + n <= b.count else { return false }
+        for k in 0..<n where b[i + k] & 0xDF != w[k] & 0xDF { return false }
+        return true
+    }
+
     mutating func word() -> String {
         skip()
         let start = i

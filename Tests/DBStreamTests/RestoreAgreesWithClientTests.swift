@@ -1,0 +1,148 @@
+import DBStream
+import Foundation
+import XCTest
+
+/// Files the `mariadb` client loads one way and the parallel restore once loaded another. Each
+/// file is written here, loaded with `mariadb DB < file` and with SQLRestorer on two data
+/// connections into fresh databases, and the two are compared.
+final class RestoreAgreesWithClientTests: XCTestCase {
+    private func sqlFile(_ sql: String, _ label: String) throws -> String {
+        let path = NSTemporaryDirectory() + "fbt-\(label)-\(UInt32.random(in: 0...UInt32.max)).sql"
+        try sql.write(toFile: path, atomically: false, encoding: .utf8)
+        return path
+    }
+
+    private func restore(_ server: TestServer, _ path: String, into db: String, threads: Int = 2) throws -> RestoreStats {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DBError(.io(errno: errno, path: path, operation: "Cannot open")) }
+        defer { close(fd) }
+        return try SQLRestorer(config: server.config(db), options: RestoreOptions(threads: threads)).restore(fromFD: fd, path: path)
+    }
+
+    /// Loads `sql` both ways and compares what `queries` return.
+    private func assertAgrees(_ sql: String, _ label: String, _ queries: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let server = try TestServer.fromEnvironment()
+        let path = try sqlFile(sql, label)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let viaClient = try server.createDatabase(label)
+        defer { viaClient.drop() }
+        try server.client(viaClient.name, input: path)
+        let ours = try server.createDatabase(label)
+        defer { ours.drop() }
+        _ = try restore(server, path, into: ours.name)
+        for q in queries {
+            XCTAssertEqual(try server.admin(ours.name).query(q), try server.admin(viaClient.name).query(q), "\(label): \(q)", file: file, line: line)
+        }
+    }
+
+    /// mariadb-dump (and fastbackup's own dump) sets `sql_mode='NO_BACKSLASH_ESCAPES'` around a
+    /// trigger made under it; the trigger's `'\'` is then a whole string. The same for a
+    /// backslash in a double-quoted identifier under ANSI_QUOTES.
+    func testSQLModeChangesHowStringsSplit() throws {
+        try assertAgrees("""
+        CREATE TABLE p (id INT PRIMARY KEY, p VARCHAR(40));
+        SET @saved_sql_mode = @@sql_mode;
+        SET sql_mode = 'NO_BACKSLASH_ESCAPES';
+        DELIMITER ;;
+        CREATE TRIGGER p_bi BEFORE INSERT ON p FOR EACH ROW SET NEW.p = REPLACE(NEW.p, '/', '\\') ;;
+        DELIMITER ;
+        SET sql_mode = 'ANSI_QUOTES';
+        CREATE TABLE "y\\" (a INT);
+        SET sql_mode = @saved_sql_mode;
+        INSERT INTO p VALUES (1, 'a/b'), (2, 'c\\\\d');
+        INSERT INTO `y\\` VALUES (7);
+        """, "rsqlmode", ["SELECT id, p FROM p ORDER BY id", "SELECT a FROM `y\\`", "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE()"])
+    }
+
+    /// phpMyAdmin's layout: keys added by ALTER after the data, then the constraints. The
+    /// constraint needs the referenced table's key, whose ALTER waits behind that table's data on
+    /// another connection (held there for a second by SLEEP).
+    func testForeignKeyWaitsForTheReferencedKey() throws {
+        try assertAgrees("""
+        CREATE TABLE a_parent (id INT NOT NULL, v VARCHAR(10));
+        CREATE TABLE b_child (id INT NOT NULL, pid INT);
+        INSERT INTO a_parent VALUES (1, IF(SLEEP(1), 'x', 'y')), (2, 'b');
+        INSERT INTO b_child VALUES (1, 1), (2, 2);
+        ALTER TABLE a_parent ADD PRIMARY KEY (id);
+        ALTER TABLE b_child ADD PRIMARY KEY (id), ADD KEY pid (pid);
+        ALTER TABLE b_child ADD CONSTRAINT b_child_fk FOREIGN KEY (pid) REFERENCES a_parent (id);
+        """, "rfk", ["SELECT * FROM a_parent ORDER BY id", "SELECT * FROM b_child ORDER BY id",
+                     "SELECT constraint_name FROM information_schema.referential_constraints WHERE constraint_schema = DATABASE()"])
+    }
+
+    /// Triggers made before the data (a schema dump, then a data dump) that write a log with
+    /// AUTO_INCREMENT ids: the log gets its ids in file order.
+    func testTriggeredTablesLoadInFileOrder() throws {
+        var sql = """
+        CREATE TABLE log (id INT AUTO_INCREMENT PRIMARY KEY, src CHAR(1), ref INT);
+        CREATE TABLE a (id INT PRIMARY KEY);
+        CREATE TABLE b (id INT PRIMARY KEY);
+        CREATE TRIGGER a_ai AFTER INSERT ON a FOR EACH ROW INSERT INTO log (src, ref) VALUES ('a', NEW.id);
+        CREATE TRIGGER b_ai AFTER INSERT ON b FOR EACH ROW INSERT INTO log (src, ref) VALUES ('b', NEW.id);
+
+        """
+        for table in ["a", "b"] {
+            for st in 0..<8 {
+                sql += "INSERT INTO \(table) VALUES " + (0..<500).map { "(\(st * 500 + $0))" }.joined(separator: ",") + ";\n"
+            }
+        }
+        try assertAgrees(sql, "rtrg", ["SELECT id, src, ref FROM log ORDER BY id"])
+    }
+
+    /// `DELIMITER $$ -- comment`: the client takes the first word as the delimiter.
+    func testDelimiterTakesTheFirstWord() throws {
+        try assertAgrees("""
+        CREATE TABLE t (id INT);
+        DELIMITER $$ -- switch for the trigger
+        CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.id = NEW.id + 100; END$$
+        DELIMITER ;
+        INSERT INTO t VALUES (1);
+        """, "rdelim", ["SELECT id FROM t"])
+    }
+
+    /// `SET autocommit = 0`, then an UPDATE on the schema connection holding its row locks, then
+    /// an INSERT into the same table, then COMMIT: the INSERT once waited on a data connection for
+    /// those locks while the COMMIT waited for it (until the lock wait timeout).
+    func testOpenTransactionOnTheSchemaConnectionKeepsOrder() throws {
+        try assertAgrees("""
+        CREATE TABLE t (id INT PRIMARY KEY, v INT);
+        INSERT INTO t VALUES (1, 1), (2, 2);
+        SET autocommit = 0;
+        UPDATE t SET v = v + 10;
+        INSERT INTO t VALUES (3, 3);
+        COMMIT;
+        SET autocommit = 1;
+        """, "rtxn", ["SELECT id, v FROM t ORDER BY id"])
+    }
+
+    /// `SET STATEMENT ... FOR INSERT` is one insert, not a session setting for every connection;
+    /// a temporary table exists on one connection only; a byte order mark is skipped.
+    func testStatementFormsTheClientRunsOnce() throws {
+        try assertAgrees("\u{FEFF}" + """
+        CREATE TABLE t (id INT);
+        SET STATEMENT sql_mode = '' FOR INSERT INTO t VALUES (1);
+        CREATE TEMPORARY TABLE tmp (id INT);
+        INSERT INTO tmp VALUES (5), (6);
+        INSERT INTO t SELECT id FROM tmp;
+        """, "ronce", ["SELECT id FROM t ORDER BY id"])
+    }
+
+    /// The client stops at the first failed statement: a DROP after it must not run (here it
+    /// would drop a table holding rows), and the error names the failed line even when the file
+    /// also has a broken string further on.
+    func testNothingRunsAfterAFailedStatement() throws {
+        let server = try TestServer.fromEnvironment()
+        for (label, tail) in [("rstopdrop", "DROP TABLE IF EXISTS keepme;\nCREATE TABLE keepme (id INT);\n"), ("rstopsplit", "SELECT 'oops\n")] {
+            let path = try sqlFile("CREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t VALUES (1, 2);\n" + tail, label)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let db = try server.createDatabase(label)
+            defer { db.drop() }
+            try server.admin(db.name).execute("CREATE TABLE keepme (id INT)")
+            try server.admin(db.name).execute("INSERT INTO keepme VALUES (42)")
+            XCTAssertThrowsError(try restore(server, path, into: db.name)) { error in
+                XCTAssertTrue("\(error)".contains(":2:"), "\(label): the error must name line 2: \(error)")
+            }
+            XCTAssertEqual(try server.admin(db.name).query("SELECT id FROM keepme"), [["42"]], label)
+        }
+    }
+}
