@@ -90,5 +90,30 @@ struct ArchiveSettings {
         // the fsync before the rename finds little left to do.
         options.directIO = true
         options.writeBehind = 8 << 20
+        fitMemory(threadsGiven: opts.value("jobs") != nil, chunkGiven: chunk != nil)
+    }
+
+    /// The compressor's buffers may take this much of the backup's 256 MiB (the file read-ahead
+    /// ring holds 64 MiB more): on a 16-core host the default pool alone was 312 MiB.
+    static let compressionBudget = 128 << 20
+
+    /// Halves the chunk size down to 1 MiB when the thread count was asked for (and the chunk
+    /// size was not), then drops threads, until the pool fits ``compressionBudget``. Chunks
+    /// smaller than 4 MiB cost ~1% of text compression; fewer threads cost nothing where the
+    /// disk is slower than the cores.
+    private mutating func fitMemory(threadsGiven: Bool, chunkGiven: Bool) {
+        let asked = (options.threads, options.chunkSize)
+        while ParallelCompressor.memoryBound(options) > Self.compressionBudget {
+            if threadsGiven && !chunkGiven && options.chunkSize > 1 << 20 {
+                options.chunkSize /= 2
+            } else if options.threads > 1 {
+                options.threads -= 1
+            } else {
+                break
+            }
+        }
+        if (options.threads, options.chunkSize) != asked {
+            Console.detail("compression: \(options.threads) threads, \(options.chunkSize >> 20) MiB chunks (asked \(asked.0) and \(asked.1 >> 20) MiB) to keep its buffers within \(Self.compressionBudget >> 20) MiB")
+        }
     }
 }

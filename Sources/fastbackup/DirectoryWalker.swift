@@ -22,10 +22,14 @@ enum WalkProblem {
 struct FileIdentity: Hashable {
     let device: UInt64
     let inode: UInt64
+    /// The file type too: a file removed and replaced at once (by a FIFO, say) often gets the
+    /// freed inode number back.
+    let type: UInt32
 
     init(_ st: stat) {
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
+        type = UInt32(st.st_mode & S_IFMT)
     }
 
     /// Whether `fd` is still this file (false too when fstat fails).
@@ -56,6 +60,9 @@ final class DirectoryWalker {
     private struct Child {
         let name: PathBytes
         let info: stat
+        /// lstat's errno when it failed for another reason than the entry vanishing (EACCES on
+        /// a folder that can be listed but not searched, EIO): reported, never skipped silently.
+        var statError: Int32 = 0
     }
 
     private enum Listing {
@@ -177,6 +184,10 @@ final class DirectoryWalker {
             if let pending = stack[top].subdirs.removeValue(forKey: index) {
                 try visit(WalkedEntry(relativePath: rel, absolutePath: pending.absolutePath, info: child.info))
                 open(pending)
+            } else if child.statError != 0 {
+                if !exclude(rel, child.info) {
+                    problem(.unreadable(dir.absolutePath.appendingComponent(child.name), errno: child.statError))
+                }
             } else if !isDir, !exclude(rel, child.info) {
                 // Directories without a Pending were excluded when their parent was opened.
                 try visit(WalkedEntry(relativePath: rel, absolutePath: dir.absolutePath.appendingComponent(child.name), info: child.info))
@@ -214,7 +225,12 @@ final class DirectoryWalker {
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             var st = stat()
             let rc = name.withCPath { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
-            if rc != 0 { continue } // vanished between readdir and lstat: not there any more
+            if rc != 0 {
+                let err = errno
+                if err == ENOENT { continue }   // vanished between readdir and lstat: not there any more
+                children.append(Child(name: name, info: stat(), statError: err))
+                continue
+            }
             children.append(Child(name: name, info: st))
         }
         children.sort { $0.name.lexicographicallyPrecedes($1.name) }

@@ -42,7 +42,7 @@ final class FilePrefetcher {
         guard size <= maxFileSize, capacity <= ring.capacity else {
             // Ask the kernel to start reading now; the writer reaches it later.
             pool.submit {
-                let fd = path.withCPath { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+                let fd = path.withCPath { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
                 if fd >= 0 { posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED); close(fd) }
             }
             future.fulfil(.streamed)
@@ -117,11 +117,14 @@ func openWalkedFile(_ path: PathBytes, identity: FileIdentity) -> WalkedFileOpen
 }
 
 /// Opens a file to back it up: never follows a symlink swapped in after the walk, and skips
-/// the access-time update when allowed (O_NOATIME needs ownership or CAP_FOWNER).
+/// the access-time update when allowed (O_NOATIME needs ownership or CAP_FOWNER). O_NONBLOCK,
+/// as GNU tar opens: a FIFO swapped in after the walk would otherwise block the open (and the
+/// store in maintenance mode) until some writer came; the identity check then refuses it.
+/// Reads of regular files ignore the flag.
 func openForReading(_ path: PathBytes) -> Int32 {
-    var fd = path.withCPath { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | noAccessTime) }
+    var fd = path.withCPath { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | noAccessTime) }
     if fd < 0 && errno == EPERM {
-        fd = path.withCPath { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        fd = path.withCPath { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
     }
     return fd
 }

@@ -7,7 +7,11 @@ enum RollbackLayout {
     /// next run's recovery removes it, so a code backup must leave these out at the root.
     static let internalPrefix = ".fastbackup-"
 
-    /// Top-level glob patterns (root-relative, `*` not crossing `/`) matching every name a
-    /// rollback leaves in the root: what a code backup must exclude.
-    static let internalNames: [String] = ["\(internalPrefix)*"]
+    /// Glob patterns (root-relative, `*` not crossing `/`) matching every name a rollback leaves
+    /// in the root and in `pub` (a media rollback stages beside `pub/media`): what a code backup
+    /// must exclude.
+    static let internalNames: [String] = ["\(internalPrefix)*", "pub/\(internalPrefix)*"]
+    /// The same inside a media folder that is a volume of its own (the rollback stages there):
+    /// what a media backup must exclude at the top of the media tree.
+    static let internalMediaNames: [String] = ["\(internalPrefix)*"]
 }

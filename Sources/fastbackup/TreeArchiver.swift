@@ -6,6 +6,7 @@ struct ArchiveReport {
     var entries = 0
     var bytes: Int64 = 0
     var unreadable: [String] = []
+    var unreadableForPermissions = true
 }
 
 /// Turns a directory tree into a tar stream: walker -> prefetching readers -> bounded queue
@@ -146,6 +147,7 @@ final class TreeArchiver {
             }
         }
         report.unreadable = problems.unreadablePaths
+        report.unreadableForPermissions = problems.onlyPermissions
         return report
     }
 
@@ -229,11 +231,15 @@ func readLink(_ path: PathBytes) -> PathBytes? {
 final class ProblemLog: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var unreadablePaths: [String] = []
+    /// Whether every unreadable path failed for want of permission (EACCES, EPERM), which is
+    /// what Magento's message says; other errors (EIO, ENAMETOOLONG, EMFILE) get a plainer one.
+    private(set) var onlyPermissions = true
 
     func warn(_ text: String) { Console.warning(text) }
 
     func unreadable(_ path: String, _ err: Int32) {
         lock.lock(); defer { lock.unlock() }
         unreadablePaths.append("\(path): \(String(cString: strerror(err)))")
+        if err != EACCES && err != EPERM { onlyPermissions = false }
     }
 }

@@ -48,7 +48,8 @@ struct TreeBackup {
             if !report.unreadable.isEmpty {
                 let shown = report.unreadable.prefix(20).joined(separator: "\n  ")
                 let more = report.unreadable.count > 20 ? "\n  ... and \(report.unreadable.count - 20) more" : ""
-                throw CommandError("Not enough permissions to read files for backup:\n  \(shown)\(more)")
+                let heading = report.unreadableForPermissions ? "Not enough permissions to read files for backup" : "Cannot read files for backup"
+                throw CommandError("\(heading):\n  \(shown)\(more)")
             }
             Console.detail("\(report.entries) entries, \(report.bytes) bytes in, \(stats.outputBytes) bytes out (\(stats.directBytes) written direct) in \(Clock.since(archiving))")
             let syncing = Clock.seconds()
@@ -70,7 +71,7 @@ struct TreeBackup {
             }
             defer { free(real) }
             return (PathBytes(path: String(cString: real)), PathBytes(path: "pub/media"), true,
-                    ExclusionRules(fixed: [], patterns: patterns))
+                    ExclusionRules(fixed: [], rootGlobs: RollbackLayout.internalMediaNames, patterns: patterns))
         default:
             // `.fastbackup-*` at the root are a rollback's staging and old folders, never code.
             return (PathBytes(path: root.path), [], false,

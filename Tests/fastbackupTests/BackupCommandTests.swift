@@ -85,6 +85,26 @@ final class BackupCommandTests: XCTestCase {
 
     /// "The archive can be uncompressed with 7-Zip on Windows systems": 7-Zip reads the gzip
     /// layer and the tar inside it.
+    /// A rollback stopped midway leaves its staging and set-aside folders (`.fastbackup-*`) at
+    /// the root and, for media, in `pub`; none of them is code (the backup's recovery step removes
+    /// them, and the walk leaves them out besides). Fixture folders made with mkdir.
+    func testRollbackLeftoversAreNotCode() throws {
+        try requireTool("tar")
+        let t = try makeStore()
+        try t.file(".fastbackup-staging-code-1/app/x.php", "<?php")
+        try t.file("pub/.fastbackup-old-media-123/catalog/x.jpg", "img")
+        try t.file("pub/.fastbackup-staging-media-124/y.jpg", "img")
+        try t.file("pub/.fastbackups-are-mine.txt", "a file of the store")
+        let r = try fastbackup(["setup:backup", "--code", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let archive = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: t.path + "/var/backups").first)
+        let listing = try sh("tar -tzf '\(t.path)/var/backups/\(archive)'")
+        XCTAssertFalse(listing.contains(".fastbackup-staging"), listing)
+        XCTAssertFalse(listing.contains(".fastbackup-old"), listing)
+        XCTAssertTrue(listing.contains("pub/.fastbackups-are-mine.txt"), listing)
+        XCTAssertTrue(listing.contains("pub/index.php"), listing)
+    }
+
     func testSevenZipOpensTheArchive() throws {
         try requireTool("7z")
         let t = try makeStore()

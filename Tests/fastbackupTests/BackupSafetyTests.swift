@@ -103,6 +103,61 @@ final class BackupSafetyTests: XCTestCase {
         }
     }
 
+    /// A file swapped for a FIFO after the walk saw it: opening the FIFO for reading waited for a
+    /// writer, forever, with the store in maintenance mode. The open does not block now, and the
+    /// identity check skips it. The archive runs on a thread so a regression fails in 30 s
+    /// instead of hanging the suite.
+    func testFileSwappedForAFIFOIsSkippedWithoutWaiting() throws {
+        for prefetchMaxFile in [0, 1 << 20] {
+            let t = try TempTree("fifo")
+            try t.file("base/a.txt", "original")
+            try t.file("base/b.txt", "kept")
+            let done = DispatchSemaphore(value: 0)
+            var listing = ""
+            var failure: Error?
+            Thread {
+                do {
+                    let archive = try self.archiveTree(t.path + "/base", prefetchMaxFile: prefetchMaxFile, beforeWalkEntry: { rel in
+                        if rel == "a.txt" { unlink(t.path + "/base/a.txt"); mkfifo(t.path + "/base/a.txt", 0o644) }
+                    })
+                    listing = try sh("tar -tf '\(archive)'")
+                } catch { failure = error }
+                done.signal()
+            }.start()
+            guard done.wait(timeout: .now() + 30) == .success else {
+                XCTFail("prefetchMaxFile \(prefetchMaxFile): still waiting on the FIFO after 30 s")
+                // Unblock the stuck open so the thread can end.
+                let fd = open(t.path + "/base/a.txt", O_WRONLY | O_NONBLOCK)
+                if fd >= 0 { close(fd) }
+                return
+            }
+            XCTAssertNil(failure)
+            XCTAssertEqual(listing, "b.txt\n", "prefetchMaxFile \(prefetchMaxFile)")
+        }
+    }
+
+    /// A folder that can be listed but not searched (mode 0644 for its owner): its files cannot
+    /// be stat'ed, and were left out without a word. The run now fails naming them, as GNU tar
+    /// does ("Cannot stat: Permission denied"). Run as an unprivileged user (root bypasses the
+    /// mode); skips when that is not possible.
+    func testUnsearchableFolderFailsTheRun() throws {
+        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root and setpriv(1) to run the backup as another user")
+        }
+        let t = try TempTree("noexec")
+        try t.file("app/noexec/file1", "secret")
+        try t.file("app/ok.php", "<?php")
+        try t.dir("var")
+        try sh("chmod 0755 '\(t.path)' && chown -R 65534:65534 '\(t.path)' && chmod 0644 '\(t.path)/app/noexec'")
+        let r = try runProcess(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                fastbackupBinary, "setup:backup", "--code", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("Not enough permissions to read files for backup"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("noexec/file1"), r.stderr)
+        let left = try FileManager.default.contentsOfDirectory(atPath: t.path + "/var/backups")
+        XCTAssertEqual(left, [], "no file may look like a finished backup")
+    }
+
     /// The read-ahead path checks the descriptor's identity too.
     func testPrefetchReadRefusesAnotherFile() throws {
         let t = try TempTree("ident")
