@@ -72,6 +72,8 @@ final class ArchiveExtractor {
     private var firstError: Error?
     /// Paths a writer thread has queued or is writing; a second entry of the same name waits.
     private var inFlight = Set<PathKey>()
+    private var ownerFailures = 0
+    private var firstOwnerFailure: String?
 
     init(options: Options) {
         self.options = options
@@ -205,6 +207,14 @@ final class ArchiveExtractor {
                 report.hardLinks += 1
             case .fifo, .characterDevice, .blockDevice:
                 Console.warning("\(entryName.displayString): device nodes and FIFOs are not restored; skipped")
+            case .other(UInt8(ascii: "V")):
+                break   // a volume label: a name for the archive, no file
+            case .other(let flag):
+                // Skipping it would restore a tree without this file, and the swap would then
+                // delete the live one: refuse (nothing was changed yet).
+                let what = flag == UInt8(ascii: "S") ? "a GNU sparse file (tar -S)" : "of tar type '\(String(decoding: [flag], as: UTF8.self))'"
+                throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: nil,
+                                   message: "it is \(what), which fastbackup does not restore; extract this archive with GNU tar instead")
             default:
                 Console.warning("\(entryName.displayString): unsupported entry type; skipped")
             }
@@ -217,6 +227,9 @@ final class ArchiveExtractor {
         }
         try DirectoryMetadataWalk().run(directories, base: base) { fd, header, rel in
             try applyMetadata(header, path: base.appendingComponent(rel), entry: header.name.bytes, fd: fd)
+        }
+        if let first = firstOwnerFailure {
+            Console.warning("could not set the owner of \(ownerFailures) restored entries, which keep the owner \(geteuid()):\(getegid()); the first: \(first)")
         }
         return report
     }
@@ -313,7 +326,9 @@ final class ArchiveExtractor {
         guard rc == 0 else {
             throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot create symlink")
         }
-        if isRoot { _ = path.withCPath { lchown($0, uid_t(header.uid), gid_t(header.gid)) } }
+        if isRoot, path.withCPath({ lchown($0, uid_t(header.uid), gid_t(header.gid)) }) != 0 {
+            noteOwnerFailure(path, uid: header.uid, gid: header.gid, errno: errno)
+        }
         var times = [timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds)),
                      timespec(tv_sec: Int(header.modificationTime.seconds), tv_nsec: Int(header.modificationTime.nanoseconds))]
         _ = path.withCPath { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
@@ -412,7 +427,9 @@ final class ArchiveExtractor {
         var st = stat()
         let known = fstat(fd, &st) == 0
         if isRoot && (!known || st.st_uid != uid_t(header.uid) || st.st_gid != gid_t(header.gid)) {
-            _ = fchown(fd, uid_t(header.uid), gid_t(header.gid))
+            if fchown(fd, uid_t(header.uid), gid_t(header.gid)) != 0 {
+                noteOwnerFailure(path, uid: header.uid, gid: header.gid, errno: errno)
+            }
             st.st_mode = ~0   // chown may have cleared bits: set the mode again
         }
         if (!known || st.st_mode & 0o7777 != mode) && fchmod(fd, mode) != 0 {
@@ -420,6 +437,17 @@ final class ArchiveExtractor {
         }
         if futimens(fd, &times) != 0 {
             throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot set mode and times")
+        }
+    }
+
+    /// Owners that could not be set as root (an NFS export with root_squash, a user namespace
+    /// without that id): the files are right and the swap goes ahead, as GNU tar extracts them,
+    /// but the run says so once, with the count and the first case.
+    private func noteOwnerFailure(_ path: PathBytes, uid: Int, gid: Int, errno err: Int32) {
+        lock.lock(); defer { lock.unlock() }
+        ownerFailures += 1
+        if firstOwnerFailure == nil {
+            firstOwnerFailure = "\(path.displayString) (\(uid):\(gid)): \(String(cString: strerror(err)))"
         }
     }
 

@@ -17,8 +17,10 @@ struct DirectoryMetadataWalk {
     var maxHeld = 16
 
     /// `apply` gets each listed directory's descriptor and header; for a path listed twice the
-    /// later header wins, as in tar. Folders that cannot be opened (gone, or replaced by a
-    /// symlink) are skipped with everything beneath them.
+    /// later header wins, as in tar. Folders that cannot be opened because they are gone or are
+    /// not folders (replaced by a symlink) are skipped with everything beneath them; any other
+    /// failure (EACCES, EIO) is an error. Out of descriptors (EMFILE, under a low `ulimit -n`),
+    /// the walk holds no more and opens each deeper folder from the base when it gets to it.
     func run(_ directories: [(rel: PathBytes, header: TarHeader)], base: PathBytes,
              apply: (Int32, TarHeader, PathBytes) throws -> Void) throws {
         var latest: [PathBytes: TarHeader] = [:]
@@ -30,10 +32,14 @@ struct DirectoryMetadataWalk {
         guard let baseFD = openDirectoryNoFollow(base: base, rel: []) else { return }
         var stack: [Level] = []
         var failure: Error?
+        var hold = maxHeld
         func pop() {
             let top = stack.removeLast()
             var fd = top.fd
-            if fd < 0, top.header != nil { fd = openDirectoryNoFollow(base: base, rel: top.rel) ?? -1 }
+            if fd < 0, top.header != nil {
+                fd = openDirectoryNoFollow(base: base, rel: top.rel) ?? -1
+                if fd < 0, !Self.isGone(errno), failure == nil { failure = Self.openError(top.rel, errno) }
+            }
             if fd >= 0 {
                 if let h = top.header, failure == nil {
                     do { try apply(fd, h, top.rel) } catch { failure = error }
@@ -61,9 +67,17 @@ struct DirectoryMetadataWalk {
                 let parentFD = stack.last?.fd ?? baseFD
                 let childRel = PathBytes(components[0...i].joined(separator: [UInt8(ascii: "/")]))
                 var fd: Int32 = -1
-                if stack.count < maxHeld {
+                if stack.count < hold && parentFD >= 0 {
                     fd = PathBytes(components[i]).withCPath { openat(parentFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-                    if fd < 0 { break }   // gone or a symlink: skipped, with what is beneath
+                    if fd < 0 {
+                        let err = errno
+                        if Self.isGone(err) { break }   // gone or a symlink: skipped, with what is beneath
+                        if err != EMFILE && err != ENFILE { failure = Self.openError(childRel, err); break }
+                        // Out of descriptors: give back the ones held; every folder from here
+                        // on is opened from the base when its turn comes (two at a time).
+                        for k in stack.indices where stack[k].fd >= 0 { close(stack[k].fd); stack[k].fd = -1 }
+                        hold = 0
+                    }
                 }
                 stack.append(Level(name: components[i], rel: childRel,
                                    fd: fd, header: i == components.count - 1 ? latest[rel] : nil))
@@ -72,5 +86,11 @@ struct DirectoryMetadataWalk {
         while !stack.isEmpty { pop() }
         if let e = failure { throw e }
         if let h = latest[[]] { try apply(baseFD, h, []) }
+    }
+
+    private static func isGone(_ err: Int32) -> Bool { err == ENOENT || err == ELOOP || err == ENOTDIR }
+
+    private static func openError(_ rel: PathBytes, _ err: Int32) -> Error {
+        CommandError("Cannot open the restored folder \(rel.displayString) to set its mode and times: \(String(cString: strerror(err)))")
     }
 }

@@ -64,8 +64,10 @@ func openDirectoryNoFollow(base: PathBytes, rel: PathBytes) -> Int32? {
     guard fd >= 0 else { return nil }
     for component in rel.split(separator: UInt8(ascii: "/")) {
         let next = PathBytes(component).withCPath { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let err = errno
         close(fd)
-        guard next >= 0 else { return nil }
+        // errno kept for the caller, which tells a folder that is gone from a lack of descriptors.
+        guard next >= 0 else { errno = err; return nil }
         fd = next
     }
     return fd

@@ -121,7 +121,8 @@ final class HostileArchiveTests: XCTestCase {
             try sh("tar -xzf '\(store.path)/var/backups/1_filesystem_code.tgz' -C '\(gnu.path)'")
             let r = try fastbackup(["setup:rollback", "-n", "-c", "1_filesystem_code.tgz", "--root", store.path])
             XCTAssertEqual(r.status, 0, "\(label): \(r.stderr)")
-            XCTAssertEqual(try manifest(store.path + "/app"), try manifest(gnu.path + "/app"), label)
+            // app/etc is made implicitly by each tool at its own time (the fixture's first entry).
+            XCTAssertEqual(try manifest(store.path + "/app", excluding: ["etc"]), try manifest(gnu.path + "/app", excluding: ["etc"]), label)
         }
     }
 
@@ -142,6 +143,63 @@ final class HostileArchiveTests: XCTestCase {
         var st = stat()
         stat(outside.path + "/secret", &st)
         XCTAssertEqual(st.st_nlink, 1, "the outside file gained a hard link")
+    }
+
+    /// A GNU sparse file (`tar -S`) was skipped with a warning, so the swap deleted the live copy.
+    /// The rollback is refused now, naming the entry, with the live tree as it was.
+    /// Fixture: `truncate -s 10M src/app/sparse.bin; tar -S -czf 1_filesystem_code.tgz -C src app`.
+    func testSparseFileIsRefusedNotDropped() throws {
+        try requireTool("tar")
+        let store = try TempTree("sparse")
+        try store.file("app/sparse.bin", "live copy\n")
+        try store.dir("var/backups")
+        try sh("cd '\(store.path)' && mkdir -p src/app && truncate -s 10M src/app/sparse.bin && echo new > src/app/new.txt && tar -S -czf var/backups/1_filesystem_code.tgz -C src app && rm -rf src")
+        let before = try manifest(store.path, excluding: ["var"])
+        let r = try fastbackup(["setup:rollback", "-n", "-c", "1_filesystem_code.tgz", "--root", store.path])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("sparse"), r.stderr)
+        XCTAssertEqual(try manifest(store.path, excluding: ["var"]), before)
+    }
+
+    /// Under `ulimit -n 24`, 21 nested read-only folders: the metadata pass once ran out of
+    /// descriptors and silently left 9 of them at 0755 with the time of the restore. Each folder
+    /// gets its mode and mtime now (the walk stops holding descriptors and reopens from the base).
+    func testFolderMetadataUnderALowDescriptorLimit() throws {
+        try requireTool("python3")
+        let store = try TempTree("deepmeta")
+        try store.dir("var/backups")
+        let outside = try TempTree("outside")
+        try makeArchive(store, outside: outside.path, body: """
+        p = 'app'
+        for i in range(21):
+            i2 = tarfile.TarInfo(p); i2.type = tarfile.DIRTYPE; i2.mode = 0o555; i2.mtime = 1111111111; t.addfile(i2)
+            p += '/d%02d' % i
+        f(p.rsplit('/', 1)[0] + '/leaf.txt', b'leaf')
+        """)
+        let r = try runProcess(["/bin/bash", "-c", "ulimit -n 24; '\(fastbackupBinary)' setup:rollback -n -c 1_filesystem_code.tgz --root '\(store.path)'"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // app/etc comes from the fixture's first entry (app/etc/di.xml), made by the restore.
+        let modes = try sh("cd '\(store.path)' && find app -path app/etc -prune -o -type d -printf '%m %T@\\n' | sort | uniq -c")
+        XCTAssertEqual(modes.trimmingCharacters(in: .whitespacesAndNewlines), "21 555 1111111111.0000000000", modes)
+    }
+
+    /// As root where owners cannot be set (a user namespace without uid 4242, like an NFS export
+    /// with root_squash), the files are restored and the run says once that owners were not set,
+    /// instead of nothing.
+    func testOwnersThatCannotBeSetAreReported() throws {
+        try requireTool("python3")
+        guard (try? runProcess(["/usr/bin/unshare", "-U", "-r", "true"]))?.status == 0 else {
+            throw XCTSkip("unshare -U -r is not allowed here; this test needs a user namespace")
+        }
+        let store = try TempTree("owners")
+        try store.dir("var/backups")
+        try sh("chmod 0755 '\(store.path)'")
+        let outside = try TempTree("outside")
+        try makeArchive(store, outside: outside.path, body: "i = tarfile.TarInfo('app/owned.txt'); i.size = 2; i.uid = 4242; t.addfile(i, io.BytesIO(b'ok'))")
+        let r = try runProcess(["/usr/bin/unshare", "-U", "-r", fastbackupBinary, "setup:rollback", "-n", "-c", "1_filesystem_code.tgz", "--root", store.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("could not set the owner of"), r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: store.path + "/app/owned.txt", encoding: .utf8), "ok")
     }
 
     /// GNU tar semantics for names stored twice (`tar -r`): the later entry wins, every time.
