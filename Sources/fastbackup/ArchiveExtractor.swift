@@ -44,6 +44,10 @@ final class ArchiveExtractor {
         var skip: (PathBytes) -> Bool = { _ in false }
         /// Replace what is already at a path (extracting over a live tree).
         var replaceExisting = false
+        /// Paths (relative to the base) that must survive whatever the archive holds: over a
+        /// live tree, the folders a code rollback leaves alone (`pub/media`) and the archive
+        /// itself. Replacing one of them, or a folder holding one (`pub` by a file), is refused.
+        var protectedPaths: [PathBytes] = []
         /// A small file the backup wrote about itself (BackupManifest.archivePath): read into the
         /// report instead of being written out.
         var manifestPath: PathBytes?
@@ -72,6 +76,8 @@ final class ArchiveExtractor {
     private var firstError: Error?
     /// Paths a writer thread has queued or is writing; a second entry of the same name waits.
     private var inFlight = Set<PathKey>()
+    /// `options.protectedPaths` below the base being extracted into (set by `extract`).
+    private var protectedAbsolute: [PathBytes] = []
     private var ownerFailures = 0
     private var firstOwnerFailure: String?
 
@@ -86,6 +92,7 @@ final class ArchiveExtractor {
     /// Extracts every entry from `reader` below `base` (which must exist). Throws the first
     /// error met, by this thread or a writer; what was written stays for the caller to remove.
     func extract(from reader: TarReader, into base: PathBytes) throws -> Report {
+        protectedAbsolute = options.protectedPaths.map { base.appendingComponent($0) }
         var report = Report()
         var policy = EntryPathPolicy()
         var directories: [(rel: PathBytes, header: TarHeader)] = []
@@ -312,6 +319,9 @@ final class ArchiveExtractor {
     }
 
     private func replace(_ path: PathBytes, entry: PathBytes) throws {
+        for p in protectedAbsolute where p == path || (p.count > path.count && p.starts(with: path) && p[path.count] == UInt8(ascii: "/")) {
+            throw UnsafeArchiveError(entry: entry.displayString, reason: "would replace \(path.displayString), which holds \(p.displayString), left alone by this rollback")
+        }
         if let err = TreeRemover.remove(path) {
             throw ExtractError(entry: entry.displayString, path: path.displayString, errno: err, message: "cannot replace the existing entry")
         }

@@ -228,6 +228,11 @@ struct TreeRestore {
         _ = base.withCPath { mkdir($0, 0o755) }
         var options = extractorOptions()
         options.replaceExisting = true
+        if unit == nil {
+            // Over the live root: an entry `pub` that is a file would otherwise replace the live
+            // pub folder, pub/media and pub/static with it.
+            options.protectedPaths = MagentoRoot.codeExclusions.map { PathBytes(path: $0) } + keptPaths(in: liveBase)
+        }
         options.progress = startProgress(ArchiveSize.of(archive))
         defer { Progress.shared.stop() }
         let fd = open(archive, O_RDONLY | O_CLOEXEC)

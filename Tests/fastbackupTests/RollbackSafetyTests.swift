@@ -92,6 +92,24 @@ final class RollbackSafetyTests: XCTestCase {
         }
     }
 
+    /// Over the live tree (`--in-place`) the same archive once replaced the live `pub` folder,
+    /// and pub/media and pub/static with it, by its file `pub` (exit 0). Refused now, with media and
+    /// static as they were. Fixture: `tar -czf 1_filesystem_code.tgz -C src app pub`, pub a file.
+    func testInPlaceArchiveWithFilePubKeepsMedia() throws {
+        try requireTool("tar")
+        let t = try makeSmallStore()
+        try sh("""
+        cd '\(t.path)' && mkdir -p src/app/etc && echo restored > src/app/etc/di.xml && echo not-a-folder > src/pub && \
+        tar -czf var/backups/1_filesystem_code.tgz -C src app pub && rm -rf src
+        """)
+        let media = try manifest(t.path + "/pub/media")
+        let r = try rollback(t, ["--in-place", "-c", "1_filesystem_code.tgz"])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("left alone by this rollback"), r.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), media)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: t.path + "/pub/static/keep.css"))
+    }
+
     /// A live `pub` that is a symlink is not swapped through either.
     func testLivePubSymlinkIsRefused() throws {
         let t = try makeSmallStore()
