@@ -32,7 +32,7 @@ struct TreeSwap: Codable {
         guard fd >= 0 else { throw CommandError("Cannot write the rollback journal \(tmp): \(String(cString: strerror(errno)))") }
         let ok = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
         close(fd)
-        guard ok, rename(tmp, path) == 0 else {
+        guard ok, Glibc.rename(tmp, path) == 0 else {
             throw CommandError("Cannot write the rollback journal \(path): \(String(cString: strerror(errno)))")
         }
         let dfd = open(dir, O_RDONLY | O_DIRECTORY)
@@ -106,8 +106,9 @@ struct TreeSwap: Codable {
             guard undoOnFailure else { throw error }
             var failed: [String] = []
             for step in done.reversed() {
-                if step.to.withCPath({ t in step.from.withCPath { rename(t, $0) } }) != 0 {
-                    failed.append("\(step.to.displayString) -> \(step.from.displayString): \(String(cString: strerror(errno)))")
+                let err = TreeSwap.rename(step.to, step.from)
+                if err != 0 {
+                    failed.append("\(step.to.displayString) -> \(step.from.displayString): \(String(cString: strerror(err)))")
                 }
             }
             if failed.isEmpty {
@@ -132,9 +133,30 @@ struct TreeSwap: Codable {
     }
 
     private func move(_ from: PathBytes, _ to: PathBytes) throws {
-        guard from.withCPath({ f in to.withCPath { rename(f, $0) } }) == 0 else {
-            throw CommandError("Cannot rename \(from.displayString) to \(to.displayString): \(String(cString: strerror(errno)))")
+        let err = TreeSwap.rename(from, to)
+        guard err == 0 else {
+            throw CommandError("Cannot rename \(from.displayString) to \(to.displayString): \(String(cString: strerror(err)))")
         }
+    }
+
+    /// rename(2), returning its errno (0 on success). Moving a folder to another parent
+    /// rewrites its `..`, which needs write permission on the folder itself: a store hardened
+    /// with `chmod u-w vendor` fails with EACCES when not run as root. The owner may lend
+    /// itself that bit for the rename; the folder keeps its mode.
+    static func rename(_ from: PathBytes, _ to: PathBytes) -> Int32 {
+        if from.withCPath({ f in to.withCPath { Glibc.rename(f, $0) } }) == 0 { return 0 }
+        let err = errno
+        var st = stat()
+        guard err == EACCES, from.withCPath({ lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR,
+              st.st_uid == geteuid(), st.st_mode & S_IWUSR == 0,
+              from.withCPath({ chmod($0, (st.st_mode & 0o7777) | S_IWUSR) }) == 0 else { return err }
+        if from.withCPath({ f in to.withCPath { Glibc.rename(f, $0) } }) == 0 {
+            _ = to.withCPath { chmod($0, st.st_mode & 0o7777) }
+            return 0
+        }
+        let again = errno
+        _ = from.withCPath { chmod($0, st.st_mode & 0o7777) }
+        return again
     }
 
     private func makeDirectories(parentOf path: PathBytes) throws {

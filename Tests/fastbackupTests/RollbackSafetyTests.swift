@@ -110,6 +110,30 @@ final class RollbackSafetyTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: t.path + "/pub/static/keep.css"))
     }
 
+    /// Not run as root, with `vendor` hardened to 0555 (`chmod u-w`): moving a folder to another
+    /// parent needs write permission on it, so the swap failed with EACCES (and was undone) on
+    /// every try. The owner lends itself the bit for the rename; `vendor` keeps its 0555 and the
+    /// rollback succeeds. Run as uid 65534 through setpriv; skips where that is not possible.
+    func testReadOnlyTopFolderSwapsWhenNotRoot() throws {
+        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root and setpriv(1) to run the rollback as another user")
+        }
+        let t = try makeSmallStore()
+        try t.file("vendor/pkg/a.php", "<?php // v1\n")
+        try sh("chmod 0755 '\(t.path)' && chown -R 65534:65534 '\(t.path)'")
+        let run = { (args: [String]) throws -> RunResult in
+            try runProcess(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fastbackupBinary] + args)
+        }
+        let b = try run(["setup:backup", "--code", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let archive = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: t.path + "/var/backups").first { $0.hasSuffix(".tgz") })
+        try sh("echo changed > '\(t.path)/vendor/pkg/a.php' && chmod 0555 '\(t.path)/vendor/pkg' '\(t.path)/vendor'")
+        let r = try run(["setup:rollback", "-n", "-c", archive, "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: t.path + "/vendor/pkg/a.php", encoding: .utf8), "<?php // v1\n")
+        XCTAssertEqual(leftovers(t.path), [])
+    }
+
     /// A live `pub` that is a symlink is not swapped through either.
     func testLivePubSymlinkIsRefused() throws {
         let t = try makeSmallStore()
