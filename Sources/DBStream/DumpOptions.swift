@@ -31,6 +31,9 @@ public struct DumpOptions: Sendable {
     public var triggers: Bool
     /// Dump events.
     public var events: Bool
+    /// The source server's `max_allowed_packet` less 1 KiB, set by the dump: no statement of
+    /// the file may be longer (the restore would be refused), a single row included.
+    var packetLimit = Int.max
 
     /// Makes options; the defaults suit a Magento database on a small machine.
     public init(threads: Int = 2, maxStatementBytes: Int = 1 << 20, chunkBytes: Int = (1 << 20) + (64 << 10),

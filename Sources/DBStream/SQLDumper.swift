@@ -44,11 +44,13 @@ public final class SQLDumper {
         var stats = DumpStats()
         let coordinator = try connect()
         try coordinator.execute("SET SESSION sql_mode='', time_zone='+00:00', SQL_QUOTE_SHOW_CREATE=1")
+        try coordinator.execute(SQLDumper.noLimits)
         let serverVersion = coordinator.serverVersion
         // An INSERT must fit in one packet of a server like this one: stay 1 KiB under its limit.
         var options = self.options
         if let packet = Int(try coordinator.scalar("SELECT @@max_allowed_packet") ?? ""), packet > 8192 {
             options.maxStatementBytes = min(options.maxStatementBytes, packet - 1024)
+            options.packetLimit = packet - 1024
         }
 
         var tables: [String] = [], views: [String] = []
@@ -69,6 +71,7 @@ public final class SQLDumper {
         for r in readers {
             try r.execute("SET SESSION sql_mode='', time_zone='+00:00', SQL_QUOTE_SHOW_CREATE=1, "
                           + "net_write_timeout=86400, net_read_timeout=86400")
+            try r.execute(SQLDumper.noLimits)
             try r.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         }
         stats.snapshot = try startSnapshot(coordinator: coordinator, readers: &readers)
@@ -183,6 +186,39 @@ public final class SQLDumper {
 
     private enum ValueKind { case bare, quoted, hex }
 
+    /// The bytes a row takes as SQL, `(...)` included: counted only for a row whose upper bound
+    /// (every quoted byte escaped) is over the statement limit.
+    private static func exactRowLength(_ row: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
+                                       _ lengths: UnsafeMutablePointer<UInt>, _ kinds: [ValueKind]) -> Int {
+        var total = 2 + max(0, kinds.count - 1)
+        for i in 0..<kinds.count {
+            guard let v = row[i] else { total += 4; continue }
+            let len = Int(lengths[i])
+            switch kinds[i] {
+            case .bare: total += len
+            case .hex: total += len == 0 ? 2 : 2 + 2 * len
+            case .quoted:
+                let p = UnsafeRawPointer(v).assumingMemoryBound(to: UInt8.self)
+                var escaped = 0
+                for k in 0..<len where sqlEscapeTable[Int(p[k])] != 0 { escaped += 1 }
+                total += 2 + len + escaped
+            }
+        }
+        return total
+    }
+
+    /// A server's global `sql_select_limit` would cut every table silently, and a global
+    /// `max_statement_time` (MariaDB) would kill the long SELECTs of a dump: lift both (a session
+    /// `DEFAULT` is the global value, so the limit is named: 2^64 - 1, "no limit").
+    static let noLimits = "SET SESSION sql_select_limit=18446744073709551615 /*M!100108 , max_statement_time=0 */"
+
+    /// Text for a `--` comment line: a name holding a line break must not end the comment
+    /// (the rest would run as SQL when the dump is loaded).
+    static func commentText(_ s: String) -> String {
+        s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .replacingOccurrences(of: "\n", with: "\n-- ")
+    }
+
     /// Writes one table: DROP, CREATE, and its rows as extended INSERTs.
     private static func dumpTable(_ table: String, lane: Int, conn: MySQLConnection,
                                   pipeline: DumpPipeline, options: DumpOptions) throws {
@@ -192,6 +228,10 @@ public final class SQLDumper {
             throw DBError(.query(sql: "SHOW CREATE TABLE \(qt)", errno: 0, message: "no definition returned"))
         }
         var columns: [String] = []
+        /// What the SELECT reads for each column: FLOAT as `c+0e0`, since the server prints a
+        /// FLOAT with 6 significant digits (0.1234567 as 0.123457) but the double with all the
+        /// digits that bring the same float back.
+        var selected: [String] = []
         var nameColumns = false
         for c in try conn.query("SHOW COLUMNS FROM \(qt)") {
             guard let name = c[0] else { continue }
@@ -205,6 +245,8 @@ public final class SQLDumper {
             }
             if extra.contains("INVISIBLE") { nameColumns = true }
             columns.append(name)
+            let type = ((c.count > 1 ? c[1] : nil) ?? "").lowercased()
+            selected.append(type.hasPrefix("float") ? "\(q(name))+0e0" : q(name))
         }
         let columnList = columns.map(q).joined(separator: ",")
         let insertPrefix = nameColumns ? "INSERT INTO \(qt) (\(columnList)) VALUES " : "INSERT INTO \(qt) VALUES "
@@ -217,7 +259,7 @@ public final class SQLDumper {
         // A chunk is handed on at a statement's end when the next statement might not fit,
         // so chunks end on statement boundaries and the writer can switch tables there.
         let room = pipeline.chunkBytes > options.maxStatementBytes ? options.maxStatementBytes : pipeline.chunkBytes / 4
-        try out.text("\n--\n-- Table \(qt)\n--\n\nDROP TABLE IF EXISTS \(qt);\n\(createSQL);\n")
+        try out.text("\n--\n-- Table \(commentText(qt))\n--\n\nDROP TABLE IF EXISTS \(qt);\n\(createSQL);\n")
         try out.statementEnd(room: room)
         var rows = 0, statements = 0
         if !columns.isEmpty {
@@ -226,7 +268,8 @@ public final class SQLDumper {
             var kinds: [ValueKind] = []
             var statementStart = -1
             let maxBytes = options.maxStatementBytes
-            rows = try conn.stream("SELECT /*!40001 SQL_NO_CACHE */ \(columnList) FROM \(qt)", fields: { fields, n in
+            let packetLimit = options.packetLimit
+            rows = try conn.stream("SELECT /*!40001 SQL_NO_CACHE */ \(selected.joined(separator: ",")) FROM \(qt)", fields: { fields, n in
                 kinds = (0..<n).map { i in
                     let f = fields[i]
                     switch f.type {
@@ -249,6 +292,12 @@ public final class SQLDumper {
                 for i in 0..<n {
                     let len = Int(lengths[i])
                     bound += (kinds[i] == .bare ? len : 2 * len + 2) + 5
+                }
+                if prefix.count + bound + 2 > packetLimit, prefix.count + exactRowLength(row, lengths, kinds) + 2 > packetLimit {
+                    // Alone in its INSERT it still would not fit in one packet of this server:
+                    // the file would not load (the client and server refuse it), so no backup.
+                    throw DBError(.query(sql: "SELECT ... FROM \(qt)", errno: 0,
+                                         message: "a row of \(qt) takes up to \(bound) bytes as SQL, more than the server's max_allowed_packet allows in one statement (\(packetLimit + 1024)); raise max_allowed_packet (SET GLOBAL max_allowed_packet=...) and back up again"))
                 }
                 if statementStart >= 0 && out.position - statementStart + bound + 2 > maxBytes {
                     try out.byte(0x3B); try out.byte(0x0A)
@@ -290,8 +339,8 @@ public final class SQLDumper {
     private func header(serverVersion: String, tables: Int, snapshot: DumpStats.Snapshot) -> String {
         """
         -- fastbackup SQL dump
-        -- Server version: \(serverVersion)
-        -- Database: \(MySQLConnection.quoteIdentifier(config.database)), \(tables) table(s), snapshot: \(snapshot.rawValue)
+        -- Server version: \(SQLDumper.commentText(serverVersion))
+        -- Database: \(SQLDumper.commentText(MySQLConnection.quoteIdentifier(config.database))), \(tables) table(s), snapshot: \(snapshot.rawValue)
 
         /*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
         /*!40101 SET @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS */;

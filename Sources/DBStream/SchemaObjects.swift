@@ -105,7 +105,8 @@ struct SchemaObjects {
     /// A CREATE whose body may hold `;`, in a `DELIMITER ;;` block with the
     /// sql_mode it was created under (it decides how the body behaves).
     static func compound(create: String, sqlMode: String) -> String {
-        "DELIMITER ;;\n/*!50003 SET SESSION SQL_MODE=\(MySQLConnection.quoteString(sqlMode)) */;;\n\(create);;\nDELIMITER ;\n"
+        // `;;` on a line of its own: a body may end in a `--` or `#` comment, which would swallow it.
+        "DELIMITER ;;\n/*!50003 SET SESSION SQL_MODE=\(MySQLConnection.quoteString(sqlMode)) */;;\n\(create)\n;;\nDELIMITER ;\n"
     }
 
     /// Removes the ` DEFINER=user@host` clause from a SHOW CREATE result so the

@@ -19,10 +19,16 @@ enum DatabaseSettings {
 
 /// `setup:backup --db`: the dump, written under a temporary name and renamed when complete.
 enum DatabaseBackup {
+    /// Reading connections at most: each holds (queue depth + 1) chunks of ~1 MiB, and the dump
+    /// must stay within 64 MiB (16 connections peaked at 87 MB); the server's page reads, not the
+    /// connections, bound it beyond a few (mydumper with 2 threads is level with it here).
+    static let maxConnections = 8
+
     static func write(config: DatabaseConfig, to path: String, threads: Int) throws {
         let output = try AtomicOutputFile(finalPath: path)
         do {
-            let stats = try SQLDumper(config: config, options: DumpOptions(threads: threads)).dump(to: output.fd, path: output.temporaryPath)
+            let options = DumpOptions(threads: min(threads, maxConnections))
+            let stats = try SQLDumper(config: config, options: options).dump(to: output.fd, path: output.temporaryPath)
             Console.detail("\(stats)")
             try output.commit()
         } catch {
