@@ -19,6 +19,9 @@ public struct DatabaseConfig: Sendable, Equatable {
     public var database: String
     /// Magento's `db.table_prefix` ("" when none). The dump includes every table whatever its prefix.
     public var tablePrefix: String
+    /// Settings env.php gives as PHP expressions (`getenv('DB_PASS')`), by key, with their text:
+    /// left empty here, to be given on the command line; ``checkResolved()`` says which.
+    public var unresolved: [String: String] = [:]
 
     /// Makes a configuration from its parts.
     public init(host: String? = "localhost", port: Int? = nil, socket: String? = nil, user: String,
@@ -30,6 +33,14 @@ public struct DatabaseConfig: Sendable, Equatable {
         self.password = password
         self.database = database
         self.tablePrefix = tablePrefix
+    }
+
+    /// Throws when a setting env.php gives as an expression was not given another way.
+    public func checkResolved(path: String, overrides: [String: String]) throws {
+        for (key, text) in unresolved.sorted(by: { $0.key < $1.key }) {
+            let how = overrides[key].map { "set \($0)" } ?? "give it on the command line"
+            throw DBError(.config(path: path, reason: "db.connection.default.\(key) is the PHP expression \(text), which fastbackup does not evaluate; \(how)"))
+        }
     }
 
     /// "user@server" for messages: server is the socket path, "host:port" or the host. Never the password.
@@ -105,22 +116,28 @@ public struct DatabaseConfig: Sendable, Equatable {
                 if required { throw DBError(.config(path: path, reason: "db.connection.default.\(key) is missing")) }
                 return nil
             }
+            if case .expression(let text) = v {
+                unresolved[key] = text
+                return ""
+            }
             guard let s = v.stringValue else {
                 throw DBError(.config(path: path, reason: "db.connection.default.\(key) is not a string"))
             }
             return s
         }
-        guard let name = try str("dbname", required: true), !name.isEmpty else {
+        var unresolved: [String: String] = [:]
+        guard let name = try str("dbname", required: true), !name.isEmpty || unresolved["dbname"] != nil else {
             throw DBError(.config(path: path, reason: "db.connection.default.dbname is empty"))
         }
         var config = DatabaseConfig(user: try str("username", required: true)!,
                                     password: try str("password", required: false) ?? "",
                                     database: name,
                                     tablePrefix: db["table_prefix"]?.stringValue ?? "")
-        try config.applyMagentoHost(try str("host", required: false) ?? "localhost", path: path)
+        try config.applyMagentoHost(try str("host", required: false).flatMap { $0.isEmpty ? nil : $0 } ?? "localhost", path: path)
         if let p = try str("port", required: false), !p.isEmpty, config.socket == nil {
             config.port = try port(p, path: path)
         }
+        config.unresolved = unresolved
         return config
     }
 }

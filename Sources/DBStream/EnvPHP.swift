@@ -215,9 +215,28 @@ private struct Parser {
             }
             throw error("expected '(' after 'array'")
         }
-        while let c = peek(), Parser.isIdent(c) { i += 1 }
-        let name = String(decoding: s[start..<i], as: UTF8.self)
-        throw error("unsupported name '\(name)' (only literal values are read)", at: start)
+        // A constant, class constant or call: `PDO::MYSQL_ATTR_SSL_CA` (the leading `\` was
+        // taken by the caller), `Foo\Bar::class`, `getenv('DB_PASS')`. Kept as text.
+        while let c = peek(), Parser.isIdent(c) || c == UInt8(ascii: "\\") || (c == UInt8(ascii: ":") && peek(1) == UInt8(ascii: ":")) {
+            i += c == UInt8(ascii: ":") ? 2 : 1
+        }
+        try skipTrivia()
+        if peek() == UInt8(ascii: "(") {
+            var depth = 0
+            while let c = peek() {
+                if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
+                    _ = try parsePrimary()   // a string argument, quotes and escapes and all
+                    continue
+                }
+                i += 1
+                if c == UInt8(ascii: "(") { depth += 1 }
+                if c == UInt8(ascii: ")") { depth -= 1; if depth == 0 { break } }
+            }
+            if depth != 0 { throw error("unterminated call", at: start) }
+        }
+        let text = String(decoding: s[start..<i], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        if text.isEmpty { throw error("expected a value", at: start) }
+        return .expression(text)
     }
 
     mutating func parseArrayBody(close: UInt8) throws -> PHPValue {
@@ -245,6 +264,7 @@ private struct Parser {
                     key = .int(Int(d))
                 case .null: key = .string("")
                 case .array: throw error("an array cannot be a key", at: entryAt)
+                case .expression(let text): key = .string(text)
                 }
             } else {
                 key = .int(nextInt)
@@ -480,7 +500,7 @@ private struct Parser {
 private extension PHPValue {
     var concatenable: String? {
         switch self {
-        case .array: return nil
+        case .array, .expression: return nil
         default: return stringValue
         }
     }

@@ -31,6 +31,11 @@ public enum PHPValue: Equatable, Sendable {
     case null
     /// An array literal, `[...]` or `array(...)`, entries in source order with unique keys.
     case array([(key: PHPArrayKey, value: PHPValue)])
+    /// An expression that is not evaluated, kept as its source text: a constant
+    /// (`\PDO::MYSQL_ATTR_SSL_CA`, `Foo::class`) or a call (`getenv('DB_PASS')`). Magento's own
+    /// SSL set-up puts such keys in `driver_options`; a value fastbackup needs that is one of
+    /// these is reported by name.
+    case expression(String)
 
     /// Equal when of the same case and equal content; arrays compare entries in order.
     public static func == (lhs: PHPValue, rhs: PHPValue) -> Bool {
@@ -40,6 +45,7 @@ public enum PHPValue: Equatable, Sendable {
         case (.float(let a), .float(let b)): return a == b
         case (.bool(let a), .bool(let b)): return a == b
         case (.null, .null): return true
+        case (.expression(let a), .expression(let b)): return a == b
         case (.array(let a), .array(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: return false
@@ -68,7 +74,7 @@ public enum PHPValue: Equatable, Sendable {
         case .float(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
         case .bool(let b): return b ? "1" : ""
         case .null: return ""
-        case .array: return nil
+        case .array, .expression: return nil
         }
     }
 }

@@ -8,11 +8,20 @@ enum DatabaseSettings {
             throw CommandError("No information is available: the Magento application is not installed.")
         }
         var config = try DatabaseConfig.fromMagentoRoot(root.path)
-        if let host = opts.value("db-host") { try config.applyMagentoHost(host, path: "--db-host") }
-        if let name = opts.value("db-name") { config.database = name }
-        if let user = opts.value("db-user") { config.user = user }
+        if let host = opts.value("db-host") {
+            try config.applyMagentoHost(host, path: "--db-host")
+            config.unresolved["host"] = nil
+            config.unresolved["port"] = nil
+        }
+        if let name = opts.value("db-name") { config.database = name; config.unresolved["dbname"] = nil }
+        if let user = opts.value("db-user") { config.user = user; config.unresolved["username"] = nil }
         // Never on the command line, where `ps` shows it to every user.
-        if let password = ProcessInfo.processInfo.environment["FASTBACKUP_DB_PASSWORD"] { config.password = password }
+        if let password = ProcessInfo.processInfo.environment["FASTBACKUP_DB_PASSWORD"] {
+            config.password = password
+            config.unresolved["password"] = nil
+        }
+        try config.checkResolved(path: root.envPHP, overrides: ["host": "--db-host", "port": "--db-host HOST:PORT", "dbname": "--db-name",
+                                                                "username": "--db-user", "password": "the FASTBACKUP_DB_PASSWORD environment variable"])
         return config
     }
 }

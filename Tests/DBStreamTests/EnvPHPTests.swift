@@ -52,7 +52,7 @@ final class EnvPHPTests: XCTestCase {
             ("<?php\nreturn ['a' 'b'];", 2, 13),
             ("<?php\nreturn 'open", 2, 8),
             ("<?php\nreturn [1, 2", 2, 13),
-            ("<?php\nreturn getenv('X');", 2, 8),
+            ("<?php\nreturn getenv('X';", 2, 8),
             ("return 1;", 1, 1),
             ("<?php\n$a = 1;", 2, 1),
             ("<?php return \"a $b\";", 1, 17),
@@ -65,6 +65,37 @@ final class EnvPHPTests: XCTestCase {
                 XCTAssertEqual(pe.column, col, "\(src): \(pe)")
             }
         }
+    }
+
+    /// Magento's documented SSL set-up puts PDO constants in `driver_options`, and some
+    /// deployments read the password with getenv(): such expressions are kept as text, so the
+    /// rest of the file still reads, and a setting that is one is named with how to give it.
+    func testExpressionsAreKeptAndReported() throws {
+        let src = """
+        <?php
+        return [
+            'db' => ['connection' => ['default' => [
+                'host' => 'db', 'dbname' => 'm2', 'username' => 'm2',
+                'password' => getenv('DB_PASS'),
+                'driver_options' => [
+                    \\PDO::MYSQL_ATTR_SSL_CA => '/etc/ssl/ca.pem',
+                    \\PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT => false,
+                ],
+            ]]],
+            'cache' => ['frontend' => ['default' => ['backend' => \\Magento\\Framework\\Cache\\Backend\\Redis::class]]],
+        ];
+        """
+        let config = try DatabaseConfig.fromEnvPHP(src)
+        XCTAssertEqual(config.database, "m2")
+        XCTAssertEqual(config.unresolved, ["password": "getenv('DB_PASS')"])
+        XCTAssertThrowsError(try config.checkResolved(path: "env.php", overrides: ["password": "FASTBACKUP_DB_PASSWORD"])) { e in
+            XCTAssertTrue("\(e)".contains("getenv('DB_PASS')") && "\(e)".contains("FASTBACKUP_DB_PASSWORD"), "\(e)")
+        }
+        var given = config
+        given.unresolved["password"] = nil
+        XCTAssertNoThrow(try given.checkResolved(path: "env.php", overrides: [:]))
+        let parsed = try EnvPHP.parse(src)
+        XCTAssertEqual(parsed["db"]?["connection"]?["default"]?["driver_options"]?["PDO::MYSQL_ATTR_SSL_CA"], .string("/etc/ssl/ca.pem"))
     }
 
     /// The shape Magento 2.4's installer writes (setup:install), shortened.
@@ -153,7 +184,7 @@ final class EnvPHPTests: XCTestCase {
             guard let d = e as? DBError, case .config(_, let reason) = d.kind else { return XCTFail("\(e)") }
             XCTAssertTrue(reason.contains("dbname"), reason)
         }
-        try "<?php return ['db' => [\n 'x' => foo()]];".write(toFile: root + "/app/etc/env.php", atomically: true, encoding: .utf8)
+        try "<?php return ['db' => [\n 'x' => foo(]];".write(toFile: root + "/app/etc/env.php", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try DatabaseConfig.fromMagentoRoot(root)) { e in
             XCTAssertTrue("\(e)".contains("line 2, column 9"), "\(e)")
         }

@@ -124,6 +124,29 @@ final class DatabaseCommandTests: XCTestCase {
         XCTAssertTrue(cut.stderr.contains("1700000002_db.sql"), cut.stderr)
     }
 
+    /// env.php with Magento's SSL `driver_options` (PDO constants as keys) and the password read
+    /// by getenv(): the backup once stopped at the first constant. It reads now, and asks for the
+    /// password through FASTBACKUP_DB_PASSWORD, which then works.
+    func testEnvPHPWithExpressionsBacksUp() throws {
+        let s = try server()
+        let t = try TempTree("dbexpr")
+        try t.file("app/etc/env.php", """
+        <?php
+        return [
+            'db' => ['connection' => ['default' => [
+                'host' => '\(s.socket)', 'dbname' => 'mysql', 'username' => '\(s.user)',
+                'password' => getenv('MAGENTO_DB_PASSWORD'),
+                'driver_options' => [\\PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT => false],
+            ]]],
+        ];
+        """)
+        let without = try fastbackup(["setup:backup", "--db", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(without.status, 1)
+        XCTAssertTrue(without.stderr.contains("getenv('MAGENTO_DB_PASSWORD')") && without.stderr.contains("FASTBACKUP_DB_PASSWORD"), without.stderr)
+        let with = try fastbackup(["setup:backup", "--db", "--root", t.path, "--no-maintenance"], environment: ["FASTBACKUP_DB_PASSWORD": s.password])
+        XCTAssertEqual(with.status, 0, with.stderr)
+    }
+
     func testWrongPasswordNamesUserAndHostButNotPassword() throws {
         let s = try server()
         let t = try store(database: "mysql", server: s, password: "wrong-secret-42")
