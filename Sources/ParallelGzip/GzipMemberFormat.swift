@@ -1,3 +1,4 @@
+import CZlib
 /// The gzip member layout ``ParallelCompressor`` writes, and a general RFC 1952 header parser.
 ///
 /// Every member is an ordinary gzip member whose header sets FEXTRA and carries one subfield,
@@ -111,7 +112,13 @@ public enum GzipMemberFormat {
                 if b[pos - 1] == 0 { break }
             }
         }
-        if flg & 0x02 != 0 { pos += 2; if pos > b.count { return .needMore } }  // FHCRC
+        if flg & 0x02 != 0 {  // FHCRC: the low 16 bits of the CRC-32 of the header before it
+            pos += 2
+            if pos > b.count { return .needMore }
+            let stored = UInt32(b[pos - 2]) | UInt32(b[pos - 1]) << 8
+            let computed = UInt32(crc32(0, b.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(pos - 2)) & 0xFFFF)
+            if stored != computed { return .invalid("header CRC is \(hex(stored)), the header's own is \(hex(computed))") }
+        }
         if let (m, _) = sizes, m < pos + trailerLength + 1 { sizes = nil }  // impossible length: ignore it
         return .valid(length: pos, sizes: sizes)
     }

@@ -38,6 +38,12 @@ final class MemberDecoder {
         default:
             throw CompressionError(.corruptData, path: path, memberOffset: offset, detail: "invalid deflate data")
         }
+        // libdeflate 1.14 reports a short output as SUCCESS when asked for the length: the rest
+        // of `out` would be an earlier member's bytes, so the count is checked here.
+        if outUsed != expected {
+            throw CompressionError(.lengthMismatch, path: path, memberOffset: offset,
+                                   detail: "member inflates to \(outUsed) bytes, its header claims \(expected)")
+        }
         if inUsed != bodyLength {
             throw CompressionError(.corruptData, path: path, memberOffset: offset,
                                    detail: "deflate data ends \(bodyLength - inUsed) bytes before the length the header claims")

@@ -50,6 +50,7 @@ public final class ParallelCompressor {
     private var nextSeq = 0
     private var finished = false
     private var inputBytes: Int64 = 0
+    private var readError: CompressionError?
 
     /// Starts the worker and writer threads writing to `outputFD` (not closed by this class).
     /// `path` names the output in errors. Throws `.invalidOptions` for a level outside 0...9, and
@@ -155,7 +156,11 @@ public final class ParallelCompressor {
             let n = read(fd, s.input + s.inputCount, chunkSize - s.inputCount)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CompressionError(.io, path: inputPath, errno: errno, detail: "read failed")
+                // Sticky like a write error: a finish() after it must not pass a cut input off
+                // as the whole.
+                let e = CompressionError(.io, path: inputPath, errno: errno, detail: "read failed")
+                readError = e
+                throw e
             }
             if n == 0 { return }
             s.inputCount += n
@@ -170,6 +175,13 @@ public final class ParallelCompressor {
     public func finish() throws -> CompressionStats {
         if finished { throw writer.error ?? CompressionError(.closed, path: path) }
         finished = true
+        if let e = readError {
+            outbox.put(nextSeq, endSlot())
+            writerDone.wait()
+            jobs.close()
+            workers.wait()
+            throw e
+        }
         if current == nil && nextSeq == 0, let s = free.pop() {
             s.inputCount = 0
             current = s
@@ -197,6 +209,7 @@ public final class ParallelCompressor {
 
     private func check() throws {
         if finished { throw CompressionError(.closed, path: path, detail: "write after finish()") }
+        if let e = readError { throw e }
         if let e = writer.error { throw e }
     }
 

@@ -228,6 +228,11 @@ public final class TarReader {
                 throw error
             }
             if header.size < 0 { throw TarError(.invalidNumber(field: "size"), entry: header.name, offset: headerOffset) }
+            // An owner no system can have (negative, or past 32 bits) is a damaged or forged
+            // header, as the writer never makes one; a caller converting it to uid_t would trap.
+            for (field, id) in [("uid", header.uid), ("gid", header.gid)] where id < 0 || id > Int(UInt32.max) {
+                throw TarError(.invalidNumber(field: field), entry: header.name, offset: headerOffset)
+            }
             // A GNU pax sparse file stores a map plus data fragments; returning it as a regular
             // file would restore the wrong bytes, so it is marked like GNU's old 'S' entries.
             if header.kind == .regular && records.keys.contains(where: { $0.hasPrefix("GNU.sparse.") }) {

@@ -1,6 +1,7 @@
 import Glibc
 import XCTest
 @testable import ParallelGzip
+import CZlib
 
 /// Damaged input must fail with the right typed error, naming the member, and never hang.
 final class CorruptInputTests: XCTestCase {
@@ -49,6 +50,57 @@ final class CorruptInputTests: XCTestCase {
         let e = try expectError(file, dir)
         XCTAssertEqual(e?.kind, .lengthMismatch)
         XCTAssertEqual(e?.memberOffset, Int64(third.offset))
+    }
+
+    /// A member whose size subfield claims more than its deflate data gives, with a CRC and ISIZE
+    /// made over the data plus the zero bytes a fresh output buffer holds: libdeflate 1.14 calls
+    /// a short output a success when asked for the length, and the member was delivered with
+    /// zeros at its end, exit 0. It is a length mismatch now. Forged here with zlib: raw deflate of
+    /// "hello", FB sizes for 100,000 bytes.
+    func testMemberShorterThanItsSizeSubfieldIsRefused() throws {
+        let dir = try TempDir()
+        var body = [UInt8](repeating: 0, count: 64)
+        var z = z_stream()
+        XCTAssertEqual(czlib_deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK)
+        var hello = Array("hello".utf8)
+        let n = hello.withUnsafeMutableBufferPointer { h in body.withUnsafeMutableBufferPointer { o -> Int in
+            z.next_in = h.baseAddress; z.avail_in = 5; z.next_out = o.baseAddress; z.avail_out = 64
+            _ = deflate(&z, Z_FINISH)
+            return 64 - Int(z.avail_out)
+        } }
+        deflateEnd(&z)
+        let claimed = 100_000
+        var padded = Array("hello".utf8) + [UInt8](repeating: 0, count: claimed - 5)
+        let crc = UInt32(padded.withUnsafeMutableBufferPointer { crc32(0, $0.baseAddress, UInt32(claimed)) })
+        let total = GzipMemberFormat.headerLength + n + 8
+        var member = [UInt8](repeating: 0, count: total)
+        member.withUnsafeMutableBytes { p in
+            GzipMemberFormat.writeHeader(p.baseAddress!, memberLength: total, uncompressedLength: claimed)
+            p.baseAddress!.advanced(by: GzipMemberFormat.headerLength).copyMemory(from: body, byteCount: n)
+            storeLE32(p.baseAddress! + total - 8, crc)
+            storeLE32(p.baseAddress! + total - 4, UInt32(claimed))
+        }
+        let e = try expectError(member, dir, threads: 1)
+        XCTAssertEqual(e?.kind, .lengthMismatch, "\(String(describing: e))")
+        _ = padded.count
+    }
+
+    /// FHCRC on a member with the size subfield: gzip checks it ("header checksum"), and so does
+    /// the parallel path now.
+    func testHeaderCRCIsChecked() throws {
+        let dir = try TempDir()
+        var (_, file) = try threeMembers(dir)
+        // Insert FHCRC with a wrong value into the first member: set the flag, add 2 bytes after
+        // the header and grow the member's own length by 2.
+        let first = try XCTUnwrap(walkMembers(file))[0]
+        let h = GzipMemberFormat.headerLength
+        var member = Array(file[0..<first.length])
+        member[3] |= 0x02
+        member.insert(contentsOf: [0x34, 0x12], at: h)
+        member.withUnsafeMutableBytes { storeLE64($0.baseAddress! + 16, UInt64(first.length + 2)) }
+        file = member + Array(file[first.length...])
+        let e = try expectError(file, dir)
+        XCTAssertEqual(e?.memberOffset, 0)
     }
 
     func testCorruptDeflateData() throws {

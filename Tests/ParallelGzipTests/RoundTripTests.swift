@@ -117,7 +117,8 @@ final class DescriptorInputTests: XCTestCase {
         }
     }
 
-    /// A descriptor that cannot be read (a directory: EISDIR) is an `.io` error naming the input.
+    /// A descriptor that cannot be read (a directory: EISDIR) is an `.io` error naming the input,
+    /// and `finish()` after it throws it again.
     func testUnreadableDescriptorIsAnIOError() throws {
         let dir = try TempDir()
         let input = open(dir.url.path, O_RDONLY | O_DIRECTORY)
@@ -131,6 +132,10 @@ final class DescriptorInputTests: XCTestCase {
             XCTAssertEqual(e?.kind, .io)
             XCTAssertEqual(e?.errno, EISDIR)
             XCTAssertEqual(e?.path, dir.url.path)
+        }
+        // Sticky: a finish() after it must not report the cut input as a whole.
+        XCTAssertThrowsError(try c.finish()) { error in
+            XCTAssertEqual((error as? CompressionError)?.errno, EISDIR)
         }
     }
 }

@@ -78,6 +78,11 @@ final class TarReaderBadInputTests: XCTestCase {
             ("GNU long name then zero blocks", headerBlock("././@LongLink", flag: "L", size: 3) + padded([0x61, 0x62, 0]) + trailer,
              .missingEntryAfterExtension, nil, 1024),
             ("zero block then data", headerBlock("a") + zeroBlock + headerBlock("b") + trailer, .dataAfterZeroBlock, nil, 1024),
+            // Owners past 32 bits or negative: a caller making a uid_t of them trapped (SIGILL).
+            ("pax uid past 32 bits", paxEntry("18 uid=4294967296\n") + headerBlock("f") + trailer, .invalidNumber(field: "uid"), "f", 1024),
+            ("pax gid of Int64.max", paxEntry("27 gid=9223372036854775807\n") + headerBlock("f") + trailer, .invalidNumber(field: "gid"), "f", 1024),
+            ("negative base-256 uid", headerBlock("u") { $0.bytes.replaceSubrange(TarBlock.Field.uid, with: [UInt8](repeating: 0xFF, count: 8)) } + trailer,
+             .invalidNumber(field: "uid"), "u", 0),
             ("partial block at the end", headerBlock("a") + [UInt8](repeating: 7, count: 100), .truncated, nil, 612),
         ]
         for (label, bytes, kind, entry, offset) in cases {
