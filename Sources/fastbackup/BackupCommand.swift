@@ -41,7 +41,7 @@ enum BackupCommand {
 
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
-        return try withMaintenance(root: root, opts: opts) {
+        return try withMaintenance(root: root, opts: opts) { _ in
             // A rollback killed during its swap leaves part of the live tree set aside: a backup
             // taken now would miss it (and rolling back to that backup would delete it). Finish
             // that swap first, as the next rollback would.
@@ -53,6 +53,7 @@ enum BackupCommand {
     private static func backUp(kinds: [BackupKind], root: MagentoRoot, opts: ParsedOptions,
                                compression: ArchiveSettings, dbConfig: DatabaseConfig?) throws -> Int32 {
         try FileManager.default.createDirectory(atPath: root.backupsDirectory, withIntermediateDirectories: true)
+        AtomicOutputFile.removeLeftovers(in: root.backupsDirectory)
         let timestamp = Int(time(nil))
         for kind in kinds {
             let name = kind.fileName(timestamp: timestamp, compression: compression.options.codec.rawValue)

@@ -44,7 +44,14 @@ enum ListCommand {
 
     /// Backup files sorted by name (the timestamp comes first, so oldest first).
     static func list(_ root: MagentoRoot) throws -> [Row] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root.backupsDirectory) else { return [] }
+        guard FileManager.default.fileExists(atPath: root.backupsDirectory) else { return [] }
+        // A folder that exists but cannot be read is an error, not "No backup files found.".
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: root.backupsDirectory)
+        } catch {
+            throw CommandError("Cannot read \(root.backupsDirectory): \((error as NSError).localizedDescription)")
+        }
         let formatter = ISO8601DateFormatter()
         return names.sorted().compactMap { name in
             guard let kind = BackupKind(fileName: name) else { return nil }

@@ -6,6 +6,8 @@ struct MagentoRoot {
     let path: String
 
     init(_ path: String?) throws {
+        // An empty --root (an unset variable in a cron line) must not mean the current folder.
+        if let path, path.isEmpty { throw CommandError("--root is empty; give the Magento root folder.") }
         let given = path ?? FileManager.default.currentDirectoryPath
         let absolute = given.hasPrefix("/") ? given : FileManager.default.currentDirectoryPath + "/" + given
         var isDir: ObjCBool = false
@@ -46,7 +48,8 @@ enum BackupKind: String, CaseIterable {
     /// the older `<ts>_filesystem.tgz` (code), their `.tar.zst` forms, and `<ts>_db*.sql`.
     init?(fileName: String) {
         let parts = fileName.split(separator: "_", maxSplits: 1)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy(\.isNumber) else { return nil }
+        // ASCII digits only, as Magento's pattern has them (`½` and `١٢` are numbers to Unicode).
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         let rest = String(parts[1])
         for ext in [".tgz", ".tar.zst"] where rest.hasSuffix(ext) {
             switch rest.dropLast(ext.count) {

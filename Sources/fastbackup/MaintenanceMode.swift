@@ -10,6 +10,9 @@ final class MaintenanceMode {
     private enum State { case untouched, foundEnabled, enabledByUs }
     private let flagPath: String
     private var state = State.untouched
+    /// The signal clean-up that removes our flag; dropped when the flag goes, so a signal
+    /// later in the run cannot remove a flag someone else has set since.
+    private var cleanupToken: Int?
 
     init(root: MagentoRoot) { flagPath = root.maintenanceFlag }
 
@@ -71,7 +74,18 @@ final class MaintenanceMode {
         }
         state = .enabledByUs
         // A signal ends the process without running `disable`; the store must not stay down.
-        SignalGuard.shared.addCleanup { [flagPath] in unlink(flagPath) }
+        cleanupToken = SignalGuard.shared.addCleanup { [flagPath] in unlink(flagPath) }
+    }
+
+    /// From here on a signal leaves maintenance mode on: work that changes the live store in
+    /// place (an `--in-place` extraction, a DB restore) would otherwise bring the store back
+    /// up half-restored. The flag still goes at the normal end, or after an error.
+    func keepOnInterruption(_ what: String) {
+        guard let token = cleanupToken else { return }
+        SignalGuard.shared.removeCleanup(token)
+        cleanupToken = SignalGuard.shared.addCleanup {
+            Console.error("fastbackup: maintenance mode left on: the \(what) was interrupted midway; run the rollback again")
+        }
     }
 
     /// Turns maintenance mode off if this run turned it on (or took it over).
@@ -81,6 +95,8 @@ final class MaintenanceMode {
         case .foundEnabled: Console.line("Skipped disabling maintenance mode")
         case .enabledByUs:
             Console.line("Disabling maintenance mode")
+            if let token = cleanupToken { SignalGuard.shared.removeCleanup(token) }
+            cleanupToken = nil
             unlink(flagPath)
         }
         state = .untouched
@@ -96,12 +112,12 @@ func printCommandError(_ error: Error) {
 /// order: an error from `body` is printed first, then maintenance mode is turned off, and the
 /// command exits 1. Returns `body`'s status otherwise. Throws only when maintenance mode
 /// cannot be turned on (nothing has run then).
-func withMaintenance(root: MagentoRoot, opts: ParsedOptions, _ body: () throws -> Int32) throws -> Int32 {
+func withMaintenance(root: MagentoRoot, opts: ParsedOptions, _ body: (MaintenanceMode) throws -> Int32) throws -> Int32 {
     let maintenance = MaintenanceMode(root: root)
     if !opts.has("no-maintenance") { try maintenance.enable() }
     let status: Int32
     do {
-        status = try body()
+        status = try body(maintenance)
     } catch {
         printCommandError(error)
         maintenance.disable()

@@ -70,6 +70,7 @@ final class Progress: @unchecked Sendable {
 func formatBytes(_ n: Int64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"]
     var value = Double(n), i = 0
-    while value >= 1000 && i < units.count - 1 { value /= 1000; i += 1 }
+    // 999,999 bytes is "1.0 MB", not "1000.0 KB": move up when the rounded value would show 1000.
+    while value >= 999.95 && i < units.count - 1 { value /= 1000; i += 1 }
     return i == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[i])
 }

@@ -48,10 +48,11 @@ enum RollbackCommand {
         var dbConfig: DatabaseConfig?
         if files.contains(where: { $0.0 == .db }) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
 
+        // Checked before the question: a typo must not cost an answered prompt.
+        let jobs = try opts.int("jobs", in: 1...1024) ?? ResourceLimits.current.cores
         if !opts.has("no-interaction") && !confirm("You are about to remove current code and/or database tables. Are you sure?[y/N]") {
             return 1
         }
-        let jobs = try opts.int("jobs", in: 1...1024) ?? ResourceLimits.current.cores
         Console.detail("limits: \(ResourceLimits.current.summary)")
 
         // Held to the end: recovery deletes staging folders, which must be no other run's.
@@ -61,18 +62,20 @@ enum RollbackCommand {
         // (also after a failed later step: the swaps already done stay done).
         let pending = PendingRemovals()
         defer { pending.performAll() }
-        return try withMaintenance(root: root, opts: opts) {
+        return try withMaintenance(root: root, opts: opts) { maintenance in
             try TreeRestore.recover(root: root)
             for (kind, path) in files {
                 let name = (path as NSString).lastPathComponent
                 Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
                 switch kind {
                 case .code, .media:
+                    if opts.has("in-place") { maintenance.keepOnInterruption("in-place \(kind.rawValue) rollback") }
                     pending.add(try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place"),
                                                 keep: files.map(\.1), pendingRemovals: pending).run())
                     Console.line("\(kind.title) rollback filename: \(name)")
                     Console.line("\(kind.title) rollback file path: \(path)")
                 case .db:
+                    maintenance.keepOnInterruption("DB restore")
                     try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs)
                     Console.line("DB rollback filename: \(name)")
                     Console.line("DB rollback path: \(path)")

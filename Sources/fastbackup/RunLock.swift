@@ -18,7 +18,9 @@ final class RunLock {
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw CommandError("Cannot create \(dir) for the run lock: \(String(cString: strerror(errno)))")
         }
-        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        // Read-only and 0644: flock needs no write access, and another account running the tool
+        // on the same store (its owner after root, say) must be able to open it.
+        fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw CommandError("Cannot open the run lock \(path): \(String(cString: strerror(errno)))")
         }

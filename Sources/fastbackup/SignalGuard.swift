@@ -21,7 +21,10 @@ final class SignalGuard: @unchecked Sendable {
         signal(SIGXFSZ, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
+            // Ignored already (nohup, a job started with `&` by a script): the caller asked for
+            // the run to survive it, so it is left ignored.
+            let previous = signal(sig, SIG_IGN)
+            if let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global(qos: .userInteractive))
             source.setEventHandler { [weak self] in self?.handle(sig) }
             source.resume()

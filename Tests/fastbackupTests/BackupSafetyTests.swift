@@ -112,16 +112,16 @@ final class BackupSafetyTests: XCTestCase {
             let t = try TempTree("fifo")
             try t.file("base/a.txt", "original")
             try t.file("base/b.txt", "kept")
+            final class Outcome: @unchecked Sendable { var listing = ""; var failure: Error? }
             let done = DispatchSemaphore(value: 0)
-            var listing = ""
-            var failure: Error?
+            let outcome = Outcome()
             Thread {
                 do {
                     let archive = try self.archiveTree(t.path + "/base", prefetchMaxFile: prefetchMaxFile, beforeWalkEntry: { rel in
                         if rel == "a.txt" { unlink(t.path + "/base/a.txt"); mkfifo(t.path + "/base/a.txt", 0o644) }
                     })
-                    listing = try sh("tar -tf '\(archive)'")
-                } catch { failure = error }
+                    outcome.listing = try sh("tar -tf '\(archive)'")
+                } catch { outcome.failure = error }
                 done.signal()
             }.start()
             guard done.wait(timeout: .now() + 30) == .success else {
@@ -131,8 +131,8 @@ final class BackupSafetyTests: XCTestCase {
                 if fd >= 0 { close(fd) }
                 return
             }
-            XCTAssertNil(failure)
-            XCTAssertEqual(listing, "b.txt\n", "prefetchMaxFile \(prefetchMaxFile)")
+            XCTAssertNil(outcome.failure)
+            XCTAssertEqual(outcome.listing, "b.txt\n", "prefetchMaxFile \(prefetchMaxFile)")
         }
     }
 
