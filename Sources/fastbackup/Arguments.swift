@@ -18,6 +18,17 @@ struct OptionSpec {
 }
 
 extension OptionSpec {
+    /// Symfony's options every `bin/magento` command accepts, so scripts written for it keep
+    /// working: `-n` (nothing here asks but the rollback), `-q`, `--ansi`/`--no-ansi` (no colours
+    /// are written either way). A command's own spec of the same name wins.
+    static let symfonyGlobals: [OptionSpec] = [
+        .flag("no-interaction", short: "n", "Do not ask any interactive question"),
+        .flag("quiet", short: "q", "Do not print Magento's progress lines (errors still go to stderr)"),
+        .flag("ansi", "Accepted for bin/magento compatibility (no colours are written)"),
+        .flag("no-ansi", "Accepted for bin/magento compatibility"),
+        .flag("verbose", short: "v", "More detail on stderr (-vv and -vvv are the same)"),
+    ]
+
     /// The database overrides and the options every command that touches a store shares.
     static let databaseAndCommon: [OptionSpec] = [
         .value("db-host", "HOST", "Database host, host:port or socket path (overrides env.php)"),
@@ -52,7 +63,10 @@ struct ParsedOptions {
 
     /// Parses `--name value`, `--name=value`, `-x value`, `-xvalue` and flags. Positional
     /// arguments are refused: no command here takes one.
-    static func parse(_ args: [String], specs: [OptionSpec]) throws -> ParsedOptions {
+    static func parse(_ args: [String], specs commandSpecs: [OptionSpec]) throws -> ParsedOptions {
+        let specs = commandSpecs + OptionSpec.symfonyGlobals.filter { g in
+            !commandSpecs.contains { $0.long == g.long || ($0.short != nil && $0.short == g.short) }
+        }
         var parsed = ParsedOptions()
         var i = 0
         func spec(long: String) -> OptionSpec? { specs.first { $0.long == long } }

@@ -23,6 +23,7 @@ enum BackupCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let opts = try ParsedOptions.parse(args, specs: specs)
+        Console.quiet = opts.has("quiet")
         if opts.has("help") {
             Console.line(helpText(command: "setup:backup", summary: "Takes backup of Magento Application code base, media and database",
                                   usage: "[--code] [--media] [--db] [options]", specs: specs))

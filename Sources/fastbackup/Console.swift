@@ -3,8 +3,11 @@ import Foundation
 /// Where the command's lines go: Magento's lines to stdout, warnings and errors to stderr.
 enum Console {
     static func line(_ text: String) {
-        emit(STDOUT_FILENO, text + "\n")
+        if !quiet { emit(STDOUT_FILENO, text + "\n") }
     }
+
+    /// `-q`, as Symfony's console has it: no lines on stdout; warnings and errors still go to stderr.
+    static var quiet = false
 
     static func success(_ text: String) { line("[SUCCESS]: " + text) }
 

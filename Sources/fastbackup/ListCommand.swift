@@ -18,6 +18,7 @@ enum ListCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let opts = try ParsedOptions.parse(args, specs: specs)
+        Console.quiet = opts.has("quiet")
         if opts.has("help") {
             Console.line(helpText(command: "info:backups:list", summary: "Prints list of available backup files",
                                   usage: "[options]", specs: specs))

@@ -17,6 +17,7 @@ enum RollbackCommand {
 
     static func run(_ args: [String]) throws -> Int32 {
         let opts = try ParsedOptions.parse(args, specs: specs)
+        Console.quiet = opts.has("quiet")
         if opts.has("help") {
             Console.line(helpText(command: "setup:rollback", summary: "Rolls back Magento Application codebase, media and database",
                                   usage: "[-c|--code-file=CODE-FILE] [-m|--media-file=MEDIA-FILE] [-d|--db-file=DB-FILE] [-n] [options]",

@@ -112,6 +112,19 @@ final class CommandEdgeTests: XCTestCase {
         XCTAssertEqual(unreadable.status, 1, unreadable.stdout)
     }
 
+    /// Symfony's global options, which scripts written for bin/magento pass to every command,
+    /// were refused ('The "-n" option does not exist.'). `-q` leaves stdout empty.
+    func testMagentoGlobalOptionsAreAccepted() throws {
+        let t = try TempTree("globals")
+        try t.file("app/etc/di.xml", "<config/>")
+        let quiet = try fastbackup(["setup:backup", "--code", "-n", "--no-ansi", "-q", "--root", t.path, "--no-maintenance"])
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertEqual(quiet.stdout, "")
+        let list = try fastbackup(["info:backups:list", "-vv", "--ansi", "--root", t.path])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("_filesystem_code.tgz"), list.stdout)
+    }
+
     /// 999,999 bytes is "1.0 MB", not "1000.0 KB".
     func testSizesRoundIntoTheNextUnit() {
         XCTAssertEqual(formatBytes(999_999), "1.0 MB")
