@@ -396,7 +396,10 @@ final class SignalTests: XCTestCase {
         let t = try makeSmallStore()
         try sh("cd '\(t.path)/pub/media' && mkdir bulk && for i in $(seq 1 60); do head -c 3000000 /dev/urandom > bulk/f$i.bin; done")
         for sig in ["TERM", "INT"] {
+            // `set -m`: without job control a script's `&` job starts with SIGINT ignored, and
+            // fastbackup keeps an ignored signal ignored, as every program does.
             let r = try runProcess(["/bin/bash", "-c", """
+            set -m
             '\(fastbackupBinary)' setup:backup --media --root '\(t.path)' --level 9 >/dev/null 2>&1 & pid=$!
             for i in $(seq 1 500); do ls '\(t.path)'/var/backups/.*.partial >/dev/null 2>&1 && break; sleep 0.01; done
             kill -\(sig) $pid; wait $pid; echo "exit=$?"
