@@ -29,8 +29,11 @@ final class BackupSafetyTests: XCTestCase {
     }
 
     /// 800 folders of 300 empty files (made by python3 at test time): peak RSS of a code backup,
-    /// measured by GNU time, stays under 90 MB. Before listings were budgeted by entries and
-    /// finished jobs released, this tree peaked near 115 MB (1100 folders: 130 MB, now 70 MB).
+    /// measured by GNU time, stays under 110 MB. Before listings were budgeted by entries and
+    /// finished jobs released, this tree peaked near 115 MB with the compressor's pool on small
+    /// pages (1100 folders: 130 MB); with that budget it peaks near 80 MB on small pages and at
+    /// 95-102 MB with the pool on huge pages (ParallelGzip's PoolMemory), which hold the whole
+    /// first 2 MiB of each output buffer where a text member fills ~1 MiB.
     func testCodeBackupMemoryStaysBoundedOnManySmallFolders() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/time") else {
             throw XCTSkip("GNU time is not installed: apt-get install time")
@@ -50,7 +53,7 @@ final class BackupSafetyTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let line = try XCTUnwrap(r.stderr.split(separator: "\n").last { $0.hasPrefix("maxrss_kb=") }, r.stderr)
         let kb = try XCTUnwrap(Int(line.dropFirst("maxrss_kb=".count)))
-        XCTAssertLessThan(kb, 90_000, "peak RSS \(kb) kB on 240k empty files")
+        XCTAssertLessThan(kb, 110_000, "peak RSS \(kb) kB on 240k empty files")
     }
 
     // MARK: files and folders swapped while read
