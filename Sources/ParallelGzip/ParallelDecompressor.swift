@@ -254,6 +254,12 @@ final class StreamReader {
     func run() {
         do {
             while try input.ensure(1) {
+                if codec == .gzip, members > 0, input.bytes[0] == 0 {
+                    // NUL padding after the last member (dd conv=sync, tape block sizes): gzip
+                    // ignores trailing zeros, and so does this reader; anything else is garbage.
+                    try skipZeroPadding()
+                    break
+                }
                 switch codec {
                 case .gzip: try gzipMember()
                 case .zstd: try zstdFrame()
@@ -273,6 +279,19 @@ final class StreamReader {
     }
 
     // MARK: gzip
+
+    /// Consumes zero bytes to the end of the input; a non-zero byte among them is trailing garbage.
+    private func skipZeroPadding() throws {
+        let offset = input.offset
+        while try input.ensure(1) {
+            let b = input.bytes
+            if let i = b.firstIndex(where: { $0 != 0 }) {
+                throw CompressionError(.trailingGarbage, path: path, memberOffset: offset + Int64(i),
+                                       detail: "bytes after the last member are not gzip")
+            }
+            input.consume(b.count)
+        }
+    }
 
     private func gzipMember() throws {
         let offset = input.offset
