@@ -24,6 +24,8 @@ final class RestoreConnections {
     /// Statements of each table queued or running on any connection.
     private var outstanding: [String: Int] = [:]
     private var restoredList: [String] = []
+    /// Tables the reader has moved past whose statements are still queued.
+    private var readDone = Set<String>()
     private var executed: [Int]
     private var failures: [Failure] = []
     /// A connection failed: nothing new is queued; the others finish what they hold.
@@ -93,7 +95,7 @@ final class RestoreConnections {
                 executed[i] += 1
                 outstanding[t, default: 1] -= 1
                 if outstanding[t] == 0 { outstanding[t] = nil }
-                if job.endsData { restoredList.append(t) }
+                if job.endsData || (outstanding[t] == nil && readDone.contains(t)) { noteRestored(t) }
             }
             cond.broadcast()
             cond.unlock()
@@ -172,7 +174,22 @@ final class RestoreConnections {
 
     /// Records a table whose data finished on the schema connection.
     func markRestored(_ table: String) {
-        cond.lock(); restoredList.append(table); cond.unlock()
+        cond.lock(); noteRestored(table); cond.unlock()
+    }
+
+    /// The reader has moved past `table`'s part of the file (dumps keep each table's rows
+    /// together): it counts as restored once its queued statements have run. phpMyAdmin and
+    /// Adminer write no closing `ENABLE KEYS`, so without this no table of theirs was ever
+    /// reported restored.
+    func finishedReading(_ table: String) {
+        cond.lock(); defer { cond.unlock() }
+        if outstanding[table] == nil { noteRestored(table) } else { readDone.insert(table) }
+    }
+
+    /// With `cond` held.
+    private func noteRestored(_ table: String) {
+        readDone.remove(table)
+        if !restoredList.contains(table) { restoredList.append(table) }
     }
 
     /// Tables whose data has been loaded completely, in the order they finished.

@@ -87,6 +87,13 @@ public final class SQLRestorer {
         /// The schema connection holds an open transaction (autocommit off, or START TRANSACTION,
         /// and a write since): data queued elsewhere could wait on its locks while it waits for them.
         var autocommitOff = false, mainInTransaction = false
+        /// The table whose statements the reader saw last: when another table's begin, its part
+        /// of the file is over (``RestoreConnections/finishedReading(_:)``).
+        var currentTable: String?
+        func reading(_ table: String) {
+            if let t = currentTable, t != table { pool.finishedReading(t) }
+            currentTable = table
+        }
 
         func restoreError(line: Int, sql: String, errno: UInt32, message: String) -> DBError {
             DBError(.restore(path: path, line: line, sql: sql, errno: errno, message: message,
@@ -142,6 +149,10 @@ public final class SQLRestorer {
             try checkWorkers()
             stats.statements += 1
             let kind = StatementKind(s.text)
+            switch kind {
+            case .data(let t), .alterTable(let t, _), .tableDDL(let t, _): reading(t)
+            default: break
+            }
             if serialOnly || mainInTransaction {
                 if case .session = kind {} else if case .lock = kind { stats.skippedLocks += 1; continue } else {
                     pool.waitIdle()

@@ -127,6 +127,24 @@ final class RestoreAgreesWithClientTests: XCTestCase {
         """, "ronce", ["SELECT id FROM t ORDER BY id"])
     }
 
+    /// phpMyAdmin and Adminer write no closing `ENABLE KEYS`, so a failure never listed any table
+    /// as restored. A table counts once the file has moved on to another and its rows have run.
+    func testFailureListsTablesOfDumpsWithoutEnableKeys() throws {
+        let server = try TestServer.fromEnvironment()
+        var sql = "CREATE TABLE a (id INT PRIMARY KEY);\n"
+        for st in 0..<4 { sql += "INSERT INTO a VALUES " + (0..<500).map { "(\(st * 500 + $0))" }.joined(separator: ",") + ";\n" }
+        sql += "CREATE TABLE b (id INT PRIMARY KEY);\nINSERT INTO b VALUES (1),(2);\nCREATE TABLE c (id INT PRIMARY KEY);\nINSERT INTO c VALUES (1, 2);\n"
+        let path = try sqlFile(sql, "rlist")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try server.createDatabase("rlist")
+        defer { db.drop() }
+        XCTAssertThrowsError(try restore(server, path, into: db.name)) { error in
+            guard let e = error as? DBError, case .restore(_, let line, _, _, _, let tables) = e.kind else { return XCTFail("\(error)") }
+            XCTAssertEqual(line, 9)
+            XCTAssertEqual(Set(tables), ["a", "b"], "\(error)")
+        }
+    }
+
     /// The client stops at the first failed statement: a DROP after it must not run (here it
     /// would drop a table holding rows), and the error names the failed line even when the file
     /// also has a broken string further on.
