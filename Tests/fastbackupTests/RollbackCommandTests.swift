@@ -284,12 +284,9 @@ final class RollbackCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: t.path + "/pub/media/bulk/f40.bin"))
     }
 
-    /// A journal left by a kill in the middle of the swap is finished by the next run.
-    func testInterruptedSwapIsFinishedByNextRun() throws {
-        let t = try makeStore()
-        let archive = try backup(t, "media")
-        let expected = try manifest(t.path + "/pub/media")
-        // The state right after the live tree was moved aside and before the staged one moved in.
+    /// The state a media rollback killed mid-swap leaves: the live tree moved aside, the staged
+    /// one (the archive, extracted) not yet moved in, and the journal that lists the renames.
+    private func stopMidSwap(_ t: TempTree, archive: String) throws {
         try sh("""
         cd '\(t.path)/pub' && mkdir .fastbackup-staging-media-1 .fastbackup-old-media-1 && \
         tar -xzf '\(archive)' -C .fastbackup-staging-media-1 --strip-components=1 && mv media .fastbackup-old-media-1/media
@@ -301,6 +298,14 @@ final class RollbackCommandTests: XCTestCase {
             "units": [["path": Array("media".utf8).map(Int.init), "staged": true]],
         ]
         try JSONSerialization.data(withJSONObject: journal).write(to: URL(fileURLWithPath: t.path + "/var/.fastbackup-rollback-media.journal"))
+    }
+
+    /// A journal left by a kill in the middle of the swap is finished by the next run.
+    func testInterruptedSwapIsFinishedByNextRun() throws {
+        let t = try makeStore()
+        let archive = try backup(t, "media")
+        let expected = try manifest(t.path + "/pub/media")
+        try stopMidSwap(t, archive: archive)
         let r = try fastbackup(["info:backups:list", "--root", t.path])
         XCTAssertEqual(r.status, 0)
         let again = try fastbackup(["setup:rollback", "-n", "-m", archive, "--root", t.path])
@@ -316,18 +321,9 @@ final class RollbackCommandTests: XCTestCase {
         let t = try makeStore()
         let archive = try backup(t, "media")
         let expected = try manifest(t.path + "/pub/media")
-        try sh("""
-        cd '\(t.path)/pub' && mkdir .fastbackup-staging-media-1 .fastbackup-old-media-1 && \
-        tar -xzf '\(archive)' -C .fastbackup-staging-media-1 --strip-components=1 && mv media .fastbackup-old-media-1/media && \
-        mv '\(archive)' '\(t.path)/var/backups/1_filesystem_media.tgz'
-        """)
-        let journal: [String: Any] = [
-            "kind": "media", "liveBase": Array((t.path + "/pub").utf8).map(Int.init),
-            "stagingBase": Array((t.path + "/pub/.fastbackup-staging-media-1").utf8).map(Int.init),
-            "oldBase": Array((t.path + "/pub/.fastbackup-old-media-1").utf8).map(Int.init),
-            "units": [["path": Array("media".utf8).map(Int.init), "staged": true]],
-        ]
-        try JSONSerialization.data(withJSONObject: journal).write(to: URL(fileURLWithPath: t.path + "/var/.fastbackup-rollback-media.journal"))
+        try stopMidSwap(t, archive: archive)
+        // Out of the way of the new backup's name, which may fall in the same second.
+        try sh("mv '\(archive)' '\(t.path)/var/backups/1_filesystem_media.tgz'")
         let r = try fastbackup(["setup:backup", "--media", "--root", t.path, "--no-maintenance"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("was interrupted while swapping"), r.stdout)
