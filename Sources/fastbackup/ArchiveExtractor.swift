@@ -222,8 +222,6 @@ final class ArchiveExtractor {
                 let what = flag == UInt8(ascii: "S") ? "a GNU sparse file (tar -S)" : "of tar type '\(String(decoding: [flag], as: UTF8.self))'"
                 throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: nil,
                                    message: "it is \(what), which fastbackup does not restore; extract this archive with GNU tar instead")
-            default:
-                Console.warning("\(entryName.displayString): unsupported entry type; skipped")
             }
         }
         group.wait()
