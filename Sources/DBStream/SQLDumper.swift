@@ -53,16 +53,18 @@ public final class SQLDumper {
             options.packetLimit = packet - 1024
         }
 
-        var tables: [String] = [], views: [String] = []
+        var tables: [String] = [], views: [String] = [], sequences: [String] = []
         for row in try coordinator.query("SHOW FULL TABLES") {
             guard let name = row[0], row.count > 1 else { continue }
             switch row[1] ?? "" {
             case "BASE TABLE", "SYSTEM VERSIONED": tables.append(name)   // versioned: current rows only
             case "VIEW": views.append(name)
-            default: break   // SEQUENCE objects and system views are not table data
+            case "SEQUENCE": sequences.append(name)
+            default: break   // system views are not table data
             }
         }
         let objects = try SchemaObjects.read(conn: coordinator, database: config.database, views: views, options: options)
+        let sequencesSQL = try Self.sequences(sequences, conn: coordinator)
 
         // Readers and their shared snapshot.
         let wanted = max(1, min(options.threads, tables.count))
@@ -105,6 +107,7 @@ public final class SQLDumper {
                 bytes += s.utf8.count
             }
             try put(header(serverVersion: serverVersion, tables: tables.count, snapshot: stats.snapshot))
+            try put(sequencesSQL)
             var stay: Int? = nil
             while let (lane, c) = try pipeline.next(stay: stay) {
                 defer { pipeline.release(c) }
@@ -185,6 +188,20 @@ public final class SQLDumper {
     }
 
     private enum ValueKind { case bare, quoted, hex }
+
+    /// MariaDB sequences, before the tables (a column default may call `NEXTVAL` on one): each
+    /// as SHOW CREATE gives it, then set to its next value not yet cached, as mariadb-dump does,
+    /// so no number handed out before the backup is handed out again.
+    static func sequences(_ names: [String], conn: MySQLConnection) throws -> String {
+        var s = ""
+        for name in names {
+            let q = MySQLConnection.quoteIdentifier(name)
+            guard let row = try conn.query("SHOW CREATE SEQUENCE \(q)").first, row.count > 1, let create = row[1] else { continue }
+            let next = try conn.scalar("SELECT next_not_cached_value FROM \(q)") ?? "1"
+            s += "\n--\n-- Sequence \(commentText(q))\n--\n\nDROP SEQUENCE IF EXISTS \(q);\n\(create);\nSELECT SETVAL(\(q), \(next), 0);\n"
+        }
+        return s
+    }
 
     /// The bytes a row takes as SQL, `(...)` included: counted only for a row whose upper bound
     /// (every quoted byte escaped) is over the statement limit.
