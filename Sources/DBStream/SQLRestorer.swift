@@ -319,9 +319,9 @@ public final class SQLRestorer {
 
     /// For a SET naming AUTOCOMMIT: whether it turns it off (`= 0`, `= OFF`).
     static func setsAutocommitOff(_ text: [UInt8]) -> Bool {
-        guard let r = String(decoding: text, as: UTF8.self).uppercased().range(of: "AUTOCOMMIT") else { return false }
-        let rest = String(decoding: text, as: UTF8.self).uppercased()[r.upperBound...]
-            .drop { $0 == " " || $0 == "=" || $0 == "\t" }
+        let upper = String(decoding: text, as: UTF8.self).uppercased()
+        guard let r = upper.range(of: "AUTOCOMMIT") else { return false }
+        let rest = upper[r.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\t" }
         return rest.hasPrefix("0") || rest.hasPrefix("OFF") || rest.hasPrefix("FALSE")
     }
 

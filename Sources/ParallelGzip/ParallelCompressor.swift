@@ -114,11 +114,16 @@ public final class ParallelCompressor {
     deinit {
         if !finished {
             // Abandoned without finish(): stop the threads; members already written stay written.
-            outbox.put(nextSeq, endSlot())
-            writerDone.wait()
-            jobs.close()
-            workers.wait()
+            stopThreads()
         }
+    }
+
+    /// Ends the writer after the members submitted so far, then the workers.
+    private func stopThreads() {
+        outbox.put(nextSeq, endSlot())
+        writerDone.wait()
+        jobs.close()
+        workers.wait()
     }
 
     /// The bytes of buffers a compressor with `options` can ever hold: the pool's chunk and output
@@ -178,10 +183,7 @@ public final class ParallelCompressor {
         if finished { throw writer.error ?? CompressionError(.closed, path: path) }
         finished = true
         if let e = readError {
-            outbox.put(nextSeq, endSlot())
-            writerDone.wait()
-            jobs.close()
-            workers.wait()
+            stopThreads()
             throw e
         }
         if current == nil && nextSeq == 0, let s = free.pop() {
@@ -189,10 +191,7 @@ public final class ParallelCompressor {
             current = s
         }
         if let s = current, s.inputCount > 0 || nextSeq == 0 { submit() }
-        outbox.put(nextSeq, endSlot())
-        writerDone.wait()
-        jobs.close()
-        workers.wait()
+        stopThreads()
         if let e = writer.error { throw e }
         var st = writer.currentStats
         st.inputBytes = inputBytes
