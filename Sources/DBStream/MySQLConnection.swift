@@ -11,15 +11,22 @@ public final class MySQLConnection {
     private let mysql: UnsafeMutablePointer<MYSQL>
     /// The settings this connection was made with.
     public let config: DatabaseConfig
+    /// What `LOAD DATA LOCAL INFILE` reads on this connection (see ``load(_:rows:describe:)``);
+    /// nil when the connection was made without `localStream`.
+    private let stream: LocalStream?
 
     /// Connects (`mysql_init`, `mysql_options`, `mysql_real_connect`).
     /// - Parameters:
     ///   - useDatabase: select `config.database` as the default database.
     ///   - connectTimeout/readTimeout/writeTimeout: seconds (`MYSQL_OPT_*_TIMEOUT`).
     /// - Throws: ``DBError`` `.connect` naming the server and user (never the password).
+    ///   - localStream: answer `LOAD DATA LOCAL INFILE` with the bytes given to
+    ///     ``load(_:rows:describe:)``, never with a file, whatever name the server asks for.
+    ///     Off: the client refuses LOCAL INFILE.
     public init(config: DatabaseConfig, useDatabase: Bool = true, connectTimeout: Int = 10,
-                readTimeout: Int = 600, writeTimeout: Int = 600) throws {
+                readTimeout: Int = 600, writeTimeout: Int = 600, localStream: Bool = false) throws {
         self.config = config
+        stream = localStream ? LocalStream() : nil
         guard let m = mysql_init(nil) else {
             throw DBError(.connect(server: config.serverName, user: config.user, errno: UInt32(CR_OUT_OF_MEMORY),
                                    message: "mysql_init failed: out of memory"))
@@ -29,8 +36,8 @@ public final class MySQLConnection {
         mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt)
         mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &wt)
         _ = "utf8mb4".withCString { mysql_options(m, MYSQL_SET_CHARSET_NAME, $0) }
-        var off: cmariadb_bool = 0
-        mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &off)
+        var localFiles: UInt32 = localStream ? 1 : 0
+        mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &localFiles)
         // A socket path only applies to "localhost"; TCP otherwise.
         let host = config.host ?? "localhost"
         let socket = (host == "localhost") ? config.socket : nil
@@ -48,6 +55,26 @@ public final class MySQLConnection {
             throw e
         }
         mysql = m
+        if let stream {
+            mysql_set_local_infile_handler(m, localStreamInit, localStreamRead, localStreamEnd, localStreamError,
+                                           Unmanaged.passUnretained(stream).toOpaque())
+        }
+    }
+
+    /// Runs a `LOAD DATA LOCAL INFILE` statement that reads `rows` as its file.
+    /// - Returns: the rows the server inserted and its warning count.
+    /// - Throws: ``DBError`` `.query`.
+    func load(_ sql: UnsafeRawBufferPointer, rows: UnsafeRawBufferPointer, describe: () -> String) throws
+        -> (inserted: UInt64, warnings: UInt32) {
+        guard let stream else { throw DBError(.query(sql: describe(), errno: 0, message: "LOCAL INFILE is off on this connection")) }
+        stream.data = rows
+        stream.offset = 0
+        defer { stream.data = UnsafeRawBufferPointer(start: nil, count: 0) }
+        let rc = mysql_real_query(mysql, sql.baseAddress?.assumingMemoryBound(to: CChar.self), UInt(sql.count))
+        if rc != 0 { throw lastError(describe()) }
+        let result = (mysql_affected_rows(mysql), mysql_warning_count(mysql))
+        try discardResults(describe())
+        return result
     }
 
     deinit { mysql_close(mysql) }
@@ -191,4 +218,34 @@ public final class MySQLConnection {
 private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let s else { return body(nil) }
     return s.withCString { body($0) }
+}
+
+/// The bytes one `LOAD DATA LOCAL INFILE` reads: set by ``MySQLConnection/load(_:rows:describe:)``
+/// for the length of the call, empty otherwise (a server asking at any other time gets nothing).
+final class LocalStream {
+    var data = UnsafeRawBufferPointer(start: nil, count: 0)
+    var offset = 0
+}
+
+private func localStreamInit(_ handle: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ name: UnsafePointer<CChar>?,
+                             _ userdata: UnsafeMutableRawPointer?) -> Int32 {
+    handle?.pointee = userdata
+    return 0
+}
+
+private func localStreamRead(_ handle: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ length: UInt32) -> Int32 {
+    guard let handle, let buffer else { return -1 }
+    let s = Unmanaged<LocalStream>.fromOpaque(handle).takeUnretainedValue()
+    let n = min(Int(length), s.data.count - s.offset, Int(Int32.max))
+    if n > 0, let base = s.data.baseAddress {
+        UnsafeMutableRawPointer(buffer).copyMemory(from: base + s.offset, byteCount: n)
+        s.offset += n
+    }
+    return Int32(max(n, 0))
+}
+
+private func localStreamEnd(_ handle: UnsafeMutableRawPointer?) {}
+
+private func localStreamError(_ handle: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ length: UInt32) -> Int32 {
+    0
 }

@@ -14,7 +14,12 @@ import Foundation
 /// deadlock another. Memory: at most `connections * depth` statements queued.
 final class RestoreConnections {
     struct Failure { var error: DBError; var line: Int; var sql: String; var table: String? }
-    private struct Job { var statement: SQLStatement; var table: String?; var endsData: Bool }
+    private struct Job { var statement: SQLStatement; var table: String?; var endsData: Bool; var load: LoadTarget? = nil }
+    /// The largest INSERT sent as LOAD DATA rows.
+    static let maxLoadStatement = 8 << 20
+    /// How a plain INSERT may be sent as LOAD DATA rows: the table's columns and the
+    /// character set its text is in (the session's character_set_client when it was read).
+    struct LoadTarget { var table: LoadableTable; var charset: String }
 
     private let conns: [MySQLConnection]
     private let depth: Int
@@ -27,6 +32,7 @@ final class RestoreConnections {
     /// Tables the reader has moved past whose statements are still queued.
     private var readDone = Set<String>()
     private var executed: [Int]
+    private var loaded: [Int]
     private var failures: [Failure] = []
     /// A connection failed: nothing new is queued; the others finish what they hold.
     private var failed = false
@@ -44,6 +50,7 @@ final class RestoreConnections {
         queues = Array(repeating: [], count: connections.count)
         running = Array(repeating: false, count: connections.count)
         executed = Array(repeating: 0, count: connections.count)
+        loaded = Array(repeating: 0, count: connections.count)
     }
 
     /// Number of connections.
@@ -64,6 +71,7 @@ final class RestoreConnections {
 
     private func run(_ i: Int) {
         let conn = conns[i]
+        var rows: [UInt8] = []   // this connection's LOAD DATA buffer, reused
         while true {
             cond.lock()
             while queues[i].isEmpty && !stopping && !cancelled { cond.wait() }
@@ -73,9 +81,15 @@ final class RestoreConnections {
             cond.broadcast()   // room in this queue
             cond.unlock()
             var failure: Failure?
+            var usedLoad = false
             do {
-                try job.statement.text.withUnsafeBytes {
-                    try conn.execute(bytes: $0, describe: { job.statement.string })
+                if let target = job.load {
+                    usedLoad = try Self.load(job.statement, target, on: conn, buffer: &rows)
+                }
+                if !usedLoad {
+                    try job.statement.text.withUnsafeBytes {
+                        try conn.execute(bytes: $0, describe: { job.statement.string })
+                    }
                 }
             } catch {
                 failure = Failure(error: error as? DBError ?? DBError(.cancelled), line: job.statement.line,
@@ -91,6 +105,7 @@ final class RestoreConnections {
                 cond.unlock()
                 return
             }
+            if usedLoad { loaded[i] += 1 }
             if let t = job.table {
                 executed[i] += 1
                 outstanding[t, default: 1] -= 1
@@ -102,6 +117,37 @@ final class RestoreConnections {
         }
     }
 
+    /// Sends `s` as LOAD DATA rows in a transaction and keeps them only when the server
+    /// inserted every row without a warning; otherwise rolls back, so the caller runs the
+    /// INSERT and gets the client's result (a duplicate key's error, a truncation's warning).
+    /// - Returns: false when the INSERT must run (a value that does not convert, or the rollback).
+    private static func load(_ s: SQLStatement, _ target: LoadTarget, on conn: MySQLConnection, buffer: inout [UInt8]) throws -> Bool {
+        // The rows take up to twice the statement: a larger one (dumps write about 1 MiB) is sent
+        // as it is, so the buffer stays within 16 MiB per connection.
+        guard s.text.count <= maxLoadStatement else { return false }
+        buffer.removeAll(keepingCapacity: true)
+        guard let r = target.table.rows(of: s.text, into: &buffer) else { return false }
+        var sql = Array("LOAD DATA LOCAL INFILE 'fastbackup-rows' INTO TABLE ".utf8)
+        sql += s.text[r.name]
+        sql += Array(" CHARACTER SET \(target.charset) FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'".utf8)
+        try conn.execute("START TRANSACTION")
+        let result: (inserted: UInt64, warnings: UInt32)
+        do {
+            result = try sql.withUnsafeBytes { q in
+                try buffer.withUnsafeBytes { try conn.load(q, rows: $0, describe: { String(decoding: sql, as: UTF8.self) }) }
+            }
+        } catch let e as DBError where e.serverErrno != nil {
+            try conn.execute("ROLLBACK")
+            return false
+        }
+        if result.inserted == UInt64(r.rows) && result.warnings == 0 {
+            try conn.execute("COMMIT")
+            return true
+        }
+        try conn.execute("ROLLBACK")
+        return false
+    }
+
     private func append(_ job: Job, to i: Int) {
         queues[i].append(job)
         if let t = job.table { outstanding[t, default: 0] += 1 }
@@ -110,23 +156,24 @@ final class RestoreConnections {
 
     /// Queues a statement on connection `i`; waits while `depth` are waiting there.
     /// Returns without queueing once a connection has failed (the caller checks ``failure``).
-    func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false) {
+    func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false, load: LoadTarget? = nil) {
         cond.lock(); defer { cond.unlock() }
         while queues[i].count >= depth && !failed { cond.wait() }
         if failed { return }
-        append(Job(statement: s, table: table, endsData: endsData), to: i)
+        append(Job(statement: s, table: table, endsData: endsData, load: load), to: i)
     }
 
     /// Queues a statement on connection `preferred` when it has room, else on the connection
     /// with the least work (queued plus running), waiting until some connection has room.
     /// Returns that connection's index.
     @discardableResult
-    func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false, preferred: Int? = nil) -> Int {
+    func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false, preferred: Int? = nil,
+                            load: LoadTarget? = nil) -> Int {
         cond.lock(); defer { cond.unlock() }
         while true {
             if failed { return 0 }
             if let p = preferred, queues[p].count < depth {
-                append(Job(statement: s, table: table, endsData: endsData), to: p)
+                append(Job(statement: s, table: table, endsData: endsData, load: load), to: p)
                 return p
             }
             var best = -1, bestLoad = Int.max
@@ -135,7 +182,7 @@ final class RestoreConnections {
                 if load < bestLoad { best = i; bestLoad = load }
             }
             if best >= 0 {
-                append(Job(statement: s, table: table, endsData: endsData), to: best)
+                append(Job(statement: s, table: table, endsData: endsData, load: load), to: best)
                 return best
             }
             cond.wait()
@@ -164,6 +211,12 @@ final class RestoreConnections {
     var failure: Failure? {
         cond.lock(); defer { cond.unlock() }
         return failures.min { $0.line < $1.line }
+    }
+
+    /// INSERTs each connection sent as LOAD DATA rows.
+    var loadsRun: [Int] {
+        cond.lock(); defer { cond.unlock() }
+        return loaded
     }
 
     /// Table statements (INSERTs, ALTERs) each connection has run.

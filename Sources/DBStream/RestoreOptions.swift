@@ -17,16 +17,30 @@ public struct RestoreOptions: Sendable {
     /// it). Off: `SET SESSION SQL_LOG_BIN=0` on each connection when the account may
     /// (SUPER or BINLOG ADMIN); faster on a server with `log_bin`, but replicas miss the restore.
     public var writeBinlog: Bool
+    /// Create InnoDB tables without their secondary keys and add them once each table's
+    /// rows are in (one sorted build per key instead of a B-tree insert per row and key);
+    /// see ``DeferredKeys`` for which tables qualify. A duplicate in a UNIQUE key is then
+    /// reported by that build, at the table's `CREATE TABLE` line, rather than at the
+    /// INSERT that holds it. The build sorts in the server's tmpdir (innodb_tmpdir).
+    public var deferSecondaryKeys: Bool
+    /// Send plain INSERTs of tables created in the file as `LOAD DATA LOCAL INFILE` rows
+    /// (see ``LoadableTable``) when the server allows LOCAL INFILE (`local_infile`); each is
+    /// checked (every row inserted, no warning) in a transaction and otherwise rolled back and
+    /// run as the INSERT. The client never reads a file for it.
+    public var loadData: Bool
 
     /// Makes options; the defaults suit a small machine.
     public init(threads: Int = 2, queueDepth: Int = 4, connectTimeout: Int = 10, readTimeout: Int = 3600,
-                spreadTables: Bool = true, writeBinlog: Bool = true) {
+                spreadTables: Bool = true, writeBinlog: Bool = true, deferSecondaryKeys: Bool = true,
+                loadData: Bool = true) {
         self.threads = max(1, min(16, threads))
         self.queueDepth = max(1, queueDepth)
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
         self.spreadTables = spreadTables
         self.writeBinlog = writeBinlog
+        self.deferSecondaryKeys = deferSecondaryKeys
+        self.loadData = loadData
     }
 }
 
@@ -38,6 +52,11 @@ public struct RestoreStats: Sendable, Equatable {
     public var dataStatements = 0
     /// Tables created.
     public var tables = 0
+    /// Tables created without their secondary keys, which were added after their rows
+    /// (see ``RestoreOptions/deferSecondaryKeys``).
+    public var tablesWithDeferredKeys = 0
+    /// INSERTs sent as LOAD DATA rows (see ``RestoreOptions/loadData``).
+    public var loadedStatements = 0
     /// Plain INSERTs spread over the data connections (see ``RestoreOptions/spreadTables``).
     public var spreadStatements = 0
     /// Table statements (INSERTs, ALTERs) run by each data connection.

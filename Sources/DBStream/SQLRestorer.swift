@@ -53,17 +53,20 @@ public final class SQLRestorer {
     /// Executes the statements of a splitter (see ``restore(fromFD:path:)``).
     public func restore(splitter: SQLStatementSplitter, path: String) throws -> RestoreStats {
         let options = self.options
-        func connect() throws -> MySQLConnection {
+        func connect(localStream: Bool = false) throws -> MySQLConnection {
             let c = try MySQLConnection(config: config, useDatabase: true, connectTimeout: options.connectTimeout,
-                                        readTimeout: options.readTimeout, writeTimeout: options.readTimeout)
+                                        readTimeout: options.readTimeout, writeTimeout: options.readTimeout,
+                                        localStream: localStream)
             try c.execute("SET SESSION FOREIGN_KEY_CHECKS=0, UNIQUE_CHECKS=0, SQL_NOTES=0")
             // Needs SUPER or BINLOG ADMIN; without it the load is logged as usual.
             if !options.writeBinlog { try? c.execute("SET SESSION SQL_LOG_BIN=0") }
             return c
         }
         let main = try connect()
+        // LOAD DATA needs the server's consent (local_infile), asked once.
+        let loadData = options.loadData && (try? main.scalar("SELECT @@GLOBAL.local_infile")) == "1"
         var conns: [MySQLConnection] = []
-        for _ in 0..<options.threads { conns.append(try connect()) }
+        for _ in 0..<options.threads { conns.append(try connect(localStream: loadData)) }
         // A table counts as restored once its data's closing `ALTER TABLE ... ENABLE KEYS`
         // (written by fastbackup, mariadb-dump and Magento alike) has run.
         let pool = RestoreConnections(connections: conns, depth: options.queueDepth)
@@ -90,9 +93,26 @@ public final class SQLRestorer {
         /// The table whose statements the reader saw last: when another table's begin, its part
         /// of the file is over (``RestoreConnections/finishedReading(_:)``).
         var currentTable: String?
-        func reading(_ table: String) {
-            if let t = currentTable, t != table { pool.finishedReading(t) }
-            currentTable = table
+        /// Secondary keys held back from a table's CREATE TABLE until its rows are in
+        /// (``DeferredKeys``), in file order: the ALTER that adds them, at the CREATE's line.
+        var pendingKeys: [(table: String, build: SQLStatement)] = []
+        var deferAllowed = options.deferSecondaryKeys
+        /// Tables a foreign key names: their keys are never held back (the key must exist).
+        var referenced = Set<String>()
+        /// Tables whose data opened with DISABLE KEYS: their ENABLE KEYS ends it, not the reader
+        /// moving on (fastbackup's own dumps interleave the rows of several tables).
+        var keysDisabled = Set<String>()
+        /// Columns of the InnoDB tables this file created, for LOAD DATA (``LoadableTable``);
+        /// dropped on anything that may change or rename a table.
+        var loadable: [String: LoadableTable] = [:]
+        /// The connection of each table whose LOAD DATA rows are still coming.
+        var loadingOn: [String: Int] = [:]
+        /// The session's character_set_client, which the INSERTs' bytes are in.
+        var clientCharset = try main.scalar("SELECT @@SESSION.character_set_client") ?? ""
+        func loadTarget(_ table: String) -> RestoreConnections.LoadTarget? {
+            guard loadData, splitter.backslashEscapes, !splitter.ansiQuotes, let t = loadable[table],
+                  ["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(clientCharset) else { return nil }
+            return .init(table: t, charset: clientCharset)
         }
 
         func restoreError(line: Int, sql: String, errno: UInt32, message: String) -> DBError {
@@ -133,6 +153,44 @@ public final class SQLRestorer {
             }
         }
 
+        func holdsKeys(_ table: String) -> Bool { pendingKeys.contains { $0.table == table } }
+        /// Queues the held-back keys of `table` behind every statement of it already queued.
+        func buildKeys(_ table: String) throws {
+            guard let k = pendingKeys.firstIndex(where: { $0.table == table }) else { return }
+            let build = pendingKeys.remove(at: k).build
+            if let i = try pinnedConnection(table) {
+                pool.enqueue(build, table: table, on: i, endsData: true)
+            } else {
+                placement[table] = .pinned(pool.enqueueLeastLoaded(build, table: table, endsData: true))
+            }
+        }
+        func buildAllKeys() throws {
+            while let p = pendingKeys.first { try buildKeys(p.table) }
+        }
+        /// Before a statement that names other tables in a foreign key: their keys must exist.
+        func buildReferencedKeys(_ s: SQLStatement) throws {
+            guard let names = DeferredKeys.referencedTables(s.text), !names.contains(where: { $0.contains(".") }) else {
+                deferAllowed = false
+                try buildAllKeys()
+                pool.waitIdle()
+                try checkWorkers()
+                return
+            }
+            for r in names {
+                referenced.insert(r)
+                try buildKeys(r)
+                pool.waitDrained(r)   // a build queued at the table's ENABLE KEYS may still run
+                try checkWorkers()
+            }
+        }
+        func reading(_ table: String) throws {
+            if let t = currentTable, t != table, !keysDisabled.contains(t) {
+                loadingOn[t] = nil
+                if holdsKeys(t) { try buildKeys(t) } else { pool.finishedReading(t) }
+            }
+            currentTable = table
+        }
+
         func nextStatement() throws -> SQLStatement? {
             do {
                 return try splitter.next()
@@ -150,11 +208,19 @@ public final class SQLRestorer {
             stats.statements += 1
             let kind = StatementKind(s.text)
             switch kind {
-            case .data(let t), .alterTable(let t, _), .tableDDL(let t, _): reading(t)
+            case .data(let t), .alterTable(let t, _), .tableDDL(let t, _): try reading(t)
             default: break
             }
             if serialOnly || mainInTransaction {
                 if case .session = kind {} else if case .lock = kind { stats.skippedLocks += 1; continue } else {
+                    switch kind {
+                    case .data(let t) where holdsKeys(t) && !StatementKind.isAnyOrderInsert(s.text): try buildKeys(t)
+                    case .alterTable(let t, _) where !StatementKind.disablesKeys(s.text): try buildKeys(t); loadable[t] = nil
+                    case .tableDDL(let t, _): try buildKeys(t); loadable[t] = nil
+                    case .other: try buildAllKeys(); loadable.removeAll()
+                    default: break
+                    }
+                    if StatementKind.hasWord(s.text, "REFERENCES") { try buildReferencedKeys(s) }
                     pool.waitIdle()
                     try checkWorkers()
                     try runMain(s)
@@ -182,6 +248,9 @@ public final class SQLRestorer {
                     splitter.backslashEscapes = !mode.contains("NO_BACKSLASH_ESCAPES")
                     splitter.ansiQuotes = mode.contains("ANSI_QUOTES")
                 }
+                if Self.contains(s.text, "NAMES") || Self.contains(s.text, "CHARACTER") || Self.contains(s.text, "CHARSET") {
+                    clientCharset = try main.scalar("SELECT @@SESSION.character_set_client") ?? ""
+                }
                 pool.enqueueEverywhere(s)
                 // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a
                 // COMMIT that runs on the schema connection only, so the data connections would
@@ -192,7 +261,13 @@ public final class SQLRestorer {
                 }
             case .data(let table):
                 stats.dataStatements += 1
-                let spread = spreadAllowed && StatementKind.isAnyOrderInsert(s.text)
+                // Rows sent as LOAD DATA stay on one connection per table: InnoDB holds a table's
+                // AUTO-INC lock for a whole LOAD DATA (innodb_autoinc_lock_mode 1), so a second
+                // connection loading the same table would only wait for the first.
+                let target = loadTarget(table)
+                let spread = spreadAllowed && target == nil && StatementKind.isAnyOrderInsert(s.text)
+                // IGNORE, REPLACE and ON DUPLICATE KEY UPDATE act on the unique keys: build them first.
+                if holdsKeys(table), !spread, !StatementKind.isAnyOrderInsert(s.text) { try buildKeys(table) }
                 if triggered.contains(table) {
                     pool.waitIdle()
                     try checkWorkers()
@@ -220,19 +295,42 @@ public final class SQLRestorer {
                     if home == nil { placement[table] = .spread(home: used) }
                     stats.spreadStatements += 1
                 } else if let i = try pinnedConnection(table) {
-                    pool.enqueue(s, table: table, on: i)
+                    pool.enqueue(s, table: table, on: i, load: target)
+                } else if target != nil {
+                    // The connection with the fewest tables still loading, so tables read at once
+                    // load side by side.
+                    var open = [Int](repeating: 0, count: pool.count)
+                    for c in loadingOn.values { open[c] += 1 }
+                    let i = open.indices.min { open[$0] < open[$1] }!
+                    pool.enqueue(s, table: table, on: i, load: target)
+                    placement[table] = .pinned(i)
+                    loadingOn[table] = i
                 } else {
                     placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table))
                 }
             case .alterTable(let table, let endsData) where StatementKind.hasWord(s.text, "REFERENCES"):
                 // A foreign key needs the referenced table's index, which an ALTER queued on that
                 // table's connection may still be adding (phpMyAdmin adds keys, then constraints).
+                try buildKeys(table)
+                try buildReferencedKeys(s)
                 pool.waitIdle()
                 try checkWorkers()
                 if placement[table] != nil { placement[table] = nil }
                 try runMain(s)
                 if endsData { pool.markRestored(table) }
-            case .alterTable(let table, let endsData):
+            case .alterTable(let table, var endsData):
+                // DISABLE KEYS opens a table's rows; ENABLE KEYS closes them, and the held-back keys
+                // follow it; any other ALTER may need them (or drop one), so they come first.
+                let holds = holdsKeys(table)
+                if endsData { loadingOn[table] = nil }
+                if !endsData && !StatementKind.disablesKeys(s.text) { loadable[table] = nil }
+                if StatementKind.disablesKeys(s.text) {
+                    keysDisabled.insert(table)
+                } else if holds && !endsData {
+                    try buildKeys(table)
+                }
+                let buildAfter = holds && endsData
+                if buildAfter { endsData = false }   // the build ends the table's data
                 var wasSpread = false
                 if case .spread? = placement[table] { wasSpread = true }
                 if let i = try pinnedConnection(table) {
@@ -246,11 +344,15 @@ public final class SQLRestorer {
                     try runMain(s)
                     if endsData { pool.markRestored(table) }
                 }
+                if buildAfter { try buildKeys(table) }
             case .tableDDL(let table, let isCreate):
-                if isCreate, StatementKind.readsTables(s.text) {
+                let readsTables = isCreate && StatementKind.readsTables(s.text)
+                if readsTables {
                     pool.waitIdle()   // CREATE TABLE ... SELECT reads what the file loaded before it
                     try checkWorkers()
                 }
+                if isCreate, StatementKind.hasWord(s.text, "REFERENCES") { try buildReferencedKeys(s) }
+                try buildKeys(table)   // a DROP (or a second CREATE) of a table still holding keys
                 if !isCreate {
                     // A DROP runs only once every statement before it has: the client stops at a
                     // failed INSERT and never reaches the DROPs after it, and neither may a restore.
@@ -263,11 +365,25 @@ public final class SQLRestorer {
                     try checkWorkers()
                     placement[table] = nil
                 }
-                try runMain(s)
+                loadable[table] = isCreate ? LoadableTable(create: s.text) : nil
+                loadingOn[table] = nil
+                if isCreate, deferAllowed, !readsTables, !referenced.contains(table), let d = DeferredKeys(create: s.text) {
+                    try runMain(SQLStatement(text: d.create, line: s.line))
+                    pendingKeys.append((table, SQLStatement(text: d.build, line: s.line)))
+                    stats.tablesWithDeferredKeys += 1
+                } else {
+                    try runMain(s)
+                }
                 if isCreate { stats.tables += 1 }
             case .lock:
                 stats.skippedLocks += 1
             case .other:
+                // Views, routines, triggers, RENAME, multi-table DROP: all may name a table that
+                // still holds keys. After a trigger no more keys are held back: one that writes
+                // another table with ON DUPLICATE KEY UPDATE needs that table's unique keys.
+                try buildAllKeys()
+                if Self.createsTrigger(s.text) { deferAllowed = false }
+                if StatementKind.hasWord(s.text, "TABLE") || StatementKind.hasWord(s.text, "RENAME") { loadable.removeAll() }
                 pool.waitIdle()
                 try checkWorkers()
                 if Self.createsTrigger(s.text) {
@@ -282,10 +398,12 @@ public final class SQLRestorer {
                 }
             }
         }
+        try buildAllKeys()
         pool.waitIdle()
         try checkWorkers()
         stats.bytes = splitter.bytesRead
         stats.statementsPerConnection = pool.statementsRun
+        stats.loadedStatements = pool.loadsRun.reduce(0, +)
         return stats
     }
 

@@ -80,6 +80,23 @@ enum StatementKind: Equatable {
         }
     }
 
+    /// The offsets just past each occurrence of `word` (upper-case ASCII) outside quotes and
+    /// backticks, between non-identifier bytes.
+    static func wordEnds(_ text: [UInt8], _ word: StaticString) -> [Int] {
+        let first = word.utf8Start[0] | 0x20, len = word.utf8CodeUnitCount
+        return text.withUnsafeBufferPointer { p in
+            var ends: [Int] = []
+            var k = 0
+            while k < p.count {
+                let c = p[k]
+                if c == 0x27 || c == 0x22 || c == 0x60 { k = skipQuoted(p, from: k); continue }
+                if c | 0x20 == first, isWord(p, at: k, word) { ends.append(k + len); k += len; continue }
+                k += 1
+            }
+            return ends
+        }
+    }
+
     /// Index after the quoted string or identifier opening at `k` (backslash escapes and
     /// doubled quotes inside strings, doubled backticks inside identifiers).
     static func skipQuoted(_ p: UnsafeBufferPointer<UInt8>, from k: Int) -> Int {
@@ -128,6 +145,13 @@ enum StatementKind: Equatable {
             }
             return nil
         }
+    }
+
+    /// `ALTER TABLE t DISABLE KEYS` (also inside `/*!40000 ... */`).
+    static func disablesKeys(_ text: [UInt8]) -> Bool {
+        var t = Tokens(text)
+        guard t.word() == "ALTER", t.word() == "TABLE", t.name() != nil else { return false }
+        return t.word() == "DISABLE" && t.word() == "KEYS"
     }
 
     static func createsTemporaryTable(_ text: [UInt8]) -> Bool {

@@ -20,7 +20,8 @@ final class RestoreAgreesWithClientTests: XCTestCase {
     }
 
     /// Loads `sql` both ways and compares what `queries` return.
-    private func assertAgrees(_ sql: String, _ label: String, _ queries: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    @discardableResult
+    private func assertAgrees(_ sql: String, _ label: String, _ queries: [String], file: StaticString = #filePath, line: UInt = #line) throws -> RestoreStats {
         let server = try TestServer.fromEnvironment()
         let path = try sqlFile(sql, label)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -29,10 +30,11 @@ final class RestoreAgreesWithClientTests: XCTestCase {
         try server.client(viaClient.name, input: path)
         let ours = try server.createDatabase(label)
         defer { ours.drop() }
-        _ = try restore(server, path, into: ours.name)
+        let stats = try restore(server, path, into: ours.name)
         for q in queries {
             XCTAssertEqual(try server.admin(ours.name).query(q), try server.admin(viaClient.name).query(q), "\(label): \(q)", file: file, line: line)
         }
+        return stats
     }
 
     /// mariadb-dump (and fastbackup's own dump) sets `sql_mode='NO_BACKSLASH_ESCAPES'` around a
@@ -162,5 +164,160 @@ final class RestoreAgreesWithClientTests: XCTestCase {
             }
             XCTAssertEqual(try server.admin(db.name).query("SELECT id FROM keepme"), [["42"]], label)
         }
+    }
+
+    /// Secondary keys held back until a table's rows are in come back as the client makes them:
+    /// the same SHOW CREATE TABLE, a foreign key to a key that was held back (built before the
+    /// child table), and an INSERT IGNORE that needs its unique key (built before it runs).
+    func testHeldBackKeysComeBackTheSame() throws {
+        let stats = try assertAgrees("""
+        CREATE TABLE `parent` (
+          `id` int(11) NOT NULL AUTO_INCREMENT,
+          `code` varchar(20) NOT NULL,
+          `n` int(11) DEFAULT NULL,
+          PRIMARY KEY (`id`),
+          UNIQUE KEY `code` (`code`),
+          KEY `n` (`n`)
+        ) ENGINE=InnoDB AUTO_INCREMENT=4 DEFAULT CHARSET=utf8mb4;
+        /*!40000 ALTER TABLE `parent` DISABLE KEYS */;
+        INSERT INTO `parent` VALUES (1,'a',5),(2,'b',NULL),(3,'c',5);
+        /*!40000 ALTER TABLE `parent` ENABLE KEYS */;
+        CREATE TABLE `child` (
+          `id` int(11) NOT NULL,
+          `pcode` varchar(20) DEFAULT NULL,
+          PRIMARY KEY (`id`),
+          KEY `pcode` (`pcode`),
+          CONSTRAINT `child_fk` FOREIGN KEY (`pcode`) REFERENCES `parent` (`code`)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+        INSERT INTO `child` VALUES (1,'a'),(2,'c');
+        CREATE TABLE `tags` (
+          `id` int(11) NOT NULL,
+          `tag` varchar(20) NOT NULL,
+          PRIMARY KEY (`id`),
+          UNIQUE KEY `tag` (`tag`)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+        INSERT INTO `tags` VALUES (1,'x'),(2,'y');
+        INSERT IGNORE INTO `tags` VALUES (3,'x'),(4,'z');
+        """, "rheld", ["SHOW CREATE TABLE parent", "SHOW CREATE TABLE child", "SHOW CREATE TABLE tags",
+                       "SELECT * FROM parent ORDER BY id", "SELECT * FROM child ORDER BY id", "SELECT * FROM tags ORDER BY id",
+                       "SELECT index_name, seq_in_index, column_name, non_unique FROM information_schema.statistics "
+                       + "WHERE table_schema = DATABASE() ORDER BY table_name, index_name, seq_in_index",
+                       "SELECT constraint_name, unique_constraint_name FROM information_schema.referential_constraints WHERE constraint_schema = DATABASE()"])
+        XCTAssertEqual(stats.tablesWithDeferredKeys, 2, "parent and tags qualify; child has a foreign key")
+    }
+
+    /// A duplicate in a held-back unique key fails the key's build: the error names the table's
+    /// CREATE TABLE line and the server's duplicate-entry error, and the table is not listed as restored.
+    func testDuplicateInAHeldBackUniqueKeyFailsTheRestore() throws {
+        let server = try TestServer.fromEnvironment()
+        let path = try sqlFile("""
+        CREATE TABLE `ok` (`id` int(11) NOT NULL, `v` int(11) DEFAULT NULL, PRIMARY KEY (`id`), KEY `v` (`v`)) ENGINE=InnoDB;
+        INSERT INTO `ok` VALUES (1,1),(2,2);
+        CREATE TABLE `dup` (
+          `id` int(11) NOT NULL,
+          `email` varchar(40) NOT NULL,
+          PRIMARY KEY (`id`),
+          UNIQUE KEY `email` (`email`)
+        ) ENGINE=InnoDB;
+        /*!40000 ALTER TABLE `dup` DISABLE KEYS */;
+        INSERT INTO `dup` VALUES (1,'a@example.com'),(2,'a@example.com');
+        /*!40000 ALTER TABLE `dup` ENABLE KEYS */;
+        """, "rdup")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try server.createDatabase("rdup")
+        defer { db.drop() }
+        XCTAssertThrowsError(try restore(server, path, into: db.name)) { error in
+            guard let e = error as? DBError, case .restore(_, let line, _, let errno, _, let tables) = e.kind else { return XCTFail("\(error)") }
+            XCTAssertEqual(line, 3, "\(error)")
+            XCTAssertEqual(errno, 1062, "\(error)")
+            XCTAssertEqual(tables, ["ok"], "\(error)")
+        }
+    }
+
+    /// fastbackup's own dumps interleave the INSERTs of tables read at once: a table whose data
+    /// opened with DISABLE KEYS is restored at its ENABLE KEYS, not when another table's rows come
+    /// (here the file breaks off before `a`'s).
+    func testInterleavedTableIsNotListedBeforeItsEnd() throws {
+        let server = try TestServer.fromEnvironment()
+        let path = try sqlFile("""
+        CREATE TABLE `a` (`id` int(11) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+        /*!40000 ALTER TABLE `a` DISABLE KEYS */;
+        INSERT INTO `a` VALUES (1);
+        CREATE TABLE `b` (`id` int(11) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+        /*!40000 ALTER TABLE `b` DISABLE KEYS */;
+        INSERT INTO `b` VALUES (1),(1);
+        INSERT INTO `a` VALUES (2);
+        """, "rinterleave")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try server.createDatabase("rinterleave")
+        defer { db.drop() }
+        XCTAssertThrowsError(try restore(server, path, into: db.name)) { error in
+            guard let e = error as? DBError, case .restore(_, let line, _, _, _, let tables) = e.kind else { return XCTFail("\(error)") }
+            XCTAssertEqual(line, 6, "\(error)")
+            XCTAssertEqual(tables, [], "a's rows were still coming: \(error)")
+        }
+    }
+
+    /// Rows sent as LOAD DATA come out as the client's INSERTs make them: every escape, NULL
+    /// next to the string 'NULL', bytes from hex and `_binary` in BLOBs, UTF-8 converted into a
+    /// latin1 column, numbers into DECIMAL, DOUBLE and YEAR, dates, ENUM and JSON.
+    func testLoadDataRowsMatchTheClientsInserts() throws {
+        var sql = """
+        /*!40101 SET NAMES utf8mb4 */;
+        CREATE TABLE `v` (
+          `id` int(11) NOT NULL AUTO_INCREMENT,
+          `s` varchar(100) DEFAULT NULL,
+          `l1` varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci DEFAULT NULL,
+          `b` blob DEFAULT NULL,
+          `d` decimal(12,4) DEFAULT NULL,
+          `f` double DEFAULT NULL,
+          `y` year(4) DEFAULT NULL,
+          `ts` timestamp NULL DEFAULT NULL,
+          `e` enum('a','b c') DEFAULT NULL,
+          `j` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`j`)),
+          PRIMARY KEY (`id`),
+          KEY `s` (`s`)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+        """
+        sql += "INSERT INTO `v` VALUES (1,'tab\\there ''q'' \\\"d\\\" \\\\ \\% \\_ \\0 \\Z \\b \\r x\\y','Grüße',"
+            + "0x00095C0A0D1A27FF,-12.5,1.5e-7,2024,'2024-02-29 12:34:56','b c','{\"k\": [1, \"\\\\n\"]}'),"
+            + "(2,'NULL',NULL,_binary 'raw\\nbin',NULL,NULL,NULL,NULL,NULL,NULL),"
+            + "(3,'\\\\N','','',0,-0.0,1901,'1970-01-01 00:00:01','a','[]'),"
+            + "(4,'日本語 naïve',NULL,'\t\n',99999999.9999,1e300,2155,NULL,NULL,NULL);\n"
+        let stats = try assertAgrees(sql, "rload", ["SELECT id, HEX(s), HEX(l1), HEX(b), d, f, y, ts, e, j FROM v ORDER BY id"])
+        XCTAssertEqual(stats.loadedStatements, 1, "the INSERT went as LOAD DATA rows")
+    }
+
+    /// Without strict mode the client's INSERT truncates an over-long value with a warning. The
+    /// LOAD DATA of that statement warns too, so it is rolled back and the INSERT runs: the same
+    /// truncated row, and not a doubled one.
+    func testLoadThatWarnsFallsBackToTheInsert() throws {
+        let stats = try assertAgrees("""
+        CREATE TABLE `w` (`id` int(11) NOT NULL, `c` varchar(3) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+        SET sql_mode = '';
+        INSERT INTO `w` VALUES (1,'abcdef'),(2,'ok');
+        INSERT INTO `w` VALUES (3,'xyz');
+        """, "rloadwarn", ["SELECT id, c FROM w ORDER BY id"])
+        XCTAssertEqual(stats.loadedStatements, 1, "only the INSERT without a warning stays LOAD DATA")
+    }
+
+    /// A duplicate key: LOAD DATA LOCAL would skip the row, so the load is rolled back and the
+    /// INSERT reports the line, as the client does, with no row of the statement kept.
+    func testDuplicateRowFailsAtItsInsert() throws {
+        let server = try TestServer.fromEnvironment()
+        let path = try sqlFile("""
+        CREATE TABLE `p` (`id` int(11) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+        INSERT INTO `p` VALUES (1),(2);
+        INSERT INTO `p` VALUES (3),(2),(4);
+        """, "rloaddup")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try server.createDatabase("rloaddup")
+        defer { db.drop() }
+        XCTAssertThrowsError(try restore(server, path, into: db.name)) { error in
+            guard let e = error as? DBError, case .restore(_, let line, _, _, _, _) = e.kind else { return XCTFail("\(error)") }
+            XCTAssertEqual(line, 3, "\(error)")
+        }
+        XCTAssertEqual(try server.admin(db.name).query("SELECT id FROM p ORDER BY id"), [["1"], ["2"]])
     }
 }

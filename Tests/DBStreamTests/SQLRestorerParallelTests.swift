@@ -56,24 +56,31 @@ final class SQLRestorerParallelTests: XCTestCase {
         let (src, path) = try makeBigTableDump(server)
         defer { src.drop(); try? FileManager.default.removeItem(atPath: path) }
         let want = try server.checksums(src.name)
-        for (threads, spread) in [(1, true), (2, true), (3, true), (3, false)] {
-            let label = "threads \(threads) spread \(spread)"
+        for (threads, spread, load) in [(1, true, false), (2, true, false), (3, true, false), (3, false, false), (2, true, true)] {
+            let label = "threads \(threads) spread \(spread) load \(load)"
             let dst = try server.createDatabase("rpar")
             defer { dst.drop() }
             let stats = try restore(server, file: path, into: dst.name,
-                                    options: RestoreOptions(threads: threads, spreadTables: spread))
+                                    options: RestoreOptions(threads: threads, spreadTables: spread, loadData: load))
             XCTAssertEqual(try server.checksums(dst.name), want, label)
             XCTAssertGreaterThan(stats.dataStatements, 10, label)
             XCTAssertEqual(stats.statementsPerConnection.count, threads, label)
-            XCTAssertEqual(stats.statementsPerConnection.reduce(0, +), stats.dataStatements + 2,
-                           "\(label): every INSERT and each table's ENABLE KEYS ran once on a data connection: \(stats.statementsPerConnection)")
-            if threads > 1 && spread {
+            XCTAssertEqual(stats.tablesWithDeferredKeys, 1, "\(label): b_big's keys are built after its rows")
+            XCTAssertEqual(stats.statementsPerConnection.reduce(0, +), stats.dataStatements + 2 + 1,
+                           "\(label): every INSERT, each table's ENABLE KEYS and b_big's key build ran once on a data connection: \(stats.statementsPerConnection)")
+            if load {
+                // LOAD DATA keeps each table on one connection (InnoDB's AUTO-INC lock).
+                XCTAssertEqual(stats.loadedStatements, stats.dataStatements, label)
+                XCTAssertEqual(stats.spreadStatements, 0, label)
+            } else if threads > 1 && spread {
+                XCTAssertEqual(stats.loadedStatements, 0, label)
                 XCTAssertEqual(stats.spreadStatements, stats.dataStatements, label)
             } else {
                 XCTAssertEqual(stats.spreadStatements, 0, label)
             }
             let c = try server.admin(dst.name)
             XCTAssertEqual(try c.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'b_big'"), "30001", label)
+            XCTAssertEqual(try c.query("SHOW CREATE TABLE b_big"), try server.admin(src.name).query("SHOW CREATE TABLE b_big"), label)
         }
     }
 

@@ -4,7 +4,7 @@
 import DBStream
 import Foundation
 
-let usage = "usage: dbstream-dump --socket PATH --user U --password P --database NAME (--out FILE | --restore FILE) [--threads N] [--spread yes|no]\n"
+let usage = "usage: dbstream-dump --socket PATH --user U --password P --database NAME (--out FILE | --restore FILE) [--threads N] [--spread yes|no] [--defer-keys yes|no] [--load yes|no]\n"
 var args: [String: String] = [:]
 var it = CommandLine.arguments.dropFirst().makeIterator()
 while let a = it.next() {
@@ -21,10 +21,11 @@ do {
     if let input = args["restore"] {
         let fd = open(input, O_RDONLY)
         guard fd >= 0 else { perror(input); exit(1) }
-        let options = RestoreOptions(threads: threads, spreadTables: args["spread"] != "no")
+        let options = RestoreOptions(threads: threads, spreadTables: args["spread"] != "no",
+                                     deferSecondaryKeys: args["defer-keys"] != "no", loadData: args["load"] != "no")
         let s = try SQLRestorer(config: config, options: options).restore(fromFD: fd, path: input)
         close(fd)
-        print("statements=\(s.statements) data=\(s.dataStatements) tables=\(s.tables) bytes=\(s.bytes) spread=\(s.spreadStatements) perConnection=\(s.statementsPerConnection)")
+        print("statements=\(s.statements) data=\(s.dataStatements) tables=\(s.tables) bytes=\(s.bytes) spread=\(s.spreadStatements) deferredKeys=\(s.tablesWithDeferredKeys) loaded=\(s.loadedStatements) perConnection=\(s.statementsPerConnection)")
     } else {
         let out = args["out"] ?? "/dev/stdout"
         let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
