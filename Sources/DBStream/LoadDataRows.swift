@@ -66,11 +66,12 @@ struct LoadableTable: Sendable {
     }
 
     /// Rewrites `INSERT INTO name VALUES (...),...` as LOAD DATA rows (fields split by tab,
-    /// rows ended by newline, `\` escapes, `\N` for NULL) appended to `out`. Expects the
-    /// server's default string syntax (backslash escapes on, no ANSI_QUOTES).
-    /// - Returns: the byte range of the table name in `insert` and the number of rows, or
-    ///   nil (with `out` in any state) when a value cannot be carried over unchanged.
-    func rows(of insert: [UInt8], into out: inout [UInt8]) -> (name: Range<Int>, rows: Int)? {
+    /// rows ended by newline, `\` escapes, `\N` for NULL). Expects the server's default string
+    /// syntax (backslash escapes on, no ANSI_QUOTES). A statement that converts is a plain list
+    /// of literal rows: no SELECT, IGNORE, REPLACE, column list or ON DUPLICATE KEY UPDATE.
+    /// - Returns: the rows, the byte range of the table name in `insert` and the number of
+    ///   rows, or nil when a value cannot be carried over unchanged.
+    func rows(of insert: [UInt8]) -> LoadRows? {
         var t = Tokens(insert)
         guard t.word() == "INSERT", t.word() == "INTO" else { return nil }
         t.skip()
@@ -79,41 +80,69 @@ struct LoadableTable: Sendable {
         let nameEnd = t.i
         let w = t.word()
         guard w == "VALUES" || w == "VALUE" else { return nil }
-        out.reserveCapacity(insert.count * 2)
-        let rows = insert.withUnsafeBufferPointer { p -> Int? in
-            var r = RowReader(p: p, k: t.i, columns: columns)
-            return r.readAll(into: &out)
+        var rows: Int?
+        // A byte of the statement becomes at most two of the rows (`\%` three from two).
+        let data = [UInt8](unsafeUninitializedCapacity: insert.count * 2 + 16) { out, count in
+            count = 0
+            insert.withUnsafeBufferPointer { p in
+                var r = RowReader(p: p, k: t.i, columns: columns, out: out.baseAddress!)
+                rows = r.readAll()
+                if rows != nil { count = r.o }
+            }
         }
         guard let rows else { return nil }
-        return (nameStart..<nameEnd, rows)
+        return LoadRows(table: nameStart..<nameEnd, rows: rows, data: data)
     }
 }
 
-/// One pass over the tuples of an INSERT, writing LOAD DATA rows.
+/// An INSERT's rows as LOAD DATA reads them.
+struct LoadRows: Sendable {
+    /// Where the table's name is in the INSERT.
+    let table: Range<Int>
+    let rows: Int
+    let data: [UInt8]
+}
+
+/// One pass over the tuples of an INSERT, writing LOAD DATA rows to `out` (sized by the caller).
 private struct RowReader {
     let p: UnsafeBufferPointer<UInt8>
     var k: Int
     let columns: [LoadableTable.Column]
+    let out: UnsafeMutablePointer<UInt8>
+    var o = 0
+
+    init(p: UnsafeBufferPointer<UInt8>, k: Int, columns: [LoadableTable.Column], out: UnsafeMutablePointer<UInt8>) {
+        self.p = p
+        self.k = k
+        self.columns = columns
+        self.out = out
+    }
+
+    @inline(__always) mutating func emit(_ b: UInt8) {
+        out[o] = b
+        o += 1
+    }
 
     mutating func skipSpace() {
         while k < p.count, p[k] == 32 || p[k] == 9 || p[k] == 10 || p[k] == 13 { k += 1 }
     }
 
-    mutating func readAll(into out: inout [UInt8]) -> Int? {
+    mutating func readAll() -> Int? {
         var rows = 0
+        let n = columns.count
         while true {
             skipSpace()
             guard k < p.count, p[k] == UInt8(ascii: "(") else { return nil }
             k += 1
-            for (c, kind) in columns.enumerated() {
+            for c in 0..<n {
                 skipSpace()
-                guard value(kind, into: &out) else { return nil }
+                guard value(columns[c]) else { return nil }
                 skipSpace()
                 guard k < p.count else { return nil }
-                let last = c == columns.count - 1
+                let last = c == n - 1
                 guard p[k] == (last ? UInt8(ascii: ")") : UInt8(ascii: ",")) else { return nil }
                 k += 1
-                out.append(last ? 10 : 9)
+                emit(last ? 10 : 9)
             }
             rows += 1
             skipSpace()
@@ -129,29 +158,29 @@ private struct RowReader {
 
     /// One value: NULL, a quoted string, a number (numeric columns), a hex literal or a
     /// `_binary` string (binary columns).
-    mutating func value(_ kind: LoadableTable.Column, into out: inout [UInt8]) -> Bool {
+    mutating func value(_ kind: LoadableTable.Column) -> Bool {
         guard k < p.count else { return false }
         let c = p[k]
-        if c == 0x27 || c == 0x22 { return string(into: &out) }
+        if c == 0x27 || c == 0x22 { return string() }
         if c | 0x20 == UInt8(ascii: "n"), word("NULL") {
-            out.append(0x5C); out.append(UInt8(ascii: "N"))
+            emit(0x5C); emit(UInt8(ascii: "N"))
             return true
         }
         if kind == .binary {
             if c == UInt8(ascii: "0"), k + 1 < p.count, p[k + 1] | 0x20 == UInt8(ascii: "x") {
                 k += 2
-                return hex(until: nil, into: &out)
+                return hex(until: nil)
             }
             if c | 0x20 == UInt8(ascii: "x"), k + 1 < p.count, p[k + 1] == 0x27 {
                 k += 2
-                return hex(until: 0x27, into: &out)
+                return hex(until: 0x27)
             }
             if c == UInt8(ascii: "_"), word("_binary") {
                 skipSpace()
-                return k < p.count && (p[k] == 0x27 || p[k] == 0x22) && string(into: &out)
+                return k < p.count && (p[k] == 0x27 || p[k] == 0x22) && string()
             }
         }
-        if kind == .numeric { return number(into: &out) }
+        if kind == .numeric { return number() }
         return false
     }
 
@@ -171,20 +200,20 @@ private struct RowReader {
     /// A byte as LOAD DATA reads it back: its own escape for the field and row separators,
     /// NUL and the escape character itself.
     @inline(__always)
-    static func put(_ b: UInt8, _ out: inout [UInt8]) {
+    mutating func put(_ b: UInt8) {
         switch b {
-        case 9: out.append(0x5C); out.append(UInt8(ascii: "t"))
-        case 10: out.append(0x5C); out.append(UInt8(ascii: "n"))
-        case 13: out.append(0x5C); out.append(UInt8(ascii: "r"))
-        case 0: out.append(0x5C); out.append(UInt8(ascii: "0"))
-        case 0x5C: out.append(0x5C); out.append(0x5C)
-        default: out.append(b)
+        case 9: emit(0x5C); emit(UInt8(ascii: "t"))
+        case 10: emit(0x5C); emit(UInt8(ascii: "n"))
+        case 13: emit(0x5C); emit(UInt8(ascii: "r"))
+        case 0: emit(0x5C); emit(UInt8(ascii: "0"))
+        case 0x5C: emit(0x5C); emit(0x5C)
+        default: emit(b)
         }
     }
 
     /// A string in `'` or `"`, with the server's escapes: `\0 \b \n \r \t \Z` are those bytes,
     /// `\%` and `\_` keep their backslash, any other `\x` is x, and a doubled quote is one.
-    mutating func string(into out: inout [UInt8]) -> Bool {
+    mutating func string() -> Bool {
         let q = p[k]
         k += 1
         while k < p.count {
@@ -194,29 +223,29 @@ private struct RowReader {
                 let d = p[k + 1]
                 k += 2
                 switch d {
-                case UInt8(ascii: "0"): Self.put(0, &out)
-                case UInt8(ascii: "b"): Self.put(8, &out)
-                case UInt8(ascii: "n"): Self.put(10, &out)
-                case UInt8(ascii: "r"): Self.put(13, &out)
-                case UInt8(ascii: "t"): Self.put(9, &out)
-                case UInt8(ascii: "Z"): Self.put(26, &out)
-                case UInt8(ascii: "%"), UInt8(ascii: "_"): Self.put(0x5C, &out); out.append(d)
-                default: Self.put(d, &out)
+                case UInt8(ascii: "0"): put(0)
+                case UInt8(ascii: "b"): put(8)
+                case UInt8(ascii: "n"): put(10)
+                case UInt8(ascii: "r"): put(13)
+                case UInt8(ascii: "t"): put(9)
+                case UInt8(ascii: "Z"): put(26)
+                case UInt8(ascii: "%"), UInt8(ascii: "_"): put(0x5C); emit(d)
+                default: put(d)
                 }
                 continue
             }
             k += 1
             if c == q {
-                if k < p.count, p[k] == q { Self.put(q, &out); k += 1; continue }
+                if k < p.count, p[k] == q { put(q); k += 1; continue }
                 return true
             }
-            Self.put(c, &out)
+            put(c)
         }
         return false
     }
 
     /// Hex digits up to `end` (a closing quote) or to the first other byte, as the bytes they spell.
-    mutating func hex(until end: UInt8?, into out: inout [UInt8]) -> Bool {
+    mutating func hex(until end: UInt8?) -> Bool {
         func digit(_ b: UInt8) -> UInt8? {
             switch b {
             case 48...57: return b - 48
@@ -235,14 +264,14 @@ private struct RowReader {
         guard count > 0, count % 2 == 0 else { return false }   // odd-length forms are left to the server
         var i = start
         while i < start + count {
-            Self.put(digit(p[i])! << 4 | digit(p[i + 1])!, &out)
+            put(digit(p[i])! << 4 | digit(p[i + 1])!)
             i += 2
         }
         return true
     }
 
     /// `[-+]digits[.digits][e[-+]digits]`, copied as it is.
-    mutating func number(into out: inout [UInt8]) -> Bool {
+    mutating func number() -> Bool {
         let start = k
         if k < p.count, p[k] == UInt8(ascii: "-") || p[k] == UInt8(ascii: "+") { k += 1 }
         var digits = 0
@@ -259,7 +288,7 @@ private struct RowReader {
             while k < p.count, p[k] >= 48, p[k] <= 57 { k += 1 }
             guard k > e else { return false }
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<k]))
+        for i in start..<k { emit(p[i]) }
         return true
     }
 }

@@ -14,12 +14,11 @@ import Foundation
 /// deadlock another. Memory: at most `connections * depth` statements queued.
 final class RestoreConnections {
     struct Failure { var error: DBError; var line: Int; var sql: String; var table: String? }
-    private struct Job { var statement: SQLStatement; var table: String?; var endsData: Bool; var load: LoadTarget? = nil }
-    /// The largest INSERT sent as LOAD DATA rows.
-    static let maxLoadStatement = 8 << 20
-    /// How a plain INSERT may be sent as LOAD DATA rows: the table's columns and the
-    /// character set its text is in (the session's character_set_client when it was read).
-    struct LoadTarget { var table: LoadableTable; var charset: String }
+    private struct Job { var statement: SQLStatement; var table: String?; var endsData: Bool; var load: Load? = nil }
+    /// A plain INSERT's rows as LOAD DATA reads them (converted by the reader, so a connection
+    /// sends one statement while the next is being converted), and the character set the
+    /// INSERT's text is in (the session's character_set_client when it was read).
+    struct Load { var rows: LoadRows; var charset: String }
 
     private let conns: [MySQLConnection]
     private let depth: Int
@@ -71,7 +70,6 @@ final class RestoreConnections {
 
     private func run(_ i: Int) {
         let conn = conns[i]
-        var rows: [UInt8] = []   // this connection's LOAD DATA buffer, reused
         while true {
             cond.lock()
             while queues[i].isEmpty && !stopping && !cancelled { cond.wait() }
@@ -83,8 +81,8 @@ final class RestoreConnections {
             var failure: Failure?
             var usedLoad = false
             do {
-                if let target = job.load {
-                    usedLoad = try Self.load(job.statement, target, on: conn, buffer: &rows)
+                if let load = job.load {
+                    usedLoad = try Self.load(job.statement, load, on: conn)
                 }
                 if !usedLoad {
                     try job.statement.text.withUnsafeBytes {
@@ -121,26 +119,21 @@ final class RestoreConnections {
     /// inserted every row without a warning; otherwise rolls back, so the caller runs the
     /// INSERT and gets the client's result (a duplicate key's error, a truncation's warning).
     /// - Returns: false when the INSERT must run (a value that does not convert, or the rollback).
-    private static func load(_ s: SQLStatement, _ target: LoadTarget, on conn: MySQLConnection, buffer: inout [UInt8]) throws -> Bool {
-        // The rows take up to twice the statement: a larger one (dumps write about 1 MiB) is sent
-        // as it is, so the buffer stays within 16 MiB per connection.
-        guard s.text.count <= maxLoadStatement else { return false }
-        buffer.removeAll(keepingCapacity: true)
-        guard let r = target.table.rows(of: s.text, into: &buffer) else { return false }
+    private static func load(_ s: SQLStatement, _ load: Load, on conn: MySQLConnection) throws -> Bool {
         var sql = Array("LOAD DATA LOCAL INFILE 'fastbackup-rows' INTO TABLE ".utf8)
-        sql += s.text[r.name]
-        sql += Array(" CHARACTER SET \(target.charset) FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'".utf8)
+        sql += s.text[load.rows.table]
+        sql += Array(" CHARACTER SET \(load.charset) FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'".utf8)
         try conn.execute("START TRANSACTION")
         let result: (inserted: UInt64, warnings: UInt32)
         do {
             result = try sql.withUnsafeBytes { q in
-                try buffer.withUnsafeBytes { try conn.load(q, rows: $0, describe: { String(decoding: sql, as: UTF8.self) }) }
+                try load.rows.data.withUnsafeBytes { try conn.load(q, rows: $0, describe: { String(decoding: sql, as: UTF8.self) }) }
             }
         } catch let e as DBError where e.serverErrno != nil {
             try conn.execute("ROLLBACK")
             return false
         }
-        if result.inserted == UInt64(r.rows) && result.warnings == 0 {
+        if result.inserted == UInt64(load.rows.rows) && result.warnings == 0 {
             try conn.execute("COMMIT")
             return true
         }
@@ -156,7 +149,7 @@ final class RestoreConnections {
 
     /// Queues a statement on connection `i`; waits while `depth` are waiting there.
     /// Returns without queueing once a connection has failed (the caller checks ``failure``).
-    func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false, load: LoadTarget? = nil) {
+    func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false, load: Load? = nil) {
         cond.lock(); defer { cond.unlock() }
         while queues[i].count >= depth && !failed { cond.wait() }
         if failed { return }
@@ -168,7 +161,7 @@ final class RestoreConnections {
     /// Returns that connection's index.
     @discardableResult
     func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false, preferred: Int? = nil,
-                            load: LoadTarget? = nil) -> Int {
+                            load: Load? = nil) -> Int {
         cond.lock(); defer { cond.unlock() }
         while true {
             if failed { return 0 }

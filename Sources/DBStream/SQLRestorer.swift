@@ -109,10 +109,11 @@ public final class SQLRestorer {
         var loadingOn: [String: Int] = [:]
         /// The session's character_set_client, which the INSERTs' bytes are in.
         var clientCharset = try main.scalar("SELECT @@SESSION.character_set_client") ?? ""
-        func loadTarget(_ table: String) -> RestoreConnections.LoadTarget? {
+        /// The columns of `table` when its plain INSERTs may go as LOAD DATA rows now.
+        func loadColumns(_ table: String) -> LoadableTable? {
             guard loadData, splitter.backslashEscapes, !splitter.ansiQuotes, let t = loadable[table],
                   ["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(clientCharset) else { return nil }
-            return .init(table: t, charset: clientCharset)
+            return t
         }
 
         func restoreError(line: Int, sql: String, errno: UInt32, message: String) -> DBError {
@@ -264,16 +265,22 @@ public final class SQLRestorer {
                 // Rows sent as LOAD DATA stay on one connection per table: InnoDB holds a table's
                 // AUTO-INC lock for a whole LOAD DATA (innodb_autoinc_lock_mode 1), so a second
                 // connection loading the same table would only wait for the first.
-                let target = loadTarget(table)
-                let spread = spreadAllowed && target == nil && StatementKind.isAnyOrderInsert(s.text)
+                let columns = loadColumns(table)
+                // Rows that convert are literal rows only: no SELECT, IGNORE, REPLACE or ON DUPLICATE
+                // KEY, so the checks below need not read the statement again. The 8 MiB cap keeps
+                // the converted rows (up to twice the statement) of queued statements small.
+                let load = s.text.count <= 8 << 20 ? columns?.rows(of: s.text).map {
+                    RestoreConnections.Load(rows: $0, charset: clientCharset)
+                } : nil
+                let spread = spreadAllowed && columns == nil && StatementKind.isAnyOrderInsert(s.text)
                 // IGNORE, REPLACE and ON DUPLICATE KEY UPDATE act on the unique keys: build them first.
-                if holdsKeys(table), !spread, !StatementKind.isAnyOrderInsert(s.text) { try buildKeys(table) }
+                if holdsKeys(table), !spread, load == nil, !StatementKind.isAnyOrderInsert(s.text) { try buildKeys(table) }
                 if triggered.contains(table) {
                     pool.waitIdle()
                     try checkWorkers()
                     try runMain(s)
                     if autocommitOff { mainInTransaction = true }
-                } else if !spread, pool.count > 1, StatementKind.readsTables(s.text) {
+                } else if !spread, load == nil, pool.count > 1, StatementKind.readsTables(s.text) {
                     // Its rows depend on tables loading on other connections: run it after them.
                     pool.waitIdle()
                     try checkWorkers()
@@ -295,14 +302,14 @@ public final class SQLRestorer {
                     if home == nil { placement[table] = .spread(home: used) }
                     stats.spreadStatements += 1
                 } else if let i = try pinnedConnection(table) {
-                    pool.enqueue(s, table: table, on: i, load: target)
-                } else if target != nil {
+                    pool.enqueue(s, table: table, on: i, load: load)
+                } else if columns != nil {
                     // The connection with the fewest tables still loading, so tables read at once
                     // load side by side.
                     var open = [Int](repeating: 0, count: pool.count)
                     for c in loadingOn.values { open[c] += 1 }
                     let i = open.indices.min { open[$0] < open[$1] }!
-                    pool.enqueue(s, table: table, on: i, load: target)
+                    pool.enqueue(s, table: table, on: i, load: load)
                     placement[table] = .pinned(i)
                     loadingOn[table] = i
                 } else {

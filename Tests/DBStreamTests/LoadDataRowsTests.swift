@@ -17,10 +17,9 @@ final class LoadDataRowsTests: XCTestCase {
 
     private func rows(_ insert: String, _ create: String? = nil) -> String? {
         guard let t = LoadableTable(create: Array((create ?? table).utf8)) else { return "not loadable" }
-        var out: [UInt8] = []
-        guard let r = t.rows(of: Array(insert.utf8), into: &out) else { return nil }
-        XCTAssertEqual(String(decoding: Array(insert.utf8)[r.name], as: UTF8.self), "`t`")
-        return "\(r.rows) " + String(decoding: out, as: UTF8.self)
+        guard let r = t.rows(of: Array(insert.utf8)) else { return nil }
+        XCTAssertEqual(String(decoding: Array(insert.utf8)[r.table], as: UTF8.self), "`t`")
+        return "\(r.rows) " + String(decoding: r.data, as: UTF8.self)
     }
 
     func testValuesBecomeEscapedFields() {
