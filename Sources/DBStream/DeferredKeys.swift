@@ -9,8 +9,8 @@
 /// the primary key's first column, no foreign key on either side (see
 /// ``referencedTables(_:)``), no FULLTEXT/SPATIAL key, hash-based or WITHOUT OVERLAPS
 /// unique key, system versioning, partitioning, comments or `IF NOT EXISTS` (an existing
-/// table would get its keys twice). The kept definitions stay in their order, so the keys
-/// are listed in the same order afterwards.
+/// table would get its keys twice), and no key text beyond ASCII. The kept definitions stay
+/// in their order, so the keys are listed in the same order afterwards.
 struct DeferredKeys {
     /// The statement without the deferred keys.
     let create: [UInt8]
@@ -71,6 +71,9 @@ struct DeferredKeys {
             }
         }
         guard primaryFirstColumn != nil, !deferred.isEmpty else { return nil }
+        // The build runs later, under the character_set_client and sql_mode of that moment: its
+        // text must read the same under any (ASCII names, no `"` that ANSI_QUOTES would change).
+        guard deferred.allSatisfy({ $0.allSatisfy { $0 < 0x80 && $0 != 0x22 } }) else { return nil }
         if let a = autoIncrement, a != primaryFirstColumn { return nil }
 
         var create = Array(text[..<(parts.open + 1)])

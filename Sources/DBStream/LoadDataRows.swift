@@ -10,7 +10,8 @@
 /// back when its result differs from the INSERT's) are never converted.
 struct LoadableTable: Sendable {
     enum Column: Sendable {
-        /// Integer, decimal and floating-point types: numbers, strings and NULL.
+        /// Integer, decimal and floating-point types: numbers, strings and NULL. Not YEAR: as a
+        /// number 0 is 0000, as a string (which every LOAD DATA field is) 2000.
         case numeric
         /// BINARY, VARBINARY, BLOBs: strings, hex literals, `_binary` strings and NULL.
         case binary
@@ -19,6 +20,10 @@ struct LoadableTable: Sendable {
     }
 
     let columns: [Column]
+    /// The AUTO_INCREMENT column: only rows giving it a number of their own are loaded. A
+    /// generated id would differ (LOAD DATA reserves ids in growing batches, and a rolled-back
+    /// load keeps the ones it took), and so would the table's next id.
+    let autoIncrement: Int?
 
     /// Reads the columns of a `CREATE TABLE` in SHOW CREATE TABLE's form, or nil.
     init?(create text: [UInt8]) {
@@ -38,6 +43,7 @@ struct LoadableTable: Sendable {
               DeferredKeys.isInnoDB(Array(text[(parts.close + 1)...]))
         else { return nil }
         var columns: [Column] = []
+        var autoIncrement: Int?
         for def in parts.list {
             var d = Tokens(Array(def))
             guard def.first == 0x60 || def.first == 0x22 else {
@@ -48,9 +54,10 @@ struct LoadableTable: Sendable {
                 }
             }
             guard d.name() != nil else { return nil }
+            if StatementKind.hasWord(Array(def), "AUTO_INCREMENT") { autoIncrement = columns.count }
             switch d.word() {
             case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT", "DECIMAL", "DEC", "NUMERIC",
-                 "FIXED", "FLOAT", "DOUBLE", "REAL", "YEAR":
+                 "FIXED", "FLOAT", "DOUBLE", "REAL":
                 columns.append(.numeric)
             case "BINARY", "VARBINARY", "TINYBLOB", "BLOB", "MEDIUMBLOB", "LONGBLOB":
                 columns.append(.binary)
@@ -63,6 +70,7 @@ struct LoadableTable: Sendable {
         }
         guard !columns.isEmpty else { return nil }
         self.columns = columns
+        self.autoIncrement = autoIncrement
     }
 
     /// Rewrites `INSERT INTO name VALUES (...),...` as LOAD DATA rows (fields split by tab,
@@ -85,7 +93,7 @@ struct LoadableTable: Sendable {
         let data = [UInt8](unsafeUninitializedCapacity: insert.count * 2 + 16) { out, count in
             count = 0
             insert.withUnsafeBufferPointer { p in
-                var r = RowReader(p: p, k: t.i, columns: columns, out: out.baseAddress!)
+                var r = RowReader(p: p, k: t.i, columns: columns, autoIncrement: autoIncrement ?? -1, out: out.baseAddress!)
                 rows = r.readAll()
                 if rows != nil { count = r.o }
             }
@@ -108,13 +116,15 @@ private struct RowReader {
     let p: UnsafeBufferPointer<UInt8>
     var k: Int
     let columns: [LoadableTable.Column]
+    let autoIncrement: Int
     let out: UnsafeMutablePointer<UInt8>
     var o = 0
 
-    init(p: UnsafeBufferPointer<UInt8>, k: Int, columns: [LoadableTable.Column], out: UnsafeMutablePointer<UInt8>) {
+    init(p: UnsafeBufferPointer<UInt8>, k: Int, columns: [LoadableTable.Column], autoIncrement: Int, out: UnsafeMutablePointer<UInt8>) {
         self.p = p
         self.k = k
         self.columns = columns
+        self.autoIncrement = autoIncrement
         self.out = out
     }
 
@@ -136,7 +146,7 @@ private struct RowReader {
             k += 1
             for c in 0..<n {
                 skipSpace()
-                guard value(columns[c]) else { return nil }
+                guard c == autoIncrement ? id() : value(columns[c]) else { return nil }
                 skipSpace()
                 guard k < p.count else { return nil }
                 let last = c == n - 1
@@ -167,7 +177,7 @@ private struct RowReader {
             return true
         }
         if kind == .binary {
-            if c == UInt8(ascii: "0"), k + 1 < p.count, p[k + 1] | 0x20 == UInt8(ascii: "x") {
+            if c == UInt8(ascii: "0"), k + 1 < p.count, p[k + 1] == UInt8(ascii: "x") {   // 0X41 is a name
                 k += 2
                 return hex(until: nil)
             }
@@ -267,6 +277,16 @@ private struct RowReader {
             put(digit(p[i])! << 4 | digit(p[i + 1])!)
             i += 2
         }
+        return true
+    }
+
+    /// A positive whole number, as an AUTO_INCREMENT column's own value.
+    mutating func id() -> Bool {
+        let start = k
+        guard k < p.count, p[k] >= UInt8(ascii: "1"), p[k] <= UInt8(ascii: "9") else { return false }
+        while k < p.count, p[k] >= 48, p[k] <= 57 { k += 1 }
+        guard k == p.count || (p[k] != UInt8(ascii: ".") && p[k] | 0x20 != UInt8(ascii: "e")) else { return false }
+        for i in start..<k { emit(p[i]) }
         return true
     }
 

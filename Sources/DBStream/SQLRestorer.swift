@@ -96,6 +96,8 @@ public final class SQLRestorer {
         /// Secondary keys held back from a table's CREATE TABLE until its rows are in
         /// (``DeferredKeys``), in file order: the ALTER that adds them, at the CREATE's line.
         var pendingKeys: [(table: String, build: SQLStatement)] = []
+        /// Every key build of the run, for a failure to finish (one short ALTER per table).
+        var allBuilds: [SQLStatement] = []
         var deferAllowed = options.deferSecondaryKeys
         /// Tables a foreign key names: their keys are never held back (the key must exist).
         var referenced = Set<String>()
@@ -107,12 +109,23 @@ public final class SQLRestorer {
         var loadable: [String: LoadableTable] = [:]
         /// The connection of each table whose LOAD DATA rows are still coming.
         var loadingOn: [String: Int] = [:]
-        /// The session's character_set_client, which the INSERTs' bytes are in.
-        var clientCharset = try main.scalar("SELECT @@SESSION.character_set_client") ?? ""
+        /// The character set the INSERTs' bytes are in (character_set_client), when their strings
+        /// reach the server in it too (character_set_connection the same): LOAD DATA then reads
+        /// them in that set. Empty when the two differ or the set is not one LOAD DATA reads alike.
+        func loadCharset() throws -> String {
+            let rows: [[String?]] = try main.query("SELECT @@SESSION.character_set_client, @@SESSION.character_set_connection")
+            guard let row = rows.first, row.count == 2, let client = row[0], client == row[1],
+                  ["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(client) else { return "" }
+            return client
+        }
+        var clientCharset = try loadCharset()
+        /// False once the file sets an sql_mode that reads literals unlike LOAD DATA reads fields
+        /// (EMPTY_STRING_IS_NULL), or creates a trigger on a table this reader cannot name.
+        var loadAllowed = loadData
         /// The columns of `table` when its plain INSERTs may go as LOAD DATA rows now.
         func loadColumns(_ table: String) -> LoadableTable? {
-            guard loadData, splitter.backslashEscapes, !splitter.ansiQuotes, let t = loadable[table],
-                  ["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "binary"].contains(clientCharset) else { return nil }
+            guard loadAllowed, splitter.backslashEscapes, !splitter.ansiQuotes, !clientCharset.isEmpty,
+                  let t = loadable[table] else { return nil }
             return t
         }
 
@@ -204,210 +217,244 @@ public final class SQLRestorer {
             }
         }
 
-        while let s = try nextStatement() {
-            try checkWorkers()
-            stats.statements += 1
-            let kind = StatementKind(s.text)
-            switch kind {
-            case .data(let t), .alterTable(let t, _), .tableDDL(let t, _): try reading(t)
-            default: break
-            }
-            if serialOnly || mainInTransaction {
-                if case .session = kind {} else if case .lock = kind { stats.skippedLocks += 1; continue } else {
-                    switch kind {
-                    case .data(let t) where holdsKeys(t) && !StatementKind.isAnyOrderInsert(s.text): try buildKeys(t)
-                    case .alterTable(let t, _) where !StatementKind.disablesKeys(s.text): try buildKeys(t); loadable[t] = nil
-                    case .tableDDL(let t, _): try buildKeys(t); loadable[t] = nil
-                    case .other: try buildAllKeys(); loadable.removeAll()
-                    default: break
-                    }
-                    if StatementKind.hasWord(s.text, "REFERENCES") { try buildReferencedKeys(s) }
-                    pool.waitIdle()
-                    try checkWorkers()
-                    try runMain(s)
-                    switch kind {
-                    case .tableDDL, .alterTable: mainInTransaction = false   // an implicit commit
-                    case .other where Self.endsTransaction(s.text): mainInTransaction = false
-                    default: break
-                    }
-                    if case .data = kind { stats.dataStatements += 1 }
-                    continue
-                }
-            }
-            switch kind {
-            case .session:
-                if spreadAllowed, Self.contains(s.text, "NO_BACKSLASH_ESCAPES") { spreadAllowed = false }
-                if pool.count > 1, StatementKind.readsTables(s.text) {
-                    pool.waitIdle()   // SET @v = (SELECT ...) sees every row loaded before it
-                    try checkWorkers()
-                }
-                try runMain(s)
-                if Self.contains(s.text, "SQL_MODE") {
-                    // The splitter reads strings as the server will: follow NO_BACKSLASH_ESCAPES
-                    // and ANSI_QUOTES as they come and go (a dump sets them around a trigger).
-                    let mode = try main.scalar("SELECT @@SESSION.sql_mode") ?? ""
-                    splitter.backslashEscapes = !mode.contains("NO_BACKSLASH_ESCAPES")
-                    splitter.ansiQuotes = mode.contains("ANSI_QUOTES")
-                }
-                if Self.contains(s.text, "NAMES") || Self.contains(s.text, "CHARACTER") || Self.contains(s.text, "CHARSET") {
-                    clientCharset = try main.scalar("SELECT @@SESSION.character_set_client") ?? ""
-                }
-                pool.enqueueEverywhere(s)
-                // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a
-                // COMMIT that runs on the schema connection only, so the data connections would
-                // close with their INSERTs uncommitted and lose them. They commit each statement.
-                if Self.contains(s.text, "AUTOCOMMIT") {
-                    pool.enqueueEverywhere(SQLStatement(text: Array("SET SESSION autocommit=1".utf8), line: s.line))
-                    autocommitOff = Self.setsAutocommitOff(s.text)
-                }
-            case .data(let table):
-                stats.dataStatements += 1
-                // Rows sent as LOAD DATA stay on one connection per table: InnoDB holds a table's
-                // AUTO-INC lock for a whole LOAD DATA (innodb_autoinc_lock_mode 1), so a second
-                // connection loading the same table would only wait for the first.
-                let columns = loadColumns(table)
-                // Rows that convert are literal rows only: no SELECT, IGNORE, REPLACE or ON DUPLICATE
-                // KEY, so the checks below need not read the statement again. The 8 MiB cap keeps
-                // the converted rows (up to twice the statement) of queued statements small.
-                let load = s.text.count <= 8 << 20 ? columns?.rows(of: s.text).map {
-                    RestoreConnections.Load(rows: $0, charset: clientCharset)
-                } : nil
-                let spread = spreadAllowed && columns == nil && StatementKind.isAnyOrderInsert(s.text)
-                // IGNORE, REPLACE and ON DUPLICATE KEY UPDATE act on the unique keys: build them first.
-                if holdsKeys(table), !spread, load == nil, !StatementKind.isAnyOrderInsert(s.text) { try buildKeys(table) }
-                if triggered.contains(table) {
-                    pool.waitIdle()
-                    try checkWorkers()
-                    try runMain(s)
-                    if autocommitOff { mainInTransaction = true }
-                } else if !spread, load == nil, pool.count > 1, StatementKind.readsTables(s.text) {
-                    // Its rows depend on tables loading on other connections: run it after them.
-                    pool.waitIdle()
-                    try checkWorkers()
-                    try runMain(s)
-                    if autocommitOff { mainInTransaction = true }
-                } else if spread {
-                    var home: Int?
-                    switch placement[table] {
-                    case .pinned:
-                        pool.waitDrained(table)
-                        try checkWorkers()
-                    case .spread(let h): home = h
-                    case nil: break
-                    }
-                    // A table keeps to its first connection while that one has room, so tables
-                    // read at once mostly load on different connections (two connections
-                    // inserting into the same B-tree edges cost the server ~15% more CPU).
-                    let used = pool.enqueueLeastLoaded(s, table: table, preferred: home)
-                    if home == nil { placement[table] = .spread(home: used) }
-                    stats.spreadStatements += 1
-                } else if let i = try pinnedConnection(table) {
-                    pool.enqueue(s, table: table, on: i, load: load)
-                } else if columns != nil {
-                    // The connection with the fewest tables still loading, so tables read at once
-                    // load side by side.
-                    var open = [Int](repeating: 0, count: pool.count)
-                    for c in loadingOn.values { open[c] += 1 }
-                    let i = open.indices.min { open[$0] < open[$1] }!
-                    pool.enqueue(s, table: table, on: i, load: load)
-                    placement[table] = .pinned(i)
-                    loadingOn[table] = i
-                } else {
-                    placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table))
-                }
-            case .alterTable(let table, let endsData) where StatementKind.hasWord(s.text, "REFERENCES"):
-                // A foreign key needs the referenced table's index, which an ALTER queued on that
-                // table's connection may still be adding (phpMyAdmin adds keys, then constraints).
-                try buildKeys(table)
-                try buildReferencedKeys(s)
-                pool.waitIdle()
+        do {
+            while let s = try nextStatement() {
                 try checkWorkers()
-                if placement[table] != nil { placement[table] = nil }
-                try runMain(s)
-                if endsData { pool.markRestored(table) }
-            case .alterTable(let table, var endsData):
-                // DISABLE KEYS opens a table's rows; ENABLE KEYS closes them, and the held-back keys
-                // follow it; any other ALTER may need them (or drop one), so they come first.
-                let holds = holdsKeys(table)
-                if endsData { loadingOn[table] = nil }
-                if !endsData && !StatementKind.disablesKeys(s.text) { loadable[table] = nil }
-                if StatementKind.disablesKeys(s.text) {
-                    keysDisabled.insert(table)
-                } else if holds && !endsData {
-                    try buildKeys(table)
+                stats.statements += 1
+                let kind = StatementKind(s.text)
+                switch kind {
+                case .data(let t), .alterTable(let t, _), .tableDDL(let t, _): try reading(t)
+                default: break
                 }
-                let buildAfter = holds && endsData
-                if buildAfter { endsData = false }   // the build ends the table's data
-                var wasSpread = false
-                if case .spread? = placement[table] { wasSpread = true }
-                if let i = try pinnedConnection(table) {
-                    pool.enqueue(s, table: table, on: i, endsData: endsData)
-                } else if wasSpread {
-                    // Every INSERT of the table has run; the ALTER (an index build on MyISAM)
-                    // runs on a data connection so the reader moves on.
-                    placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table, endsData: endsData))
-                } else {
-                    // Nothing of the table is queued anywhere (DISABLE KEYS before its data).
+                if serialOnly || mainInTransaction {
+                    if case .session = kind {} else if case .lock = kind { stats.skippedLocks += 1; continue } else {
+                        switch kind {
+                        case .data(let t) where holdsKeys(t) && !StatementKind.isAnyOrderInsert(s.text): try buildKeys(t)
+                        case .alterTable(let t, _) where !StatementKind.disablesKeys(s.text): try buildKeys(t); loadable[t] = nil
+                        case .tableDDL(let t, _): try buildKeys(t); loadable[t] = nil
+                        case .other: try buildAllKeys(); loadable.removeAll()
+                        default: break
+                        }
+                        if StatementKind.hasWord(s.text, "REFERENCES") { try buildReferencedKeys(s) }
+                        pool.waitIdle()
+                        try checkWorkers()
+                        try runMain(s)
+                        switch kind {
+                        case .tableDDL, .alterTable: mainInTransaction = false   // an implicit commit
+                        case .other where Self.endsTransaction(s.text): mainInTransaction = false
+                        default: break
+                        }
+                        if case .data = kind { stats.dataStatements += 1 }
+                        continue
+                    }
+                }
+                switch kind {
+                case .session:
+                    if spreadAllowed, Self.contains(s.text, "NO_BACKSLASH_ESCAPES") { spreadAllowed = false }
+                    let readsTables = pool.count > 1 && StatementKind.readsTables(s.text)
+                    let changesMode = Self.contains(s.text, "SQL_MODE")
+                    var first = Tokens(s.text)
+                    let isUse = first.word() == "USE"
+                    // Held-back keys are built under the session they were read in: the default database
+                    // (USE) and sql_mode of their CREATE TABLE. A SELECT sees the table with its keys.
+                    if readsTables || changesMode || isUse {
+                        try buildAllKeys()
+                    }
+                    if readsTables {
+                        pool.waitIdle()   // SET @v = (SELECT ...) sees every row loaded before it
+                        try checkWorkers()
+                    }
+                    try runMain(s)
+                    if changesMode {
+                        // The splitter reads strings as the server will: follow NO_BACKSLASH_ESCAPES
+                        // and ANSI_QUOTES as they come and go (a dump sets them around a trigger).
+                        let mode = try main.scalar("SELECT @@SESSION.sql_mode") ?? ""
+                        splitter.backslashEscapes = !mode.contains("NO_BACKSLASH_ESCAPES")
+                        splitter.ansiQuotes = mode.contains("ANSI_QUOTES")
+                        if mode.contains("EMPTY_STRING_IS_NULL") { loadAllowed = false }
+                    }
+                    if Self.contains(s.text, "NAMES") || Self.contains(s.text, "CHARACTER") || Self.contains(s.text, "CHARSET")
+                        || Self.contains(s.text, "COLLATION") {
+                        clientCharset = try loadCharset()
+                    }
+                    if isUse { loadable.removeAll() }   // the names now mean other tables
+                    pool.enqueueEverywhere(s)
+                    // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a
+                    // COMMIT that runs on the schema connection only, so the data connections would
+                    // close with their INSERTs uncommitted and lose them. They commit each statement.
+                    if Self.contains(s.text, "AUTOCOMMIT") {
+                        pool.enqueueEverywhere(SQLStatement(text: Array("SET SESSION autocommit=1".utf8), line: s.line))
+                        autocommitOff = Self.setsAutocommitOff(s.text)
+                    }
+                case .data(let table):
+                    stats.dataStatements += 1
+                    // Rows sent as LOAD DATA stay on one connection per table: InnoDB holds a table's
+                    // AUTO-INC lock for a whole LOAD DATA (innodb_autoinc_lock_mode 1), so a second
+                    // connection loading the same table would only wait for the first.
+                    let columns = loadColumns(table)
+                    // Rows that convert are literal rows only: no SELECT, IGNORE, REPLACE or ON DUPLICATE
+                    // KEY, so the checks below need not read the statement again. The 2 MiB cap (dumps
+                    // write about 1 MiB) keeps the converted rows of queued statements (up to twice the
+                    // statement each) small.
+                    let load = s.text.count <= 2 << 20 ? columns?.rows(of: s.text).map {
+                        RestoreConnections.Load(rows: $0, charset: clientCharset)
+                    } : nil
+                    let spread = spreadAllowed && columns == nil && StatementKind.isAnyOrderInsert(s.text)
+                    // IGNORE, REPLACE and ON DUPLICATE KEY UPDATE act on the unique keys: build them first.
+                    if holdsKeys(table), !spread, load == nil, !StatementKind.isAnyOrderInsert(s.text) { try buildKeys(table) }
+                    if triggered.contains(table) {
+                        pool.waitIdle()
+                        try checkWorkers()
+                        try runMain(s)
+                        if autocommitOff { mainInTransaction = true }
+                    } else if !spread, load == nil, pool.count > 1, StatementKind.readsTables(s.text) {
+                        // Its rows depend on tables loading on other connections: run it after them.
+                        try buildAllKeys()
+                        pool.waitIdle()
+                        try checkWorkers()
+                        try runMain(s)
+                        if autocommitOff { mainInTransaction = true }
+                    } else if spread {
+                        var home: Int?
+                        switch placement[table] {
+                        case .pinned:
+                            pool.waitDrained(table)
+                            try checkWorkers()
+                        case .spread(let h): home = h
+                        case nil: break
+                        }
+                        // A table keeps to its first connection while that one has room, so tables
+                        // read at once mostly load on different connections (two connections
+                        // inserting into the same B-tree edges cost the server ~15% more CPU).
+                        let used = pool.enqueueLeastLoaded(s, table: table, preferred: home)
+                        if home == nil { placement[table] = .spread(home: used) }
+                        stats.spreadStatements += 1
+                    } else if let i = try pinnedConnection(table) {
+                        pool.enqueue(s, table: table, on: i, load: load)
+                    } else if columns != nil {
+                        // The connection with the fewest tables still loading, so tables read at once
+                        // load side by side.
+                        var open = [Int](repeating: 0, count: pool.count)
+                        for c in loadingOn.values { open[c] += 1 }
+                        let i = open.indices.min { open[$0] < open[$1] }!
+                        pool.enqueue(s, table: table, on: i, load: load)
+                        placement[table] = .pinned(i)
+                        loadingOn[table] = i
+                    } else {
+                        placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table))
+                    }
+                case .alterTable(let table, let endsData) where StatementKind.hasWord(s.text, "REFERENCES"):
+                    // A foreign key needs the referenced table's index, which an ALTER queued on that
+                    // table's connection may still be adding (phpMyAdmin adds keys, then constraints).
+                    try buildKeys(table)
+                    try buildReferencedKeys(s)
+                    loadable[table] = nil   // the same ALTER may change columns
+                    pool.waitIdle()
+                    try checkWorkers()
+                    if placement[table] != nil { placement[table] = nil }
                     try runMain(s)
                     if endsData { pool.markRestored(table) }
-                }
-                if buildAfter { try buildKeys(table) }
-            case .tableDDL(let table, let isCreate):
-                let readsTables = isCreate && StatementKind.readsTables(s.text)
-                if readsTables {
-                    pool.waitIdle()   // CREATE TABLE ... SELECT reads what the file loaded before it
-                    try checkWorkers()
-                }
-                if isCreate, StatementKind.hasWord(s.text, "REFERENCES") { try buildReferencedKeys(s) }
-                try buildKeys(table)   // a DROP (or a second CREATE) of a table still holding keys
-                if !isCreate {
-                    // A DROP runs only once every statement before it has: the client stops at a
-                    // failed INSERT and never reaches the DROPs after it, and neither may a restore.
+                case .alterTable(let table, var endsData):
+                    // DISABLE KEYS opens a table's rows; ENABLE KEYS closes them, and the held-back keys
+                    // follow it; any other ALTER may need them (or drop one), so they come first.
+                    let holds = holdsKeys(table)
+                    if endsData { loadingOn[table] = nil }
+                    if !endsData && !StatementKind.disablesKeys(s.text) { loadable[table] = nil }
+                    if StatementKind.disablesKeys(s.text) {
+                        keysDisabled.insert(table)
+                    } else if holds && !endsData {
+                        try buildKeys(table)
+                    }
+                    let buildAfter = holds && endsData
+                    if buildAfter { endsData = false }   // the build ends the table's data
+                    var wasSpread = false
+                    if case .spread? = placement[table] { wasSpread = true }
+                    if let i = try pinnedConnection(table) {
+                        pool.enqueue(s, table: table, on: i, endsData: endsData)
+                    } else if wasSpread {
+                        // Every INSERT of the table has run; the ALTER (an index build on MyISAM)
+                        // runs on a data connection so the reader moves on.
+                        placement[table] = .pinned(pool.enqueueLeastLoaded(s, table: table, endsData: endsData))
+                    } else {
+                        // Nothing of the table is queued anywhere (DISABLE KEYS before its data).
+                        try runMain(s)
+                        if endsData { pool.markRestored(table) }
+                    }
+                    if buildAfter { try buildKeys(table) }
+                case .tableDDL(let table, let isCreate):
+                    let readsTables = isCreate && (StatementKind.readsTables(s.text) || StatementKind.hasWord(s.text, "LIKE"))
+                    if readsTables {
+                        try buildAllKeys()   // LIKE copies the keys, SELECT reads with them
+                        pool.waitIdle()   // CREATE TABLE ... SELECT reads what the file loaded before it
+                        try checkWorkers()
+                    }
+                    if isCreate, StatementKind.hasWord(s.text, "REFERENCES") { try buildReferencedKeys(s) }
+                    try buildKeys(table)   // a DROP (or a second CREATE) of a table still holding keys
+                    if !isCreate {
+                        // A DROP runs only once every statement before it has: the client stops at a
+                        // failed INSERT and never reaches the DROPs after it, and neither may a restore.
+                        pool.waitIdle()
+                        try checkWorkers()
+                        placement[table] = nil
+                        triggered.remove(table)
+                    } else if placement[table] != nil {
+                        pool.waitDrained(table)
+                        try checkWorkers()
+                        placement[table] = nil
+                    }
+                    loadable[table] = isCreate ? LoadableTable(create: s.text) : nil
+                    loadingOn[table] = nil
+                    if isCreate, deferAllowed, !readsTables, !referenced.contains(table), let d = DeferredKeys(create: s.text) {
+                        try runMain(SQLStatement(text: d.create, line: s.line))
+                        pendingKeys.append((table, SQLStatement(text: d.build, line: s.line)))
+                    allBuilds.append(SQLStatement(text: d.build, line: s.line))
+                        stats.tablesWithDeferredKeys += 1
+                    } else {
+                        try runMain(s)
+                    }
+                    if isCreate { stats.tables += 1 }
+                case .lock:
+                    stats.skippedLocks += 1
+                case .other:
+                    // Views, routines, triggers, RENAME, multi-table DROP: all may name a table that
+                    // still holds keys. After a trigger no more keys are held back: one that writes
+                    // another table with ON DUPLICATE KEY UPDATE needs that table's unique keys.
+                    try buildAllKeys()
+                    if Self.createsTrigger(s.text) { deferAllowed = false }
+                    if StatementKind.hasWord(s.text, "TABLE") || StatementKind.hasWord(s.text, "RENAME") { loadable.removeAll() }
                     pool.waitIdle()
                     try checkWorkers()
-                    placement[table] = nil
-                    triggered.remove(table)
-                } else if placement[table] != nil {
-                    pool.waitDrained(table)
-                    try checkWorkers()
-                    placement[table] = nil
-                }
-                loadable[table] = isCreate ? LoadableTable(create: s.text) : nil
-                loadingOn[table] = nil
-                if isCreate, deferAllowed, !readsTables, !referenced.contains(table), let d = DeferredKeys(create: s.text) {
-                    try runMain(SQLStatement(text: d.create, line: s.line))
-                    pendingKeys.append((table, SQLStatement(text: d.build, line: s.line)))
-                    stats.tablesWithDeferredKeys += 1
-                } else {
+                    if Self.createsTrigger(s.text) {
+                        if let table = StatementKind.triggerTable(s.text) {
+                            triggered.insert(table)
+                        } else {
+                            spreadAllowed = false
+                            loadAllowed = false   // a rolled-back LOAD would fire its triggers twice in MyISAM tables
+                        }
+                    }
+                    if StatementKind.createsTemporaryTable(s.text) { serialOnly = true }
                     try runMain(s)
-                }
-                if isCreate { stats.tables += 1 }
-            case .lock:
-                stats.skippedLocks += 1
-            case .other:
-                // Views, routines, triggers, RENAME, multi-table DROP: all may name a table that
-                // still holds keys. After a trigger no more keys are held back: one that writes
-                // another table with ON DUPLICATE KEY UPDATE needs that table's unique keys.
-                try buildAllKeys()
-                if Self.createsTrigger(s.text) { deferAllowed = false }
-                if StatementKind.hasWord(s.text, "TABLE") || StatementKind.hasWord(s.text, "RENAME") { loadable.removeAll() }
-                pool.waitIdle()
-                try checkWorkers()
-                if Self.createsTrigger(s.text) {
-                    if let table = StatementKind.triggerTable(s.text) { triggered.insert(table) } else { spreadAllowed = false }
-                }
-                if StatementKind.createsTemporaryTable(s.text) { serialOnly = true }
-                try runMain(s)
-                if Self.endsTransaction(s.text) {
-                    mainInTransaction = false
-                } else if autocommitOff || StatementKind.startsTransaction(s.text) {
-                    mainInTransaction = true
+                    if Self.endsTransaction(s.text) {
+                        mainInTransaction = false
+                    } else if autocommitOff || StatementKind.startsTransaction(s.text) {
+                        mainInTransaction = true
+                    }
                 }
             }
+            try buildAllKeys()
+            pool.waitIdle()
+            try checkWorkers()
+        } catch {
+            // The client's tables have their keys whatever failed: add those still held back (or
+            // queued on a connection that stopped); a build that already ran fails as a duplicate
+            // key name and is passed over.
+            pool.waitIdle()
+            pool.cancel()
+            for build in allBuilds {
+                _ = try? build.text.withUnsafeBytes { try main.execute(bytes: $0, describe: { build.string }) }
+            }
+            throw error
         }
-        try buildAllKeys()
-        pool.waitIdle()
-        try checkWorkers()
         stats.bytes = splitter.bytesRead
         stats.statementsPerConnection = pool.statementsRun
         stats.loadedStatements = pool.loadsRun.reduce(0, +)

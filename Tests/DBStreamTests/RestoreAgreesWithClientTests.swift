@@ -260,7 +260,7 @@ final class RestoreAgreesWithClientTests: XCTestCase {
 
     /// Rows sent as LOAD DATA come out as the client's INSERTs make them: every escape, NULL
     /// next to the string 'NULL', bytes from hex and `_binary` in BLOBs, UTF-8 converted into a
-    /// latin1 column, numbers into DECIMAL, DOUBLE and YEAR, dates, ENUM and JSON.
+    /// latin1 column, numbers into DECIMAL and DOUBLE, YEAR, dates, ENUM and JSON.
     func testLoadDataRowsMatchTheClientsInserts() throws {
         var sql = """
         /*!40101 SET NAMES utf8mb4 */;
@@ -281,10 +281,10 @@ final class RestoreAgreesWithClientTests: XCTestCase {
 
         """
         sql += "INSERT INTO `v` VALUES (1,'tab\\there ''q'' \\\"d\\\" \\\\ \\% \\_ \\0 \\Z \\b \\r x\\y','Grüße',"
-            + "0x00095C0A0D1A27FF,-12.5,1.5e-7,2024,'2024-02-29 12:34:56','b c','{\"k\": [1, \"\\\\n\"]}'),"
+            + "0x00095C0A0D1A27FF,-12.5,1.5e-7,'2024','2024-02-29 12:34:56','b c','{\"k\": [1, \"\\\\n\"]}'),"
             + "(2,'NULL',NULL,_binary 'raw\\nbin',NULL,NULL,NULL,NULL,NULL,NULL),"
-            + "(3,'\\\\N','','',0,-0.0,1901,'1970-01-01 00:00:01','a','[]'),"
-            + "(4,'日本語 naïve',NULL,'\t\n',99999999.9999,1e300,2155,NULL,NULL,NULL);\n"
+            + "(3,'\\\\N','','',0,-0.0,'1901','1970-01-01 00:00:01','a','[]'),"
+            + "(4,'日本語 naïve',NULL,'\t\n',99999999.9999,1e300,'2155',NULL,NULL,NULL);\n"
         let stats = try assertAgrees(sql, "rload", ["SELECT id, HEX(s), HEX(l1), HEX(b), d, f, y, ts, e, j FROM v ORDER BY id"])
         XCTAssertEqual(stats.loadedStatements, 1, "the INSERT went as LOAD DATA rows")
     }
@@ -319,5 +319,106 @@ final class RestoreAgreesWithClientTests: XCTestCase {
             XCTAssertEqual(line, 3, "\(error)")
         }
         XCTAssertEqual(try server.admin(db.name).query("SELECT id FROM p ORDER BY id"), [["1"], ["2"]])
+    }
+
+    /// Values LOAD DATA would read otherwise than the INSERT: YEAR numbers (0 is 0000, '0' is
+    /// 2000), generated AUTO_INCREMENT ids (LOAD DATA reserves them in batches, and a rolled-back
+    /// load keeps the ones it took), '' under EMPTY_STRING_IS_NULL, strings converted to a
+    /// character_set_connection other than the client's, and a column an ALTER that also adds a
+    /// foreign key turned into text. Each statement must come out as the client's.
+    func testValuesThatStayInserts() throws {
+        let cases: [(String, String, [String])] = [
+            ("ryear", """
+            CREATE TABLE `y` (`id` int(11) NOT NULL, `y` year(4) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+            INSERT INTO `y` VALUES (1,0),(2,00),(3,0.1),(4,1.5e0),(5,'0');
+            """, ["SELECT id, y FROM y ORDER BY id"]),
+            ("rautoinc", """
+            SET sql_mode = '';
+            CREATE TABLE `a` (`id` int(11) NOT NULL AUTO_INCREMENT, `s` varchar(3) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+            INSERT INTO `a` VALUES (NULL,'a'),(NULL,'b'),(NULL,'toolong');
+            INSERT INTO `a` VALUES (0,'c'),(7,'d'),(0,'e');
+            INSERT INTO `a` VALUES (NULL,'f');
+            """, ["SELECT id, s FROM a ORDER BY id",
+                  "SELECT AUTO_INCREMENT FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'a'"]),
+            ("remptynull", """
+            SET sql_mode = 'EMPTY_STRING_IS_NULL';
+            CREATE TABLE `e` (`id` int(11) NOT NULL, `s` varchar(10) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+            INSERT INTO `e` VALUES (1,''),(2,'x');
+            """, ["SELECT id, s IS NULL FROM e ORDER BY id"]),
+            ("rconncs", """
+            SET character_set_connection = latin1;
+            CREATE TABLE `c` (`id` int(11) NOT NULL, `v` varchar(20) DEFAULT NULL, `b` varbinary(20) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+            INSERT INTO `c` VALUES (1,'€ 中','é');
+            SET NAMES utf8mb4;
+            SET character_set_client = latin1;
+            INSERT INTO `c` VALUES (2,'é','é');
+            """, ["SELECT id, HEX(v), HEX(b) FROM c ORDER BY id"]),
+            ("ralterfk", """
+            SET FOREIGN_KEY_CHECKS = 0;
+            CREATE TABLE `p` (`id` int(11) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+            CREATE TABLE `t` (`id` int(11) NOT NULL, `v` double DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+            ALTER TABLE `t` MODIFY `v` varchar(20), ADD CONSTRAINT `fk` FOREIGN KEY (`id`) REFERENCES `p` (`id`);
+            INSERT INTO `t` VALUES (1,1e3),(2,-0),(3,+5);
+            """, ["SELECT id, v FROM t ORDER BY id"]),
+        ]
+        for (label, sql, queries) in cases { try assertAgrees(sql, label, queries) }
+    }
+
+    /// Held-back keys against what reads or copies a table's keys, and the session they are
+    /// built in: CREATE TABLE ... LIKE copies them, and a key on a column with a non-ASCII name
+    /// (mariadb-dump switches character_set_client around each CREATE TABLE) is not held back.
+    func testHeldBackKeysAndTheStatementsAroundThem() throws {
+        try assertAgrees("""
+        CREATE TABLE `t` (`id` int(11) NOT NULL, `a` int(11) DEFAULT NULL, PRIMARY KEY (`id`), UNIQUE KEY `a` (`a`)) ENGINE=InnoDB;
+        INSERT INTO `t` VALUES (1,3),(2,2),(3,1);
+        CREATE TABLE `t2` LIKE `t`;
+        SET NAMES latin1;
+        SET character_set_client = utf8mb4;
+        CREATE TABLE `g` (`id` int(11) NOT NULL, `größe` int(11) DEFAULT NULL, PRIMARY KEY (`id`), KEY `idx_größe` (`größe`)) ENGINE=InnoDB;
+        SET character_set_client = latin1;
+        INSERT INTO `g` VALUES (1,3);
+        """, "rlike", ["SHOW CREATE TABLE t2", "SHOW CREATE TABLE g", "SELECT * FROM g"])
+    }
+
+    /// A held-back key is built in the database its CREATE TABLE was read in, even when the file
+    /// moves to another with USE (mariadb-dump --databases); and a failed restore still adds the
+    /// keys of the tables it created, as the client's tables have them.
+    func testHeldBackKeysAcrossUseAndFailure() throws {
+        let server = try TestServer.fromEnvironment()
+        let db = try server.createDatabase("ruse")
+        defer { db.drop() }
+        let other = try server.createDatabase("ruse2")
+        defer { other.drop() }
+        let path = try sqlFile("""
+        CREATE TABLE `t` (`id` int(11) NOT NULL, `a` int(11) DEFAULT NULL, PRIMARY KEY (`id`), KEY `a` (`a`)) ENGINE=InnoDB;
+        INSERT INTO `t` VALUES (1,1);
+        USE `\(other.name)`;
+        CREATE TABLE `t` (`id` int(11) NOT NULL, `b` int(11) DEFAULT NULL, PRIMARY KEY (`id`), KEY `b` (`b`)) ENGINE=InnoDB;
+        INSERT INTO `t` VALUES (1,1);
+        INSERT INTO `t` VALUES (2,'x');
+        """, "ruse")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try restore(server, path, into: db.name)) { error in
+            guard let e = error as? DBError, case .restore(_, let line, _, _, _, _) = e.kind else { return XCTFail("\(error)") }
+            XCTAssertEqual(line, 6, "\(error)")
+        }
+        let keys = "SELECT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 't' ORDER BY index_name"
+        XCTAssertEqual(try server.admin(db.name).query(keys), [["a"], ["PRIMARY"]])
+        XCTAssertEqual(try server.admin(other.name).query(keys), [["b"], ["PRIMARY"]])
+    }
+
+    /// `0X41` is a column name to the server, not a hex literal: the statement fails as the client's does.
+    func testCapitalHexPrefixIsNotALiteral() throws {
+        let server = try TestServer.fromEnvironment()
+        let path = try sqlFile("""
+        CREATE TABLE `h` (`id` int(11) NOT NULL, `b` varbinary(10) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;
+        INSERT INTO `h` VALUES (1,0X41);
+        """, "rhex")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try server.createDatabase("rhex")
+        defer { db.drop() }
+        XCTAssertThrowsError(try restore(server, path, into: db.name)) { error in
+            XCTAssertTrue("\(error)".contains("1054"), "\(error)")
+        }
     }
 }
