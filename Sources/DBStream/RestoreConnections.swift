@@ -11,10 +11,17 @@ import Foundation
 /// Connections never wait on each other: every ordering barrier (a table's
 /// `ENABLE KEYS` after its spread INSERTs, DDL, views, triggers) is enforced by
 /// the reader before it queues the statement, so a stalled connection cannot
-/// deadlock another. Memory: at most `connections * depth` statements queued.
+/// deadlock another. Memory: at most `depth` statements queued per connection, and at most
+/// ``queuedBytesLimit`` bytes of statements and their LOAD DATA rows queued or running in all
+/// (one statement larger than that runs alone), whatever the number of connections.
 final class RestoreConnections {
     struct Failure { var error: DBError; var line: Int; var sql: String; var table: String? }
-    private struct Job { var statement: SQLStatement; var table: String?; var endsData: Bool; var load: Load? = nil }
+    private struct Job {
+        var statement: SQLStatement; var table: String?; var endsData: Bool; var load: Load? = nil
+        var bytes: Int { statement.text.count + (load?.rows.data.count ?? 0) }
+    }
+    /// Bytes of the jobs queued or running on all connections, at most.
+    static let queuedBytesLimit = 8 << 20
     /// A plain INSERT's rows as LOAD DATA reads them (converted by the reader, so a connection
     /// sends one statement while the next is being converted), and the character set the
     /// INSERT's text is in (the session's character_set_client when it was read).
@@ -25,6 +32,8 @@ final class RestoreConnections {
     private let cond = NSCondition()
     private var queues: [[Job]]
     private var running: [Bool]
+    /// Bytes of the jobs queued or running (see ``queuedBytesLimit``).
+    private var queuedBytes = 0
     /// Statements of each table queued or running on any connection.
     private var outstanding: [String: Int] = [:]
     private var restoredList: [String] = []
@@ -78,6 +87,7 @@ final class RestoreConnections {
             running[i] = true
             cond.broadcast()   // room in this queue
             cond.unlock()
+            defer { cond.lock(); queuedBytes -= job.bytes; cond.broadcast(); cond.unlock() }
             var failure: Failure?
             var usedLoad = false
             do {
@@ -98,6 +108,7 @@ final class RestoreConnections {
             if let f = failure {
                 failures.append(f)
                 failed = true
+                queuedBytes -= queues[i].reduce(0) { $0 + $1.bytes }
                 queues[i].removeAll()
                 cond.broadcast()
                 cond.unlock()
@@ -141,7 +152,13 @@ final class RestoreConnections {
         return false
     }
 
+    /// With `cond` held: whether `bytes` more fit the byte budget.
+    private func budgetFits(_ bytes: Int) -> Bool {
+        queuedBytes == 0 || queuedBytes + bytes <= Self.queuedBytesLimit
+    }
+
     private func append(_ job: Job, to i: Int) {
+        queuedBytes += job.bytes
         queues[i].append(job)
         if let t = job.table { outstanding[t, default: 0] += 1 }
         cond.broadcast()
@@ -151,9 +168,10 @@ final class RestoreConnections {
     /// Returns without queueing once a connection has failed (the caller checks ``failure``).
     func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false, load: Load? = nil) {
         cond.lock(); defer { cond.unlock() }
-        while queues[i].count >= depth && !failed { cond.wait() }
+        let job = Job(statement: s, table: table, endsData: endsData, load: load)
+        while (queues[i].count >= depth || !budgetFits(job.bytes)) && !failed { cond.wait() }
         if failed { return }
-        append(Job(statement: s, table: table, endsData: endsData, load: load), to: i)
+        append(job, to: i)
     }
 
     /// Queues a statement on connection `preferred` when it has room, else on the connection
@@ -163,10 +181,12 @@ final class RestoreConnections {
     func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false, preferred: Int? = nil,
                             load: Load? = nil) -> Int {
         cond.lock(); defer { cond.unlock() }
+        let job = Job(statement: s, table: table, endsData: endsData, load: load)
         while true {
             if failed { return 0 }
+            guard budgetFits(job.bytes) else { cond.wait(); continue }
             if let p = preferred, queues[p].count < depth {
-                append(Job(statement: s, table: table, endsData: endsData, load: load), to: p)
+                append(job, to: p)
                 return p
             }
             var best = -1, bestLoad = Int.max
@@ -175,7 +195,7 @@ final class RestoreConnections {
                 if load < bestLoad { best = i; bestLoad = load }
             }
             if best >= 0 {
-                append(Job(statement: s, table: table, endsData: endsData, load: load), to: best)
+                append(job, to: best)
                 return best
             }
             cond.wait()
@@ -249,7 +269,10 @@ final class RestoreConnections {
         cond.lock()
         cancelled = true
         failed = true
-        for i in queues.indices { queues[i].removeAll() }
+        for i in queues.indices {
+            queuedBytes -= queues[i].reduce(0) { $0 + $1.bytes }
+            queues[i].removeAll()
+        }
         cond.broadcast()
         cond.unlock()
     }

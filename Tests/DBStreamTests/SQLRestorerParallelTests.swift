@@ -111,6 +111,28 @@ final class SQLRestorerParallelTests: XCTestCase {
         pool.waitIdle()
     }
 
+    /// Queued statements are bounded in bytes for all connections together, not only in number
+    /// per connection: a second 7 MiB statement waits until the first has run, though its
+    /// connection is idle.
+    func testQueuedBytesAreBoundedAcrossConnections() throws {
+        let server = try TestServer.fromEnvironment()
+        let db = try server.createDatabase("rbytes")
+        defer { db.drop() }
+        let pool = RestoreConnections(connections: [try server.admin(db.name), try server.admin(db.name)], depth: 4)
+        pool.start()
+        defer { pool.stop() }
+        let padding = String(repeating: " ", count: 7 << 20)
+        XCTAssertGreaterThan(2 * (7 << 20), RestoreConnections.queuedBytesLimit)
+        let start = DispatchTime.now()
+        pool.enqueue(SQLStatement(text: Array("SELECT SLEEP(1)\(padding)".utf8), line: 1), table: "a", on: 0)
+        pool.enqueue(SQLStatement(text: Array("SELECT 2\(padding)".utf8), line: 2), table: "b", on: 1)
+        let waited = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        XCTAssertGreaterThan(waited, 0.9, "the second statement was queued while the first still ran")
+        pool.waitIdle()
+        XCTAssertNil(pool.failure)
+        XCTAssertEqual(pool.statementsRun, [1, 1])
+    }
+
     /// Statements whose order matters (INSERT IGNORE and ON DUPLICATE KEY UPDATE on a unique
     /// key, REPLACE, a column list leaving out the AUTO_INCREMENT column) between spread plain
     /// INSERTs of the same table load exactly as `mariadb --no-defaults DB < file` loads them.
