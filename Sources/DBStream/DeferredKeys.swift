@@ -1,4 +1,4 @@
-/// The secondary keys of an InnoDB `CREATE TABLE`, split off so they are built once the
+/// The plain secondary keys of an InnoDB `CREATE TABLE`, split off so they are built once the
 /// table's rows are in: InnoDB then sorts each key once instead of inserting every row into
 /// every key's B-tree (the server spent 27% less CPU loading the benchmark's 3 M rows,
 /// 2026-11-27). The same idea as the generator in Benchmarks/db and myloader's
@@ -8,7 +8,7 @@
 /// InnoDB would cluster on the first UNIQUE NOT NULL key), an AUTO_INCREMENT column only as
 /// the primary key's first column, no foreign key on either side (see
 /// ``referencedTables(_:)``), no FULLTEXT/SPATIAL key, hash-based or WITHOUT OVERLAPS
-/// unique key, system versioning, partitioning, comments or `IF NOT EXISTS` (an existing
+/// unique key, SERIAL, system versioning, partitioning, comments or `IF NOT EXISTS` (an existing
 /// table would get its keys twice), and no key text beyond ASCII. The kept definitions stay
 /// in their order, so the keys are listed in the same order afterwards.
 struct DeferredKeys {
@@ -20,8 +20,12 @@ struct DeferredKeys {
     let count: Int
 
     /// Splits `text` (a whole `CREATE TABLE`), or nil when the table does not qualify.
-    init?(create text: [UInt8]) {
-        guard !StatementKind.hasWord(text, "REFERENCES"), !StatementKind.hasWord(text, "FOREIGN"),
+    /// - Parameter database: the session's database, which names the table in ``build`` when the
+    ///   statement does not (the build may run after a USE).
+    init?(create text: [UInt8], database: String?) {
+        // A statement in a versioned comment (`/*M!110000 CREATE ...*/`) may be one the server skips.
+        guard text.first != UInt8(ascii: "/"), !StatementKind.hasWord(text, "SERIAL"),
+              !StatementKind.hasWord(text, "REFERENCES"), !StatementKind.hasWord(text, "FOREIGN"),
               !StatementKind.hasWord(text, "SELECT"), !StatementKind.hasWord(text, "LIKE"),
               !StatementKind.hasWord(text, "VERSIONING"), !StatementKind.hasWord(text, "PARTITION"),
               !StatementKind.hasWord(text, "FULLTEXT"), !StatementKind.hasWord(text, "SPATIAL"),
@@ -49,7 +53,11 @@ struct DeferredKeys {
                 var c = Tokens(Array(def[(open + 1)...]))
                 primaryFirstColumn = c.name()?.lowercased()
                 kept.append(def)
-            case "UNIQUE", "KEY", "INDEX":
+            case "UNIQUE":
+                // Kept: a duplicate must fail its INSERT, as with the client, and not a later build
+                // (the rows after it would be in, and the table left without the key).
+                kept.append(def)
+            case "KEY", "INDEX":
                 deferred.append(def)
             case "CHECK":
                 kept.append(def)
@@ -84,7 +92,11 @@ struct DeferredKeys {
         }
         create += Array("\n".utf8)
         create += text[parts.close...]
-        var build = Array("ALTER TABLE ".utf8) + text[nameStart..<nameEnd]
+        var build = Array("ALTER TABLE ".utf8)
+        if let database, !text[nameStart..<nameEnd].contains(UInt8(ascii: ".")) {
+            build += Array((MySQLConnection.quoteIdentifier(database) + ".").utf8)
+        }
+        build += text[nameStart..<nameEnd]
         for (k, d) in deferred.enumerated() {
             build += Array((k == 0 ? " ADD " : ", ADD ").utf8)
             build += d

@@ -10,9 +10,12 @@
 /// back when its result differs from the INSERT's) are never converted.
 struct LoadableTable: Sendable {
     enum Column: Sendable {
-        /// Integer, decimal and floating-point types: numbers, strings and NULL. Not YEAR: as a
-        /// number 0 is 0000, as a string (which every LOAD DATA field is) 2000.
-        case numeric
+        /// Integer and DECIMAL types: numbers without an exponent, strings and NULL. (`1e2` is a
+        /// double to the server, `'1e2'` an exact number: 9007199254740993e0 differs.) Not YEAR:
+        /// as a number 0 is 0000, as a string (which every LOAD DATA field is) 2000.
+        case exact
+        /// FLOAT, DOUBLE: any number, strings and NULL.
+        case float
         /// BINARY, VARBINARY, BLOBs: strings, hex literals, `_binary` strings and NULL.
         case binary
         /// Everything else: strings and NULL.
@@ -27,7 +30,10 @@ struct LoadableTable: Sendable {
 
     /// Reads the columns of a `CREATE TABLE` in SHOW CREATE TABLE's form, or nil.
     init?(create text: [UInt8]) {
-        guard !StatementKind.hasWord(text, "SELECT"), !StatementKind.hasWord(text, "LIKE"),
+        // A statement in a versioned comment (`/*M!110000 CREATE ...*/`) may be one the server
+        // skips; SERIAL hides an AUTO_INCREMENT column.
+        guard text.first != UInt8(ascii: "/"), !StatementKind.hasWord(text, "SERIAL"),
+              !StatementKind.hasWord(text, "SELECT"), !StatementKind.hasWord(text, "LIKE"),
               !StatementKind.hasWord(text, "INVISIBLE"), !StatementKind.hasWord(text, "GENERATED"),
               !StatementKind.hasWord(text, "VIRTUAL"), !StatementKind.hasWord(text, "PERSISTENT"),
               !StatementKind.hasWord(text, "STORED")
@@ -56,9 +62,10 @@ struct LoadableTable: Sendable {
             guard d.name() != nil else { return nil }
             if StatementKind.hasWord(Array(def), "AUTO_INCREMENT") { autoIncrement = columns.count }
             switch d.word() {
-            case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT", "DECIMAL", "DEC", "NUMERIC",
-                 "FIXED", "FLOAT", "DOUBLE", "REAL":
-                columns.append(.numeric)
+            case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT", "DECIMAL", "DEC", "NUMERIC", "FIXED":
+                columns.append(.exact)
+            case "FLOAT", "DOUBLE", "REAL":
+                columns.append(.float)
             case "BINARY", "VARBINARY", "TINYBLOB", "BLOB", "MEDIUMBLOB", "LONGBLOB":
                 columns.append(.binary)
             case "BIT", "GEOMETRY", "POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING",
@@ -71,6 +78,22 @@ struct LoadableTable: Sendable {
         guard !columns.isEmpty else { return nil }
         self.columns = columns
         self.autoIncrement = autoIncrement
+    }
+
+    /// The position among the columns of a `CREATE TABLE`'s AUTO_INCREMENT column, whatever
+    /// the engine, or nil (none, or a statement this reader does not follow).
+    static func autoIncrementPosition(create text: [UInt8]) -> Int? {
+        var t = Tokens(text)
+        guard t.word() == "CREATE", t.word() == "TABLE", t.name() != nil else { return nil }
+        t.skip()
+        guard t.i < text.count, text[t.i] == UInt8(ascii: "("),
+              let parts = DeferredKeys.definitions(text, open: t.i) else { return nil }
+        var position = 0
+        for def in parts.list where def.first == 0x60 || def.first == 0x22 {
+            if StatementKind.hasWord(Array(def), "AUTO_INCREMENT") { return position }
+            position += 1
+        }
+        return nil
     }
 
     /// Rewrites `INSERT INTO name VALUES (...),...` as LOAD DATA rows (fields split by tab,
@@ -166,7 +189,7 @@ private struct RowReader {
         }
     }
 
-    /// One value: NULL, a quoted string, a number (numeric columns), a hex literal or a
+    /// One value: NULL, a quoted string, a number (exact or float columns), a hex literal or a
     /// `_binary` string (binary columns).
     mutating func value(_ kind: LoadableTable.Column) -> Bool {
         guard k < p.count else { return false }
@@ -190,7 +213,8 @@ private struct RowReader {
                 return k < p.count && (p[k] == 0x27 || p[k] == 0x22) && string()
             }
         }
-        if kind == .numeric { return number() }
+        if kind == .exact { return number(exponent: false) }
+        if kind == .float { return number(exponent: true) }
         return false
     }
 
@@ -290,8 +314,8 @@ private struct RowReader {
         return true
     }
 
-    /// `[-+]digits[.digits][e[-+]digits]`, copied as it is.
-    mutating func number() -> Bool {
+    /// `[-+]digits[.digits][e[-+]digits]` (the exponent only when allowed), copied as it is.
+    mutating func number(exponent: Bool) -> Bool {
         let start = k
         if k < p.count, p[k] == UInt8(ascii: "-") || p[k] == UInt8(ascii: "+") { k += 1 }
         var digits = 0
@@ -302,6 +326,7 @@ private struct RowReader {
         }
         guard digits > 0 else { return false }
         if k < p.count, p[k] | 0x20 == UInt8(ascii: "e") {
+            guard exponent else { return false }
             k += 1
             if k < p.count, p[k] == UInt8(ascii: "-") || p[k] == UInt8(ascii: "+") { k += 1 }
             let e = k

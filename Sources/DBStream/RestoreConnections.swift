@@ -18,6 +18,8 @@ final class RestoreConnections {
     struct Failure { var error: DBError; var line: Int; var sql: String; var table: String? }
     private struct Job {
         var statement: SQLStatement; var table: String?; var endsData: Bool; var load: Load? = nil
+        /// A held-back key build (``DeferredKeys``): kept aside when its queue is dropped.
+        var keyBuild = false
         var bytes: Int { statement.text.count + (load?.rows.data.count ?? 0) }
     }
     /// Bytes of the jobs queued or running on all connections, at most.
@@ -42,6 +44,8 @@ final class RestoreConnections {
     private var executed: [Int]
     private var loaded: [Int]
     private var failures: [Failure] = []
+    /// Key builds dropped from a queue by a failure or ``cancel()``, never started.
+    private var dropped: [SQLStatement] = []
     /// A connection failed: nothing new is queued; the others finish what they hold.
     private var failed = false
     /// Queues dropped; threads end at once.
@@ -108,8 +112,7 @@ final class RestoreConnections {
             if let f = failure {
                 failures.append(f)
                 failed = true
-                queuedBytes -= queues[i].reduce(0) { $0 + $1.bytes }
-                queues[i].removeAll()
+                drop(i)
                 cond.broadcast()
                 cond.unlock()
                 return
@@ -145,11 +148,31 @@ final class RestoreConnections {
             return false
         }
         if result.inserted == UInt64(load.rows.rows) && result.warnings == 0 {
-            try conn.execute("COMMIT")
-            return true
+            do {
+                try conn.execute("COMMIT")
+                return true
+            } catch let e as DBError where e.serverErrno != nil {
+                // InnoDB's bulk insert into an empty table (UNIQUE_CHECKS=0) finds a duplicate at
+                // COMMIT, which rolls back: the INSERT gives its own error.
+                try? conn.execute("ROLLBACK")
+                return false
+            }
         }
         try conn.execute("ROLLBACK")
         return false
+    }
+
+    /// With `cond` held: empties queue `i`, keeping its key builds aside.
+    private func drop(_ i: Int) {
+        queuedBytes -= queues[i].reduce(0) { $0 + $1.bytes }
+        dropped += queues[i].filter(\.keyBuild).map(\.statement)
+        queues[i].removeAll()
+    }
+
+    /// Key builds that were queued but never started (see ``Job/keyBuild``).
+    var droppedKeyBuilds: [SQLStatement] {
+        cond.lock(); defer { cond.unlock() }
+        return dropped
     }
 
     /// With `cond` held: whether `bytes` more fit the byte budget.
@@ -166,9 +189,9 @@ final class RestoreConnections {
 
     /// Queues a statement on connection `i`; waits while `depth` are waiting there.
     /// Returns without queueing once a connection has failed (the caller checks ``failure``).
-    func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false, load: Load? = nil) {
+    func enqueue(_ s: SQLStatement, table: String?, on i: Int, endsData: Bool = false, load: Load? = nil, keyBuild: Bool = false) {
         cond.lock(); defer { cond.unlock() }
-        let job = Job(statement: s, table: table, endsData: endsData, load: load)
+        let job = Job(statement: s, table: table, endsData: endsData, load: load, keyBuild: keyBuild)
         while (queues[i].count >= depth || !budgetFits(job.bytes)) && !failed { cond.wait() }
         if failed { return }
         append(job, to: i)
@@ -179,9 +202,9 @@ final class RestoreConnections {
     /// Returns that connection's index.
     @discardableResult
     func enqueueLeastLoaded(_ s: SQLStatement, table: String?, endsData: Bool = false, preferred: Int? = nil,
-                            load: Load? = nil) -> Int {
+                            load: Load? = nil, keyBuild: Bool = false) -> Int {
         cond.lock(); defer { cond.unlock() }
-        let job = Job(statement: s, table: table, endsData: endsData, load: load)
+        let job = Job(statement: s, table: table, endsData: endsData, load: load, keyBuild: keyBuild)
         while true {
             if failed { return 0 }
             guard budgetFits(job.bytes) else { cond.wait(); continue }
@@ -261,7 +284,8 @@ final class RestoreConnections {
     /// Tables whose data has been loaded completely, in the order they finished.
     var restored: [String] {
         cond.lock(); defer { cond.unlock() }
-        return restoredList
+        let failed = Set(failures.compactMap(\.table))
+        return restoredList.filter { !failed.contains($0) }
     }
 
     /// Drops every queue; threads end after their current statement.
@@ -269,10 +293,7 @@ final class RestoreConnections {
         cond.lock()
         cancelled = true
         failed = true
-        for i in queues.indices {
-            queuedBytes -= queues[i].reduce(0) { $0 + $1.bytes }
-            queues[i].removeAll()
-        }
+        for i in queues.indices { drop(i) }
         cond.broadcast()
         cond.unlock()
     }

@@ -96,8 +96,8 @@ public final class SQLRestorer {
         /// Secondary keys held back from a table's CREATE TABLE until its rows are in
         /// (``DeferredKeys``), in file order: the ALTER that adds them, at the CREATE's line.
         var pendingKeys: [(table: String, build: SQLStatement)] = []
-        /// Every key build of the run, for a failure to finish (one short ALTER per table).
-        var allBuilds: [SQLStatement] = []
+        /// The session's database, which names a held-back key's table in its build.
+        var database = try main.scalar("SELECT DATABASE()")
         var deferAllowed = options.deferSecondaryKeys
         /// Tables a foreign key names: their keys are never held back (the key must exist).
         var referenced = Set<String>()
@@ -107,6 +107,10 @@ public final class SQLRestorer {
         /// Columns of the InnoDB tables this file created, for LOAD DATA (``LoadableTable``);
         /// dropped on anything that may change or rename a table.
         var loadable: [String: LoadableTable] = [:]
+        /// Tables created in the file whose AUTO_INCREMENT column is not the first: a NULL or 0
+        /// for it asks for a generated number, which follows the order rows arrive in, so their
+        /// INSERTs are not spread (the spreading check looks at a row's first value only).
+        var generatedLater = Set<String>()
         /// The connection of each table whose LOAD DATA rows are still coming.
         var loadingOn: [String: Int] = [:]
         /// The character set the INSERTs' bytes are in (character_set_client), when their strings
@@ -173,9 +177,9 @@ public final class SQLRestorer {
             guard let k = pendingKeys.firstIndex(where: { $0.table == table }) else { return }
             let build = pendingKeys.remove(at: k).build
             if let i = try pinnedConnection(table) {
-                pool.enqueue(build, table: table, on: i, endsData: true)
+                pool.enqueue(build, table: table, on: i, endsData: true, keyBuild: true)
             } else {
-                placement[table] = .pinned(pool.enqueueLeastLoaded(build, table: table, endsData: true))
+                placement[table] = .pinned(pool.enqueueLeastLoaded(build, table: table, endsData: true, keyBuild: true))
             }
         }
         func buildAllKeys() throws {
@@ -265,6 +269,9 @@ public final class SQLRestorer {
                         try checkWorkers()
                     }
                     try runMain(s)
+                    // `SET @v = (SELECT ...)` with autocommit off opens a transaction on the schema
+                    // connection whose locks an ALTER on a data connection would wait for.
+                    if autocommitOff, StatementKind.readsTables(s.text) { mainInTransaction = true }
                     if changesMode {
                         // The splitter reads strings as the server will: follow NO_BACKSLASH_ESCAPES
                         // and ANSI_QUOTES as they come and go (a dump sets them around a trigger).
@@ -277,7 +284,10 @@ public final class SQLRestorer {
                         || Self.contains(s.text, "COLLATION") {
                         clientCharset = try loadCharset()
                     }
-                    if isUse { loadable.removeAll() }   // the names now mean other tables
+                    if isUse {
+                    loadable.removeAll()   // the names now mean other tables
+                    database = try main.scalar("SELECT DATABASE()")
+                }
                     pool.enqueueEverywhere(s)
                     // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a
                     // COMMIT that runs on the schema connection only, so the data connections would
@@ -299,7 +309,8 @@ public final class SQLRestorer {
                     let load = s.text.count <= 2 << 20 ? columns?.rows(of: s.text).map {
                         RestoreConnections.Load(rows: $0, charset: clientCharset)
                     } : nil
-                    let spread = spreadAllowed && columns == nil && StatementKind.isAnyOrderInsert(s.text)
+                    let spread = spreadAllowed && columns == nil && !generatedLater.contains(table)
+                    && StatementKind.isAnyOrderInsert(s.text)
                     // IGNORE, REPLACE and ON DUPLICATE KEY UPDATE act on the unique keys: build them first.
                     if holdsKeys(table), !spread, load == nil, !StatementKind.isAnyOrderInsert(s.text) { try buildKeys(table) }
                     if triggered.contains(table) {
@@ -403,11 +414,15 @@ public final class SQLRestorer {
                         placement[table] = nil
                     }
                     loadable[table] = isCreate ? LoadableTable(create: s.text) : nil
+                    if isCreate, let p = LoadableTable.autoIncrementPosition(create: s.text), p > 0 {
+                        generatedLater.insert(table)
+                    } else {
+                        generatedLater.remove(table)
+                    }
                     loadingOn[table] = nil
-                    if isCreate, deferAllowed, !readsTables, !referenced.contains(table), let d = DeferredKeys(create: s.text) {
+                    if isCreate, deferAllowed, !readsTables, !referenced.contains(table), let d = DeferredKeys(create: s.text, database: database) {
                         try runMain(SQLStatement(text: d.create, line: s.line))
                         pendingKeys.append((table, SQLStatement(text: d.build, line: s.line)))
-                    allBuilds.append(SQLStatement(text: d.build, line: s.line))
                         stats.tablesWithDeferredKeys += 1
                     } else {
                         try runMain(s)
@@ -445,12 +460,12 @@ public final class SQLRestorer {
             pool.waitIdle()
             try checkWorkers()
         } catch {
-            // The client's tables have their keys whatever failed: add those still held back (or
-            // queued on a connection that stopped); a build that already ran fails as a duplicate
-            // key name and is passed over.
+            // The client's tables have their keys whatever failed: add those still held back, or
+            // queued on a connection that stopped before it reached them (each names its table
+            // with its database).
             pool.waitIdle()
             pool.cancel()
-            for build in allBuilds {
+            for build in pendingKeys.map(\.build) + pool.droppedKeyBuilds {
                 _ = try? build.text.withUnsafeBytes { try main.execute(bytes: $0, describe: { build.string }) }
             }
             throw error

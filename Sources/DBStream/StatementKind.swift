@@ -212,13 +212,16 @@ struct Tokens {
     var atEnd: Bool { mutating get { skip(); return i >= b.count } }
 
     /// After a table name: true when the rest is `VALUES`/`VALUE` and one or more `(...)`
-    /// tuples, none opening with NULL or 0 (a generated AUTO_INCREMENT number) or holding a
-    /// SELECT, separated by commas, with nothing after the last (no `ON DUPLICATE KEY
-    /// UPDATE`, `RETURNING`, `SELECT`, `SET`). A column list makes it false: it may leave
-    /// out an AUTO_INCREMENT column, and generated numbers follow the order of the rows
-    /// (dumps write every column's value). Strings are skipped with backslash escapes and
-    /// doubled quotes, as the server reads them by default (the restorer stops spreading
-    /// once a dump sets NO_BACKSLASH_ESCAPES). One pass over the statement.
+    /// tuples of literals only (strings, numbers, hex and bit literals, NULL, TRUE, FALSE, a
+    /// character set introducer before a string), none opening with NULL or 0 (a generated
+    /// AUTO_INCREMENT number), separated by commas, with nothing after the last (no `ON
+    /// DUPLICATE KEY UPDATE`, `RETURNING`, `SELECT`, `SET`). A column list makes it false: it
+    /// may leave out an AUTO_INCREMENT column, and generated numbers follow the order of the
+    /// rows (dumps write every column's value). So does anything else in a tuple: DEFAULT (a
+    /// generated number again), a function (LAST_INSERT_ID(), NOW()), a user variable or a
+    /// subquery, whose values depend on the connection or on what ran before. Strings are
+    /// skipped with backslash escapes and doubled quotes, as the server reads them by default
+    /// (the restorer stops spreading once a dump sets NO_BACKSLASH_ESCAPES). One pass.
     mutating func onlyRowTuples() -> Bool {
         skip()
         let w = word()
@@ -226,26 +229,51 @@ struct Tokens {
         return b.withUnsafeBufferPointer { p in
             let n = p.count
             var k = i, depth = 0, tuples = 0
+            func isNameByte(_ d: UInt8) -> Bool {
+                (d | 0x20 >= 97 && d | 0x20 <= 122) || (d >= 48 && d <= 57) || d == 95 || d == 36 || d >= 0x80
+            }
             while k < n {
                 let c = p[k]
-                if c == 0x27 || c == 0x22 || c == 0x60 {   // ' " `
+                if c == 0x27 || c == 0x22 {   // ' "
                     k = StatementKind.skipQuoted(p, from: k)
                     continue
                 }
-                if c | 0x20 == UInt8(ascii: "s"), StatementKind.isWord(p, at: k, "SELECT") {
-                    return false   // a subquery reads other tables: its rows depend on what ran before
-                }
                 if c == UInt8(ascii: "(") {
-                    depth += 1
+                    if depth > 0 { return false }   // a function's arguments or a subquery
+                    depth = 1
                     // A tuple opening with NULL or 0 most likely asks an AUTO_INCREMENT first
                     // column for a number, and numbers follow the order the rows arrive in.
-                    if depth == 1, Self.opensWithGeneratedKey(p, after: k) { return false }
+                    if Self.opensWithGeneratedKey(p, after: k) { return false }
                 } else if c == UInt8(ascii: ")") {
-                    depth -= 1
-                    if depth < 0 { return false }
-                    if depth == 0 { tuples += 1 }
-                } else if depth == 0, c != UInt8(ascii: ","), c != 32, c != 9, c != 10, c != 13 {
+                    if depth == 0 { return false }
+                    depth = 0
+                    tuples += 1
+                } else if c == 32 || c == 9 || c == 10 || c == 13 || c == UInt8(ascii: ",") {
+                    // between values or tuples
+                } else if depth == 0 {
                     return false
+                } else if (c >= 48 && c <= 57) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") {
+                    // a number, 0x.. or 0b..: its letters are read with it
+                    k += 1
+                    while k < n, isNameByte(p[k]) || p[k] == UInt8(ascii: ".") { k += 1 }
+                    continue
+                } else if isNameByte(c) && c < 0x80 {
+                    let start = k
+                    while k < n, isNameByte(p[k]) { k += 1 }
+                    let word = String(decoding: p[start..<k], as: UTF8.self).uppercased()
+                    var next = k
+                    while next < n, p[next] == 32 || p[next] == 9 { next += 1 }
+                    let quoteFollows = next < n && (p[next] == 0x27 || p[next] == 0x22)
+                    switch word {
+                    case "NULL", "TRUE", "FALSE": continue
+                    case "X" where quoteFollows && next == k, "B" where quoteFollows && next == k:
+                        continue   // x'..', b'..'
+                    default:
+                        if word.hasPrefix("_") && quoteFollows { continue }   // _binary '..'
+                        return false
+                    }
+                } else {
+                    return false   // an operator, a user variable, a backtick-quoted name
                 }
                 k += 1
             }

@@ -18,14 +18,17 @@ final class DeferredKeysTests: XCTestCase {
     """
 
     private func split(_ sql: String) -> (create: String, build: String, count: Int)? {
-        guard let d = DeferredKeys(create: Array(sql.utf8)) else { return nil }
+        guard let d = DeferredKeys(create: Array(sql.utf8), database: "shop") else { return nil }
         return (String(decoding: d.create, as: UTF8.self), String(decoding: d.build, as: UTF8.self), d.count)
     }
 
-    func testSecondaryKeysMoveToOneAlter() throws {
-        let d = try XCTUnwrap(split(order))
+    /// Plain keys move to one ALTER that names the table with its database; UNIQUE keys stay, so
+    /// a duplicate fails its INSERT as with the client.
+    func testPlainSecondaryKeysMoveToOneAlter() throws {
+        let d = try XCTUnwrap(split(order.replacingOccurrences(of: "  KEY `SALES_ORDER_STORE_ID`",
+                                                               with: "  KEY `SALES_ORDER_TOTAL` (`total`),\n  KEY `SALES_ORDER_STORE_ID`")))
         XCTAssertEqual(d.count, 2)
-        XCTAssertEqual(d.build, "ALTER TABLE `sales_order` ADD UNIQUE KEY `SALES_ORDER_INCREMENT_ID_STORE_ID` (`increment_id`,`store_id`), "
+        XCTAssertEqual(d.build, "ALTER TABLE `shop`.`sales_order` ADD KEY `SALES_ORDER_TOTAL` (`total`), "
                        + "ADD KEY `SALES_ORDER_STORE_ID` (`store_id`) COMMENT 'k, v'")
         XCTAssertEqual(d.create, """
         CREATE TABLE `sales_order` (
@@ -34,9 +37,12 @@ final class DeferredKeysTests: XCTestCase {
           `store_id` smallint(5) unsigned DEFAULT NULL,
           `total` decimal(20,4) DEFAULT NULL,
           PRIMARY KEY (`entity_id`),
+          UNIQUE KEY `SALES_ORDER_INCREMENT_ID_STORE_ID` (`increment_id`,`store_id`),
           CONSTRAINT `positive` CHECK (`total` >= 0)
         ) ENGINE=InnoDB AUTO_INCREMENT=9 DEFAULT CHARSET=utf8mb3 COMMENT='Sales, Flat Order'
         """)
+        let qualified = try XCTUnwrap(split(order.replacingOccurrences(of: "TABLE `sales_order`", with: "TABLE `db2`.`sales_order`")))
+        XCTAssertTrue(qualified.build.hasPrefix("ALTER TABLE `db2`.`sales_order` ADD KEY"), qualified.build)
     }
 
     /// Each of these would come back as a different table, or the build could fail.
@@ -53,6 +59,9 @@ final class DeferredKeysTests: XCTestCase {
             ("a comment", order.replacingOccurrences(of: "  PRIMARY KEY", with: "  /*!80000 x */ PRIMARY KEY")),
             ("partitioned", order + "\n PARTITION BY HASH (`entity_id`) PARTITIONS 2"),
             ("system versioning", order + " WITH SYSTEM VERSIONING"),
+            ("only unique keys besides the primary key", order.replacingOccurrences(of: "  KEY `SALES_ORDER_STORE_ID` (`store_id`) COMMENT 'k, v',\n", with: "")),
+            ("in a versioned comment the server may skip", "/*M!110000 " + order + " */"),
+            ("SERIAL, which hides AUTO_INCREMENT and a key", order.replacingOccurrences(of: "int(10) unsigned NOT NULL AUTO_INCREMENT", with: "SERIAL")),
             ("only a primary key", order.replacingOccurrences(of: "  UNIQUE KEY `SALES_ORDER_INCREMENT_ID_STORE_ID` (`increment_id`,`store_id`),\n  KEY `SALES_ORDER_STORE_ID` (`store_id`) COMMENT 'k, v',\n", with: "")),
         ]
         for (label, sql) in cases {

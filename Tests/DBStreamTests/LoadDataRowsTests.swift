@@ -23,9 +23,9 @@ final class LoadDataRowsTests: XCTestCase {
     }
 
     func testValuesBecomeEscapedFields() {
-        let insert = #"INSERT INTO `t` VALUES (1,-12.5e0,'tab\there ''q'' \"d\" \\ \% \_ \0 \Z x\y',0x00095C0A41),"#
+        let insert = #"INSERT INTO `t` VALUES (1,-12.5,'tab\there ''q'' \"d\" \\ \% \_ \0 \Z x\y',0x00095C0A41),"#
             + "(2,NULL,'NULL',_binary 'b\\nin'),(3, 7 ,'\t raw\nnew','')"
-        XCTAssertEqual(rows(insert), "3 " + "1\t-12.5e0\ttab\\there 'q' \"d\" \\\\ \\\\% \\\\_ \\0 \u{1A} xy\t\\0\\t\\\\\\nA\n"
+        XCTAssertEqual(rows(insert), "3 " + "1\t-12.5\ttab\\there 'q' \"d\" \\\\ \\\\% \\\\_ \\0 \u{1A} xy\t\\0\\t\\\\\\nA\n"
                        + "2\t\\N\tNULL\tb\\nin\n"
                        + "3\t7\t\\t raw\\nnew\t\n")
     }
@@ -43,6 +43,9 @@ final class LoadDataRowsTests: XCTestCase {
             "INSERT INTO `t` (id, price, name, data) VALUES (1,2,'a',NULL)",
             "INSERT INTO `t` VALUES (1,2,_latin1'a',NULL)",              // another character set
             "INSERT INTO `t` VALUES (1,2,'a',0x123)",                     // odd hex digits
+            "INSERT INTO `t` VALUES (1,-12.5e0,'a',NULL)",                // an exponent: a double to the server, for a DECIMAL
+            "INSERT INTO `t` VALUES (NULL,2,'a',NULL)",                   // a generated AUTO_INCREMENT id
+            "INSERT INTO `t` VALUES (0,2,'a',NULL)",
             "INSERT INTO `t` VALUES (1,2,'a,NULL)",                       // unterminated
         ]
         for c in cases { XCTAssertNil(rows(c), c) }

@@ -248,12 +248,19 @@ final class SQLRestorerParallelTests: XCTestCase {
             ("INSERT INTO t VALUES (1", false),
             ("INSERT INTO t VALUES ", false),
             ("INSERT INTO t VALUES (1, (SELECT MAX(id) FROM u))", false),
-            ("INSERT INTO t VALUES (1, 'select'), (2, `Select`)", true),
+            ("INSERT INTO t VALUES (1, 'select'), (2, 'Select')", true),
+            ("INSERT INTO t VALUES (1, 'a'), (2, `Select`)", false),            // a column, not a literal
             ("INSERT INTO selection VALUES (1, 'a_select', 'selected')", true),
             ("INSERT INTO t VALUES (1,'a'),( NULL ,'b')", false),
             ("INSERT INTO t VALUES (0,'a')", false),
             ("INSERT INTO t VALUES (null)", false),
-            ("INSERT INTO t VALUES (0.5,'a'),(01,'b'),(NULLIF(1,1),'c'),('NULL','d'),(10,NULL)", true),
+            ("INSERT INTO t VALUES (0.5,'a'),(01,'b'),('NULL','d'),(10,NULL)", true),
+            ("INSERT INTO t VALUES (2, x'41', b'01', _binary 'a', _utf8mb4\"b\", TRUE, -1.5e3, 0x1F, .5)", true),
+            ("INSERT INTO t VALUES (1,'a'),(NULLIF(1,1),'c')", false),            // a function
+            ("INSERT INTO t VALUES (@n:=@n+1,'a')", false),                        // a user variable
+            ("INSERT INTO t VALUES (1,LAST_INSERT_ID())", false),
+            ("INSERT INTO t VALUES ('a',DEFAULT)", false),                         // a generated number
+            ("INSERT INTO t VALUES (1,2*3)", false),
         ]
         for (sql, want) in cases {
             XCTAssertEqual(StatementKind.isAnyOrderInsert(Array(sql.utf8)), want, sql)
