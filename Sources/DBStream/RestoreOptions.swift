@@ -17,11 +17,10 @@ public struct RestoreOptions: Sendable {
     /// it). Off: `SET SESSION SQL_LOG_BIN=0` on each connection when the account may
     /// (SUPER or BINLOG ADMIN); faster on a server with `log_bin`, but replicas miss the restore.
     public var writeBinlog: Bool
-    /// Create InnoDB tables without their secondary keys and add them once each table's
-    /// rows are in (one sorted build per key instead of a B-tree insert per row and key);
-    /// see ``DeferredKeys`` for which tables qualify. A duplicate in a UNIQUE key is then
-    /// reported by that build, at the table's `CREATE TABLE` line, rather than at the
-    /// INSERT that holds it. The build sorts in the server's tmpdir (innodb_tmpdir).
+    /// Create InnoDB tables without their plain secondary keys (UNIQUE keys stay) and add them
+    /// once each table's rows are in (one sorted build per key instead of a B-tree insert per
+    /// row and key); see ``DeferredKeys`` for which tables qualify. The build sorts in the
+    /// server's tmpdir (innodb_tmpdir).
     public var deferSecondaryKeys: Bool
     /// Send plain INSERTs of tables created in the file as `LOAD DATA LOCAL INFILE` rows
     /// (see ``LoadableTable``) when the server allows LOCAL INFILE (`local_infile`); each is
