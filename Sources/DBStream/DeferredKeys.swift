@@ -2,8 +2,8 @@
 /// table's rows are in: InnoDB then sorts each key once instead of inserting every row into
 /// every key's B-tree (with every secondary key moved after the data, the server's CPU for the
 /// benchmark's 3 M rows fell from 27.1 to 19.9 s, 2026-11-27). The same idea as the generator
-/// in Benchmarks/db and myloader's `--innodb-optimize-keys`. UNIQUE keys stay: a duplicate
-/// must fail its INSERT, as with the client.
+/// in Benchmarks/db and myloader's `--innodb-optimize-keys`. UNIQUE keys stay, except in
+/// fastbackup's own dumps (see ``init(create:database:unique:)``).
 ///
 /// Only tables where the result is the same table are split: InnoDB, a PRIMARY KEY (else
 /// InnoDB would cluster on the first UNIQUE NOT NULL key), an AUTO_INCREMENT column only as
@@ -21,9 +21,13 @@ struct DeferredKeys {
     let count: Int
 
     /// Splits `text` (a whole `CREATE TABLE`), or nil when the table does not qualify.
-    /// - Parameter database: the session's database, which names the table in ``build`` when the
-    ///   statement does not (the build may run after a USE).
-    init?(create text: [UInt8], database: String?) {
+    /// - Parameters:
+    ///   - database: the session's database, which names the table in ``build`` when the
+    ///     statement does not (the build may run after a USE).
+    ///   - unique: hold back UNIQUE keys too. Only for fastbackup's own dumps: a consistent
+    ///     snapshot of a table cannot break its own unique keys (short of a server that compares
+    ///     strings otherwise), whereas in any other file a duplicate must fail its INSERT.
+    init?(create text: [UInt8], database: String?, unique: Bool = false) {
         // A statement in a versioned comment (`/*M!110000 CREATE ...*/`) may be one the server skips.
         guard text.first != UInt8(ascii: "/"), !StatementKind.hasWord(text, "SERIAL"),
               !StatementKind.hasWord(text, "REFERENCES"), !StatementKind.hasWord(text, "FOREIGN"),
@@ -55,9 +59,9 @@ struct DeferredKeys {
                 primaryFirstColumn = c.name()?.lowercased()
                 kept.append(def)
             case "UNIQUE":
-                // Kept: a duplicate must fail its INSERT, as with the client, and not a later build
-                // (the rows after it would be in, and the table left without the key).
-                kept.append(def)
+                // Kept unless `unique`: a duplicate must fail its INSERT, as with the client, and
+                // not a later build (the rows after it would be in, the table without the key).
+                if unique { deferred.append(def) } else { kept.append(def) }
             case "KEY", "INDEX":
                 deferred.append(def)
             case "CHECK":

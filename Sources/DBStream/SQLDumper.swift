@@ -354,8 +354,7 @@ public final class SQLDumper {
     }
 
     private func header(serverVersion: String, tables: Int, snapshot: DumpStats.Snapshot) -> String {
-        """
-        -- fastbackup SQL dump
+        SQLStatementSplitter.fastbackupHeader + """
         -- Server version: \(SQLDumper.commentText(serverVersion))
         -- Database: \(SQLDumper.commentText(MySQLConnection.quoteIdentifier(config.database))), \(tables) table(s), snapshot: \(snapshot.rawValue)
 

@@ -420,7 +420,7 @@ public final class SQLRestorer {
                         generatedLater.remove(table)
                     }
                     loadingOn[table] = nil
-                    if isCreate, deferAllowed, !readsTables, !referenced.contains(table), let d = DeferredKeys(create: s.text, database: database) {
+                    if isCreate, deferAllowed, !readsTables, !referenced.contains(table), let d = DeferredKeys(create: s.text, database: database, unique: splitter.writtenByFastbackup) {
                         try runMain(SQLStatement(text: d.create, line: s.line))
                         pendingKeys.append((table, SQLStatement(text: d.build, line: s.line)))
                         stats.tablesWithDeferredKeys += 1

@@ -59,6 +59,8 @@ public final class SQLStatementSplitter {
     private let maxStatementBytes: Int
     /// Bytes consumed so far.
     public private(set) var bytesRead = 0
+    /// True when the input opens with fastbackup's dump header (known once ``next()`` ran).
+    public private(set) var writtenByFastbackup = false
 
     /// Reads from a file descriptor (a file or a pipe), `bufferSize` bytes at a time.
     /// `path` names the input in errors.
@@ -126,6 +128,9 @@ public final class SQLStatementSplitter {
         return c
     }
 
+    /// The first line of every dump SQLDumper writes.
+    static let fastbackupHeader = "-- fastbackup SQL dump\n"
+
     private enum State { case normal, single, double, backtick }
 
     /// The next statement, or nil at the end of the input.
@@ -136,6 +141,8 @@ public final class SQLStatementSplitter {
             atStart = false
             // A UTF-8 byte order mark (editors on Windows add one) is not SQL; the client skips it.
             if try fill(3), buf[pos] == 0xEF, buf[pos + 1] == 0xBB, buf[pos + 2] == 0xBF { pos += 3 }
+            let mark = Array(Self.fastbackupHeader.utf8)
+            writtenByFastbackup = try fill(mark.count) && buf[pos..<(pos + mark.count)].elementsEqual(mark)
         }
         var text: [UInt8] = []
         var startLine = 0

@@ -41,6 +41,9 @@ final class DeferredKeysTests: XCTestCase {
           CONSTRAINT `positive` CHECK (`total` >= 0)
         ) ENGINE=InnoDB AUTO_INCREMENT=9 DEFAULT CHARSET=utf8mb3 COMMENT='Sales, Flat Order'
         """)
+        let all = try XCTUnwrap(DeferredKeys(create: Array(order.utf8), database: nil, unique: true))
+        XCTAssertEqual(all.count, 2, "fastbackup's own dumps hold back UNIQUE keys too")
+        XCTAssertTrue(String(decoding: all.build, as: UTF8.self).hasPrefix("ALTER TABLE `sales_order` ADD UNIQUE KEY"))
         let qualified = try XCTUnwrap(split(order.replacingOccurrences(of: "TABLE `sales_order`", with: "TABLE `db2`.`sales_order`")))
         XCTAssertTrue(qualified.build.hasPrefix("ALTER TABLE `db2`.`sales_order` ADD KEY"), qualified.build)
     }

@@ -110,4 +110,18 @@ final class RestoreOrderAgreementTests: ClientAgreementTestCase {
         XCTAssertEqual(f.line, 7)
         XCTAssertFalse(f.tables.contains("t1"), "\(f.tables)")
     }
+
+    /// UNIQUE keys are held back in fastbackup's own dumps only (known by their first line): a
+    /// consistent snapshot of a table cannot break its unique keys, any other file may.
+    func testUniqueKeysAreHeldBackInOwnDumpsOnly() throws {
+        let body = """
+        CREATE TABLE `t` (`id` int(11) NOT NULL, `u` varchar(10) NOT NULL, PRIMARY KEY (`id`), UNIQUE KEY `u` (`u`)) ENGINE=InnoDB;
+        INSERT INTO `t` VALUES (1,'a'),(2,'b');
+        """
+        let queries = ["SHOW CREATE TABLE t", "SELECT * FROM t ORDER BY id"]
+        let own = try assertAgrees("-- fastbackup SQL dump\n-- Server version: test\n" + body, "rownuniq", queries)
+        XCTAssertEqual(own.tablesWithDeferredKeys, 1)
+        let other = try assertAgrees("-- MariaDB dump 10.19\n" + body, "rforeignuniq", queries)
+        XCTAssertEqual(other.tablesWithDeferredKeys, 0)
+    }
 }
