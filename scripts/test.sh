@@ -4,6 +4,9 @@
 # harness in --quick mode (correctness only, no speed asserted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The round trips with GNU tar and bsdtar use UTF-8 names (and owner names); under the C locale
+# those tools print them escaped or refuse them. Debian always has C.UTF-8.
+export LC_ALL=C.UTF-8
 . scripts/lib/deps.sh
 . scripts/lib/mariadb.sh
 fastbackup_install_deps
