@@ -9,11 +9,13 @@ import ParallelGzip
 /// same way, through zlib's transparent read). A file that starts with the gzip magic is
 /// inflated on the way in: a thread feeds the statement splitter through a pipe.
 enum DatabaseRestore {
-    static func run(config: DatabaseConfig, file: String, threads: Int) throws {
+    /// - Parameter asWritten: no LOAD DATA rows and no held-back keys (``RestoreOptions``).
+    static func run(config: DatabaseConfig, file: String, threads: Int, asWritten: Bool = false) throws {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CommandError("Cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let restorer = SQLRestorer(config: config, options: RestoreOptions(threads: threads))
+        let restorer = SQLRestorer(config: config, options: RestoreOptions(threads: threads, deferSecondaryKeys: !asWritten,
+                                                                          loadData: !asWritten))
         guard isGzip(fd) else {
             Console.detail("\(try restorer.restore(fromFD: fd, path: file))")
             return

@@ -13,6 +13,7 @@ enum RollbackCommand {
         .value("jobs", short: "j", "N", "Threads for decompression and writing (default: every core)"),
         .flag("in-place", "Extract over the live tree instead of staging beside it (for a full disk)"),
         .flag("no-maintenance", "Do not enable maintenance mode"),
+        .flag("db-as-written", "Run the SQL file's INSERTs and CREATE TABLEs as written: no LOAD DATA rows, no keys built after the rows (slower; for a server whose tmpdir cannot hold a key build)"),
     ] + OptionSpec.databaseAndCommon
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -77,7 +78,7 @@ enum RollbackCommand {
                     Console.line("\(kind.title) rollback file path: \(path)")
                 case .db:
                     maintenance.keepOnInterruption("DB restore")
-                    try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs)
+                    try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs, asWritten: opts.has("db-as-written"))
                     Console.line("DB rollback filename: \(name)")
                     Console.line("DB rollback path: \(path)")
                 }

@@ -72,7 +72,7 @@ final class DatabaseCommandTests: XCTestCase {
         try s.sql("CREATE DATABASE \(db) CHARACTER SET utf8mb4")
         defer { _ = try? s.sql("DROP DATABASE IF EXISTS \(db)") }
         try s.sql("""
-        CREATE TABLE m_catalog (id INT PRIMARY KEY AUTO_INCREMENT, sku VARCHAR(64), price DECIMAL(12,4), note TEXT NULL, img BLOB, at TIMESTAMP NULL);
+        CREATE TABLE m_catalog (id INT PRIMARY KEY AUTO_INCREMENT, sku VARCHAR(64), price DECIMAL(12,4), note TEXT NULL, img BLOB, at TIMESTAMP NULL, KEY m_sku (sku));
         INSERT INTO m_catalog (sku, price, note, img, at) SELECT CONCAT('SKU-', seq), seq / 7, IF(seq % 5 = 0, NULL, CONCAT('line\\nnext ', seq, ' ☕')), UNHEX(MD5(seq)), FROM_UNIXTIME(1700000000 + seq) FROM seq_1_to_5000;
         CREATE TABLE m_log (id INT PRIMARY KEY, msg VARCHAR(20));
         INSERT INTO m_log VALUES (1, 'a''b'), (2, '');
@@ -89,10 +89,19 @@ final class DatabaseCommandTests: XCTestCase {
         XCTAssertNotNil(name.range(of: #"^\d+_db\.sql$"#, options: .regularExpression))
 
         try s.sql("DROP TABLE m_log; UPDATE m_catalog SET price = 0; DROP VIEW m_view; DROP TRIGGER IF EXISTS m_trg", database: db)
-        let rb = try fastbackup(["setup:rollback", "-n", "-d", name, "--root", t.path])
+        let rb = try fastbackup(["setup:rollback", "-n", "-v", "-d", name, "--root", t.path])
         XCTAssertEqual(rb.status, 0, rb.stderr)
         XCTAssertTrue(rb.stdout.contains("[SUCCESS]: DB rollback completed successfully."), rb.stdout)
         XCTAssertEqual(try s.checksums(db), before)
+        XCTAssertTrue(rb.stderr.contains("tablesWithDeferredKeys: 1"), rb.stderr)
+        XCTAssertFalse(rb.stderr.contains("loadedStatements: 0"), "the rows went as LOAD DATA: \(rb.stderr)")
+        // The escape hatch: the file's statements as written, with the same result.
+        try s.sql("UPDATE m_catalog SET price = 0", database: db)
+        let plain = try fastbackup(["setup:rollback", "-n", "-v", "--db-as-written", "-d", name, "--root", t.path])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(try s.checksums(db), before)
+        XCTAssertTrue(plain.stderr.contains("tablesWithDeferredKeys: 0") && plain.stderr.contains("loadedStatements: 0"), plain.stderr)
+        XCTAssertEqual(try s.sql("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema='\(db)' AND index_name='m_sku'"), "1\n")
         XCTAssertEqual(try s.sql("SELECT COUNT(*) FROM information_schema.views WHERE table_schema='\(db)'"), "1\n")
         XCTAssertEqual(try s.sql("SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema='\(db)'"), "1\n")
         XCTAssertTrue(FileManager.default.fileExists(atPath: t.path + "/var/backups/" + name), "the backup must be kept")
