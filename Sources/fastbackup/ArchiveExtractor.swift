@@ -463,13 +463,15 @@ final class ArchiveExtractor {
         }
     }
 
-    /// What a file created below `base` gets: the effective uid, the group of `base` when it is
-    /// setgid (folders made below it inherit that) or else the effective gid, and the umask
-    /// (read from /proc, as umask(2) cannot read it without changing it for every thread).
-    /// Nil when `base` has a default ACL.
+    /// What a file created below `base` gets: the effective uid, the group `base` hands down
+    /// (its own: a folder made by this process has the effective gid unless a setgid parent or a
+    /// `grpid` mount gave it another, and then its files get that one too), and the umask (read
+    /// from /proc, as umask(2) cannot read it without changing it for every thread). Nil when
+    /// `base` has a default ACL (which replaces the umask), or when a probe file created there
+    /// does not come out as predicted (an NFS export mapping root to nobody, a filesystem that
+    /// forces modes or owners): then each file is asked.
     private static func creationIdentity(_ base: PathBytes) -> (uid: uid_t, gid: gid_t, umask: mode_t)? {
         var st = stat()
-        // A default ACL on the folder replaces the umask for what is created in it.
         let acl = base.withCPath { c_getxattr($0, "system.posix_acl_default", nil, 0) }
         guard acl < 0, errno == ENODATA || errno == ENOTSUP else { return nil }
         guard base.withCPath({ stat($0, &st) }) == 0,
@@ -477,8 +479,16 @@ final class ArchiveExtractor {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }),
               let mask = mode_t(line.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8)
         else { return nil }
-        let gid = st.st_mode & S_ISGID != 0 ? st.st_gid : getegid()
-        return (geteuid(), gid, mask)
+        let predicted = (uid: geteuid(), gid: st.st_gid, umask: mask)
+        let probe = base.appendingComponent(PathBytes(path: ".fastbackup-probe-\(getpid())"))
+        let fd = probe.withCPath { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o664) }
+        guard fd >= 0 else { return nil }
+        var made = stat()
+        let ok = fstat(fd, &made) == 0 && made.st_uid == predicted.uid && made.st_gid == predicted.gid
+            && made.st_mode & 0o7777 == 0o664 & ~mask
+        close(fd)
+        _ = probe.withCPath { unlink($0) }
+        return ok ? predicted : nil
     }
 
     /// Owners that could not be set as root (an NFS export with root_squash, a user namespace

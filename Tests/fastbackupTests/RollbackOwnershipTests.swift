@@ -55,4 +55,31 @@ final class RollbackOwnershipTests: XCTestCase {
         try rollBack(t)
         XCTAssertEqual(try manifest(t.path, excluding: ["var"]), before)
     }
+
+    /// On an ext4 mounted with `grpid` every new file takes its folder's group, setgid or not:
+    /// the archive's group must still come back. Made on a loop image (root only).
+    func testGrpidMountDoesNotHandDownItsGroup() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root: it mounts a loop image with grpid") }
+        try requireTool("mkfs.ext4")
+        let scratch = try TempTree("grpid")
+        let image = scratch.path + "/volume.img", mnt = scratch.path + "/mnt"
+        _ = try sh("truncate -s 64M '\(image)' && mkfs.ext4 -q -F '\(image)' && mkdir '\(mnt)'")
+        let mounted = try runProcess(["mount", "-o", "loop,grpid", image, mnt])
+        guard mounted.status == 0 else { throw XCTSkip("cannot mount a loop image here (\(mounted.stderr)); the test needs one") }
+        defer { _ = try? runProcess(["umount", mnt]) }
+        let root = mnt + "/store"
+        try sh("mkdir '\(root)' && chgrp 4242 '\(root)' && chmod g-s '\(root)'")
+        for (rel, mode) in [("app/etc/env.php", "640"), ("pub/index.php", "644"), ("bin/magento", "755")] {
+            try sh("mkdir -p \"$(dirname '\(root)/\(rel)')\" && echo x > '\(root)/\(rel)' && chmod \(mode) '\(root)/\(rel)'")
+        }
+        try sh("chown -R 0:0 '\(root)/app' '\(root)/pub' '\(root)/bin' && mkdir -p '\(root)/var/backups'")
+        let before = try manifest(root, excluding: ["var"])
+        var r = try fastbackup(["setup:backup", "--code", "--root", root, "--no-maintenance"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let archive = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("Code backup path: ") }
+            .map { String($0.dropFirst("Code backup path: ".count)) })
+        r = try fastbackup(["setup:rollback", "-n", "-c", archive, "--root", root])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try manifest(root, excluding: ["var"]), before)
+    }
 }
