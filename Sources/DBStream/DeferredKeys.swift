@@ -36,21 +36,11 @@ struct DeferredKeys {
               !StatementKind.hasWord(text, "FULLTEXT"), !StatementKind.hasWord(text, "SPATIAL"),
               !StatementKind.hasWord(text, "OVERLAPS"), !StatementKind.hasWord(text, "HASH")
         else { return nil }
-        var t = Tokens(text)
-        guard t.word() == "CREATE", t.word() == "TABLE" else { return nil }
-        t.skip()
-        let nameStart = t.i
-        guard t.name() != nil else { return nil }
-        let nameEnd = t.i
-        t.skip()
-        guard t.i < text.count, text[t.i] == UInt8(ascii: "(") else { return nil }   // also rules out IF NOT EXISTS
-        guard let parts = Self.definitions(text, open: t.i) else { return nil }
-        let options = text[(parts.close + 1)...]
-        guard Self.isInnoDB(Array(options)) else { return nil }
+        guard let parts = CreateTableText(text), parts.isInnoDB else { return nil }
 
         var kept: [ArraySlice<UInt8>] = [], deferred: [ArraySlice<UInt8>] = []
         var primaryFirstColumn: String?, autoIncrement: String?
-        for def in parts.list {
+        for def in parts.definitions {
             var d = Tokens(Array(def))
             switch d.word() {
             case "PRIMARY":
@@ -98,10 +88,10 @@ struct DeferredKeys {
         create += Array("\n".utf8)
         create += text[parts.close...]
         var build = Array("ALTER TABLE ".utf8)
-        if let database, !text[nameStart..<nameEnd].contains(UInt8(ascii: ".")) {
+        if let database, !text[parts.name].contains(UInt8(ascii: ".")) {
             build += Array((MySQLConnection.quoteIdentifier(database) + ".").utf8)
         }
-        build += text[nameStart..<nameEnd]
+        build += text[parts.name]
         for (k, d) in deferred.enumerated() {
             build += Array((k == 0 ? " ADD " : ", ADD ").utf8)
             build += d
@@ -122,61 +112,5 @@ struct DeferredKeys {
             names.append(name)
         }
         return names
-    }
-
-    /// The top-level definitions between the parenthesis at `open` and its match, trimmed;
-    /// nil on a comment or an unbalanced body.
-    static func definitions(_ text: [UInt8], open: Int)
-        -> (list: [ArraySlice<UInt8>], open: Int, close: Int)? {
-        text.withUnsafeBufferPointer { p -> (list: [ArraySlice<UInt8>], open: Int, close: Int)? in
-            var list: [ArraySlice<UInt8>] = []
-            var depth = 0, start = open + 1, k = open
-            while k < p.count {
-                let c = p[k]
-                switch c {
-                case 0x27, 0x22, 0x60:
-                    k = StatementKind.skipQuoted(p, from: k)
-                    continue
-                case UInt8(ascii: "#"):
-                    return nil
-                case UInt8(ascii: "/") where k + 1 < p.count && p[k + 1] == UInt8(ascii: "*"):
-                    return nil
-                case UInt8(ascii: "-") where k + 1 < p.count && p[k + 1] == UInt8(ascii: "-"):
-                    return nil
-                case UInt8(ascii: "("):
-                    depth += 1
-                case UInt8(ascii: ")"):
-                    depth -= 1
-                    if depth == 0 {
-                        list.append(trimmed(text[start..<k]))
-                        return list.contains { $0.isEmpty } ? nil : (list, open, k)
-                    }
-                case UInt8(ascii: ",") where depth == 1:
-                    list.append(trimmed(text[start..<k]))
-                    start = k + 1
-                default:
-                    break
-                }
-                k += 1
-            }
-            return nil
-        }
-    }
-
-    private static func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        let space: (UInt8) -> Bool = { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
-        guard let a = s.firstIndex(where: { !space($0) }), let b = s.lastIndex(where: { !space($0) }) else { return [] }
-        return s[a...b]
-    }
-
-    /// True when the table options say `ENGINE=InnoDB` (a table without the clause takes the
-    /// server's default engine, which this reader cannot know).
-    static func isInnoDB(_ options: [UInt8]) -> Bool {
-        guard let end = StatementKind.wordEnds(options, "ENGINE").first else { return false }
-        var t = Tokens(options)
-        t.i = end
-        t.skip()
-        if t.i < options.count, options[t.i] == UInt8(ascii: "=") { t.i += 1 }
-        return t.word() == "INNODB"
     }
 }

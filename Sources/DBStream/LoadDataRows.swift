@@ -38,19 +38,10 @@ struct LoadableTable: Sendable {
               !StatementKind.hasWord(text, "VIRTUAL"), !StatementKind.hasWord(text, "PERSISTENT"),
               !StatementKind.hasWord(text, "STORED")
         else { return nil }
-        var t = Tokens(text)
-        guard t.word() == "CREATE", t.word() == "TABLE" else { return nil }
-        var probe = t
-        if probe.word() == "IF" { return nil }
-        guard t.name() != nil else { return nil }
-        t.skip()
-        guard t.i < text.count, text[t.i] == UInt8(ascii: "("),
-              let parts = DeferredKeys.definitions(text, open: t.i),
-              DeferredKeys.isInnoDB(Array(text[(parts.close + 1)...]))
-        else { return nil }
+        guard let parts = CreateTableText(text), parts.isInnoDB else { return nil }
         var columns: [Column] = []
         var autoIncrement: Int?
-        for def in parts.list {
+        for def in parts.definitions {
             var d = Tokens(Array(def))
             guard def.first == 0x60 || def.first == 0x22 else {
                 // Keys and constraints; an unquoted first word this reader does not know ends it.
@@ -83,13 +74,9 @@ struct LoadableTable: Sendable {
     /// The position among the columns of a `CREATE TABLE`'s AUTO_INCREMENT column, whatever
     /// the engine, or nil (none, or a statement this reader does not follow).
     static func autoIncrementPosition(create text: [UInt8]) -> Int? {
-        var t = Tokens(text)
-        guard t.word() == "CREATE", t.word() == "TABLE", t.name() != nil else { return nil }
-        t.skip()
-        guard t.i < text.count, text[t.i] == UInt8(ascii: "("),
-              let parts = DeferredKeys.definitions(text, open: t.i) else { return nil }
+        guard let parts = CreateTableText(text) else { return nil }
         var position = 0
-        for def in parts.list where def.first == 0x60 || def.first == 0x22 {
+        for def in parts.definitions where def.first == 0x60 || def.first == 0x22 {
             if StatementKind.hasWord(Array(def), "AUTO_INCREMENT") { return position }
             position += 1
         }
