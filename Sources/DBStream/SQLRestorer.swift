@@ -255,7 +255,8 @@ public final class SQLRestorer {
                 switch kind {
                 case .session:
                     if spreadAllowed, Self.contains(s.text, "NO_BACKSLASH_ESCAPES") { spreadAllowed = false }
-                    let readsTables = pool.count > 1 && StatementKind.readsTables(s.text)
+                    let selects = StatementKind.readsTables(s.text)
+                    let readsTables = pool.count > 1 && selects
                     let changesMode = Self.contains(s.text, "SQL_MODE")
                     var first = Tokens(s.text)
                     let isUse = first.word() == "USE"
@@ -271,7 +272,7 @@ public final class SQLRestorer {
                     try runMain(s)
                     // `SET @v = (SELECT ...)` with autocommit off opens a transaction on the schema
                     // connection whose locks an ALTER on a data connection would wait for.
-                    if autocommitOff, StatementKind.readsTables(s.text) { mainInTransaction = true }
+                    if autocommitOff, selects { mainInTransaction = true }
                     if changesMode {
                         // The splitter reads strings as the server will: follow NO_BACKSLASH_ESCAPES
                         // and ANSI_QUOTES as they come and go (a dump sets them around a trigger).
@@ -285,9 +286,9 @@ public final class SQLRestorer {
                         clientCharset = try loadCharset()
                     }
                     if isUse {
-                    loadable.removeAll()   // the names now mean other tables
-                    database = try main.scalar("SELECT DATABASE()")
-                }
+                        loadable.removeAll()   // the names now mean other tables
+                        database = try main.scalar("SELECT DATABASE()")
+                    }
                     pool.enqueueEverywhere(s)
                     // A dump's `SET AUTOCOMMIT = 0` (phpMyAdmin, mysqldump --no-autocommit) pairs with a
                     // COMMIT that runs on the schema connection only, so the data connections would
