@@ -91,7 +91,6 @@ final class RestoreConnections {
             running[i] = true
             cond.broadcast()   // room in this queue
             cond.unlock()
-            defer { cond.lock(); queuedBytes -= job.bytes; cond.broadcast(); cond.unlock() }
             var failure: Failure?
             var usedLoad = false
             do {
@@ -109,6 +108,7 @@ final class RestoreConnections {
             }
             cond.lock()
             running[i] = false
+            queuedBytes -= job.bytes   // both paths below broadcast
             if let f = failure {
                 failures.append(f)
                 failed = true
