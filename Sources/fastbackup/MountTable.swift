@@ -6,6 +6,9 @@ import Foundation
 struct MountTable {
     /// Absolute mount point paths, as bytes.
     let mountPoints: [PathBytes]
+    /// Each mount point's file system type (`ext4`, `xfs`, `nfs4`, ...), in the same order; empty
+    /// where the line had none.
+    let fileSystemTypes: [String]
 
     /// Reads the current table; an unreadable table (no /proc) gives an empty list.
     static func current() -> MountTable {
@@ -17,15 +20,38 @@ struct MountTable {
 
     /// Parses mountinfo text.
     init(mountinfo: [UInt8]) {
-        var points: [PathBytes] = []
+        var points: [PathBytes] = [], types: [String] = []
         for line in mountinfo.split(separator: UInt8(ascii: "\n")) {
             let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-            if fields.count > 4 { points.append(MountTable.unescape(Array(fields[4]))) }
+            guard fields.count > 4 else { continue }
+            points.append(MountTable.unescape(Array(fields[4])))
+            // The optional fields end at a lone "-"; the file system type follows it.
+            if let dash = fields.firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }), dash + 1 < fields.count {
+                types.append(String(decoding: fields[dash + 1], as: UTF8.self))
+            } else {
+                types.append("")
+            }
         }
         mountPoints = points
+        fileSystemTypes = types
     }
 
-    init(mountPoints: [PathBytes]) { self.mountPoints = mountPoints }
+    init(mountPoints: [PathBytes]) {
+        self.mountPoints = mountPoints
+        fileSystemTypes = mountPoints.map { _ in "" }
+    }
+
+    /// The type of the file system that holds `path` (absolute, symlinks resolved): the longest
+    /// mount point above it, the last mounted where several share a place.
+    func fileSystemType(holding path: PathBytes) -> String? {
+        var best: (length: Int, type: String)?
+        for (m, type) in zip(mountPoints, fileSystemTypes) {
+            let holds = m == path || m == [UInt8(ascii: "/")]
+                || (path.count > m.count && path.starts(with: m) && path[m.count] == UInt8(ascii: "/"))
+            if holds && m.count >= (best?.length ?? -1) { best = (m.count, type) }
+        }
+        return best?.type
+    }
 
     /// Undoes the kernel's `\ooo` escapes.
     static func unescape(_ field: [UInt8]) -> PathBytes {

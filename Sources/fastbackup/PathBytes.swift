@@ -15,12 +15,16 @@ extension Array where Element == UInt8 {
     }
 
     /// Calls `body` with a NUL-terminated copy, for the C file APIs.
-    func withCPath<T>(_ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
+    /// Typed throws, so that a call throwing `Errno` stays `Errno` through it.
+    func withCPath<T, E: Error>(_ body: (UnsafePointer<CChar>) throws(E) -> T) throws(E) -> T {
         var copy = self
         copy.append(0)
-        return try copy.withUnsafeBufferPointer { buf in
-            try buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { try body($0) }
+        let result: Result<T, E> = copy.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { p in
+                do throws(E) { return .success(try body(p)) } catch { return .failure(error) }
+            }
         }
+        return try result.get()
     }
 
     /// For messages: the bytes as UTF-8 with invalid sequences repaired.

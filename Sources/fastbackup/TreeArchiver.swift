@@ -30,10 +30,27 @@ final class TreeArchiver {
         var queuedEntries: Int
     }
 
-    private enum Item {
-        /// `content` is nil for entries without a body, and for later names of a hard-linked
-        /// file (the writer links them, or streams the body when no earlier name got in).
-        case entry(TarHeader, absolutePath: PathBytes, info: stat, content: Future<FileContent>?)
+    /// One entry on its way to the writer. Bodies of regular files read ahead are in the
+    /// batch's ``ReadAhead`` at `readAheadIndex`; other regular files are streamed by the writer,
+    /// and so are later names of a hard-linked file when no earlier name got in.
+    private struct Item {
+        var header: TarHeader
+        let absolutePath: PathBytes
+        let info: stat
+        let readAheadIndex: Int?
+    }
+
+    /// Up to ``ReadAheadBatching/maxFiles`` entries handed over at once, so that the per-file
+    /// cost of a store's small files is not a thread hand-off each.
+    private struct Batch {
+        var items: [Item] = []
+        var files: [ReadAheadFile] = []
+        var bytes = 0
+        var readAhead: ReadAhead?
+    }
+
+    private enum Handoff {
+        case batch(Batch)
         case failed(Error)
     }
 
@@ -52,7 +69,7 @@ final class TreeArchiver {
                  exclude: @escaping (PathBytes, stat) -> Bool,
                  into writer: TarWriter, progress: Progress) throws -> ArchiveReport {
         var report = ArchiveReport()
-        let queue = BoundedQueue<Item>(capacity: limits.queuedEntries)
+        let queue = BoundedQueue<Handoff>(capacity: max(2, limits.queuedEntries / ReadAheadBatching.maxFiles))
         let prefetcher = FilePrefetcher(threads: limits.readerThreads, budgetBytes: limits.prefetchBytes,
                                         maxFileSize: limits.prefetchMaxFile)
         let walker = DirectoryWalker(threads: limits.walkerThreads, exclude: exclude)
@@ -61,13 +78,31 @@ final class TreeArchiver {
         let emitter = Thread { [self] in
             // Inodes already queued under one name; later names carry no read-ahead body.
             var linkedSeen = Set<FileIdentity>()
+            var batch = Batch()
+            func send() {
+                if !batch.files.isEmpty { batch.readAhead = prefetcher.load(batch.files, totalBytes: batch.bytes) }
+                if !batch.items.isEmpty { queue.push(.batch(batch)) }
+                batch = Batch()
+            }
+            func add(_ header: TarHeader, path: PathBytes, info: stat, readAhead: Bool) {
+                var index: Int?
+                if readAhead {
+                    let capacity = Int(header.size) + 1
+                    if batch.bytes + capacity > ReadAheadBatching.maxBytes && !batch.files.isEmpty { send() }
+                    index = batch.files.count
+                    batch.files.append(ReadAheadFile(path: path, identity: FileIdentity(info), offset: batch.bytes, capacity: capacity))
+                    batch.bytes += capacity
+                }
+                batch.items.append(Item(header: header, absolutePath: path, info: info, readAheadIndex: index))
+                if batch.items.count == ReadAheadBatching.maxFiles { send() }
+            }
             do {
                 if includeBase {
                     var st = stat()
                     guard base.withCPath({ stat($0, &st) }) == 0 else {
                         throw CommandError("Cannot read \(base.displayString): \(String(cString: strerror(errno)))")
                     }
-                    queue.push(.entry(self.header(name: prefix, info: st, link: []), absolutePath: base, info: st, content: nil))
+                    add(self.header(name: prefix, info: st, link: []), path: base, info: st, readAhead: false)
                 }
                 try walker.walk(base: base, visit: { entry in
                     let name = prefix.appendingComponent(entry.relativePath)
@@ -77,8 +112,7 @@ final class TreeArchiver {
                         return
                     }
                     if type == S_IFREG, entry.info.st_nlink > 1, !linkedSeen.insert(FileIdentity(entry.info)).inserted {
-                        let h = self.header(name: name, info: entry.info, link: [])
-                        queue.push(.entry(h, absolutePath: entry.absolutePath, info: entry.info, content: nil))
+                        add(self.header(name: name, info: entry.info, link: []), path: entry.absolutePath, info: entry.info, readAhead: false)
                         return
                     }
                     var link: PathBytes = []
@@ -90,9 +124,9 @@ final class TreeArchiver {
                         link = target
                     }
                     let h = self.header(name: name, info: entry.info, link: link)
-                    let content = type == S_IFREG
-                        ? prefetcher.load(path: entry.absolutePath, size: Int(h.size), identity: FileIdentity(entry.info)) : nil
-                    queue.push(.entry(h, absolutePath: entry.absolutePath, info: entry.info, content: content))
+                    let readAhead = type == S_IFREG && prefetcher.readsAhead(size: Int(h.size))
+                    if type == S_IFREG && !readAhead { prefetcher.adviseWillNeed(path: entry.absolutePath) }
+                    add(h, path: entry.absolutePath, info: entry.info, readAhead: readAhead)
                 }, problem: { p in
                     switch p {
                     case .vanished(let path): problems.warn("\(path.displayString): Directory removed before we read it")
@@ -100,27 +134,38 @@ final class TreeArchiver {
                     case .replaced(let path): problems.warn("\(path.displayString): replaced while it was read; skipped")
                     }
                 })
+                send()
             } catch {
+                send()
                 queue.push(.failed(error))
             }
             queue.close()
         }
         emitter.stackSize = 4 << 20
         emitter.start()
-        // Whatever ends the loop, the emitter must not stay blocked on a full queue.
-        defer { queue.close(); while let item = queue.pop() { if case .entry(_, _, _, let c?) = item { prefetcher.release(c.wait()) } } }
+        // Whatever ends the loop, the emitter must not stay blocked on a full queue or ring.
+        defer {
+            queue.close()
+            while let handoff = queue.pop() {
+                if case .batch(let b) = handoff, let r = b.readAhead { _ = r.contents.wait(); prefetcher.release(r) }
+            }
+        }
 
         // Names written with a body, by inode, for later names of multiply-linked files.
         var written: [FileIdentity: TarPath] = [:]
 
-        while let item = queue.pop() {
-            switch item {
-            case .failed(let error):
-                throw error
-            case .entry(var header, let path, let info, let content):
-                beforeWriting?(path)
-                let identity = FileIdentity(info)
-                let linked = header.kind != .directory && info.st_nlink > 1
+        while let handoff = queue.pop() {
+            guard case .batch(let batch) = handoff else {
+                if case .failed(let error) = handoff { throw error }
+                continue
+            }
+            let contents = batch.readAhead?.contents.wait() ?? []
+            defer { if let r = batch.readAhead { prefetcher.release(r) } }
+            for item in batch.items {
+                var header = item.header
+                beforeWriting?(item.absolutePath)
+                let identity = FileIdentity(item.info)
+                let linked = header.kind != .directory && item.info.st_nlink > 1
                 if linked, let target = written[identity] {
                     header.kind = .hardLink
                     header.linkName = target
@@ -131,9 +176,8 @@ final class TreeArchiver {
                     continue
                 }
                 if header.kind == .regular {
-                    let loaded = content?.wait() ?? .streamed
-                    defer { prefetcher.release(loaded) }
-                    guard try writeBody(of: header, path: path, identity: identity, loaded: loaded,
+                    let loaded = item.readAheadIndex.map { contents[$0] } ?? .streamed
+                    guard try writeBody(of: header, path: item.absolutePath, identity: identity, loaded: loaded,
                                         writer: writer, problems: problems) else { continue }
                     report.bytes += header.size
                     progress.add(bytes: Int(header.size), files: 1)
@@ -165,7 +209,7 @@ final class TreeArchiver {
         case .replaced:
             problems.warn("\(path.displayString): replaced while it was read; skipped")
             return false
-        case .loaded(let buffer, let read, _):
+        case .loaded(let buffer, let read):
             try writer.writeHeader(header)
             let size = Int(header.size)
             try writer.writeBody(UnsafeRawBufferPointer(rebasing: buffer[0..<min(read, size)]))
@@ -179,7 +223,7 @@ final class TreeArchiver {
         case .streamed:
             let fd: Int32
             switch openWalkedFile(path, identity: identity) {
-            case .opened(let opened): fd = opened
+            case .opened(let opened, _): fd = opened
             case .failed(let why): return try writeBody(of: header, path: path, identity: identity, loaded: why,
                                                         writer: writer, problems: problems)
             }

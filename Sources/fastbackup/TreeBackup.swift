@@ -22,16 +22,23 @@ struct TreeBackup {
         }
         let exclude: (PathBytes, stat) -> Bool = { rel, _ in internalAtTop(rel) || rules.excludes(prefix.appendingComponent(rel)) }
 
-        // A first, metadata-only pass sizes the work for the space check and the ETA; its
-        // directory listings come back from the kernel's cache in the second pass.
+        // The space check and the ETA want the tree's size before the first byte is written. A
+        // second walk for it doubled every folder's open and listing, so it runs only where the
+        // file systems cannot vouch for the space and where a terminal shows the ETA.
         var totalBytes = 0, totalFiles = 0
-        let sizing = Clock.seconds()
-        try DirectoryWalker(threads: limits.walkerThreads, exclude: exclude).walk(base: base, visit: { e in
-            totalFiles += 1
-            if (e.info.st_mode & S_IFMT) == S_IFREG { totalBytes += Int(e.info.st_size) }
-        }, problem: { _ in })
-        Console.detail("sized \(totalFiles) entries, \(totalBytes) bytes in \(Clock.since(sizing))")
-        if checkSpace { try Self.checkFreeSpace(needed: totalBytes + totalFiles * 1024, at: root.backupsDirectory) }
+        let bound = checkSpace ? SpaceBound.fromFileSystems(tree: base, destination: root.backupsDirectory) : nil
+        if let bound { Console.detail("space: \(bound.summary)") }
+        if Progress.shared.enabled || (checkSpace && bound?.fits != true) {
+            let sizing = Clock.seconds()
+            try DirectoryWalker(threads: limits.walkerThreads, exclude: exclude).walk(base: base, visit: { e in
+                totalFiles += 1
+                if (e.info.st_mode & S_IFMT) == S_IFREG { totalBytes += Int(e.info.st_size) }
+            }, problem: { _ in })
+            Console.detail("sized \(totalFiles) entries, \(totalBytes) bytes in \(Clock.since(sizing))")
+            if checkSpace && bound?.fits != true {
+                try Self.checkFreeSpace(needed: totalBytes + totalFiles * 1024, at: root.backupsDirectory)
+            }
+        }
 
         let output = try AtomicOutputFile(finalPath: path)
         do {
