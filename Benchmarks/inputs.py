@@ -1,10 +1,20 @@
-"""Benchmark inputs: a Magento root with a media tree and a code tree, their
-manifests, and a Magento-shaped database.
+"""Benchmark inputs: Magento roots holding the trees the file cases back up
+and restore, their manifests, and a Magento-shaped database.
 
-Trees are built once per (scale, source) under Benchmarks/work/ and reused;
-a `.done` stamp beside the tree marks a finished build, so an interrupted
-build is redone rather than measured half-made. Everything generated is
-seeded, so the same scale gives the same bytes on every machine.
+The trees (see TREES):
+  media        pub/media from the corpus (or generated), copied into cache folders
+  code         seeded PHP-like text in vendor/ and app/code/
+  cache-media  pub/media as a live store has it: product originals plus the
+               image cache Magento resizes them into, one folder per image size
+  vendor-code  a root whose vendor/ holds real PHP libraries (Debian's
+               packages), plus generated/code
+
+Each root is built once per (scale, source) under Benchmarks/work/ and
+reused; its manifest file beside it is written last and marks a finished
+build, so an interrupted build is redone rather than measured half-made.
+Everything generated is seeded, so the same scale gives the same bytes on a
+machine (JPEG bytes depend on the libjpeg Pillow uses; the vendor tree on the
+Debian packages first fetched, whose list is kept).
 """
 
 import hashlib
@@ -32,8 +42,13 @@ BASE_MTIME = 1_700_000_000
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 SEED = 20240917
-# Bump when the generators change, so cached inputs are rebuilt.
-INPUTS_VERSION = 1
+# Bump a root's version when its generator changes, so cached inputs are
+# rebuilt: "store" is the root holding the media and code trees.
+INPUT_VERSIONS = {"store": 1, "cache-media": 1, "vendor-code": 1}
+
+# The trees the file cases measure, and what a backup of each holds: "media"
+# is R/pub/media, "code" is R without CODE_EXCLUDES.
+TREES = {"media": "media", "code": "code", "cache-media": "media", "vendor-code": "code"}
 
 
 # --------------------------------------------------------------------------
@@ -352,23 +367,34 @@ def build_code(root, n_files):
             data = _xml_file(rng, size)
         _write(path, data, mtime)
         written += 1
-    skeleton = {
-        "app/etc/env.php": b"<?php\nreturn [\n    'db' => [\n        'table_prefix' => '',\n"
-                           b"        'connection' => ['default' => ['host' => 'localhost', 'dbname' => 'magento',"
-                           b" 'username' => 'magento', 'password' => 'magento']],\n    ],\n];\n",
-        "app/etc/config.php": b"<?php\nreturn ['modules' => ['Magento_Store' => 1, 'Magento_Catalog' => 1]];\n",
-        "pub/index.php": b"<?php\nrequire __DIR__ . '/../app/bootstrap.php';\n",
-        "bin/magento": b"#!/usr/bin/env php\n<?php\n",
-        "composer.json": b'{"name": "magento/project-community-edition", "type": "project"}\n',
-        "pub/static/deployed_version.txt": b"1700000000\n",
-        "var/.htaccess": b"Require all denied\n",
-        "var/log/system.log": b"[2024-01-01] main.INFO: cache cleared\n" * 100,
-    }
-    for rel, data in skeleton.items():
+    write_skeleton(root, mtime)
+    _fix_dir_modes(root)
+
+
+_SKELETON = {
+    "app/etc/env.php": b"<?php\nreturn [\n    'db' => [\n        'table_prefix' => '',\n"
+                       b"        'connection' => ['default' => ['host' => 'localhost', 'dbname' => 'magento',"
+                       b" 'username' => 'magento', 'password' => 'magento']],\n    ],\n];\n",
+    "app/etc/config.php": b"<?php\nreturn ['modules' => ['Magento_Store' => 1, 'Magento_Catalog' => 1]];\n",
+    "pub/index.php": b"<?php\nrequire __DIR__ . '/../app/bootstrap.php';\n",
+    "bin/magento": b"#!/usr/bin/env php\n<?php\n",
+    "composer.json": b'{"name": "magento/project-community-edition", "type": "project"}\n',
+    "pub/static/deployed_version.txt": b"1700000000\n",
+    "var/.htaccess": b"Require all denied\n",
+    "var/log/system.log": b"[2024-01-01] main.INFO: cache cleared\n" * 100,
+}
+
+
+def write_skeleton(root, mtime, extra=None):
+    """The Magento root around a tree: app/etc (env.php, config.php),
+    pub/index.php, bin/magento (0755), composer.json, and a few files in
+    pub/static and var that a code backup must leave out; `extra` maps more
+    relative paths to their bytes. Returns the last mtime given."""
+    for rel, data in {**_SKELETON, **(extra or {})}.items():
         mtime += 1
         _write(root / rel, data, mtime)
     os.chmod(root / "bin/magento", 0o755)
-    _fix_dir_modes(root)
+    return mtime
 
 
 # --------------------------------------------------------------------------
