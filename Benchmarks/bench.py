@@ -32,7 +32,8 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true",
                    help="tiny inputs, one run each, correctness only; exits 1 on any failure (for CI)")
     p.add_argument("--scale", type=float, default=1.0,
-                   help="input size: 1 = ~1 GB media, 20,000 code files, 3 M database rows (default 1)")
+                   help="input size: 1 = ~1 GB media, 20,000 code files, ~70,000 cache-media files, "
+                        "~44,000 vendor-code files, 3 M database rows (default 1)")
     p.add_argument("--scaling", action="store_true", help="run every case at --scale and at 4x --scale")
     p.add_argument("--runs", type=int, default=3, help="timed runs per tool, after one warm-up (default 3)")
     p.add_argument("--cases", default=",".join(cases.CASE_KEYS),
@@ -44,6 +45,9 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=600,
                    help="seconds one command may take at scale 1 before it is killed and counted as failed "
                         "(scaled with the inputs, at least a quarter of it; 120 at most with --quick; 0 = no limit; default 600)")
+    p.add_argument("--cold", action="store_true",
+                   help="drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches) before every timed run "
+                        "of every tool, so files and archives are read from the disk (root)")
     p.add_argument("--require-fastbackup", action="store_true",
                    help="count a fastbackup case that cannot run as failed, not skipped")
     p.add_argument("--restore-fs", choices=("auto", "loop", "workdir"), default=None,
@@ -62,7 +66,28 @@ def parse_args(argv):
         p.error("--runs must be at least 1")
     if args.restore_fs is None:
         args.restore_fs = "workdir" if args.quick else "auto"
+    if args.cold:
+        why = drop_caches()
+        if why:
+            p.error(f"--cold drops the page cache before every run, and cannot here: {why}")
     return args
+
+
+DROP_CACHES = "/proc/sys/vm/drop_caches"
+
+
+def drop_caches():
+    """sync, then drops the page cache, dentries and inodes (echo 3 >
+    /proc/sys/vm/drop_caches). Returns '' or why it cannot."""
+    if os.geteuid() != 0:
+        return f"it needs root to write {DROP_CACHES}"
+    os.sync()
+    try:
+        with open(DROP_CACHES, "w") as fh:
+            fh.write("3\n")
+    except OSError as e:
+        return f"{DROP_CACHES} is not writable ({e.strerror}; a container may mount /proc/sys read-only)"
+    return ""
 
 
 # --------------------------------------------------------------------------
@@ -169,16 +194,17 @@ def run_case(case, ctx, args):
     every tool once in turn (fastbackup, anchor, anchor, ...), so drift on a
     shared machine hits all tools alike. A run counts only after its check
     passes; a tool that fails once is dropped from the case."""
-    result = {"key": case.key, "title": case.title, "target": case.target,
-              "rss_limit_mib": case.rss_limit_mib, "tools": []}
+    result = {"key": case.key, "title": case.title, "target": case.target, "size_target": case.size_target,
+              "rss_limit_mib": case.rss_limit_mib, "tree": case.tree, "tools": []}
     state = {}
+    case_missing = case.missing(ctx)
     for tool in case.tools:
-        reason = ctx.db_missing if case.needs_db and ctx.db is None else tool.missing(ctx)
-        st = {"name": tool.name, "fastbackup": tool.fastbackup, "runs": []}
+        reason = case_missing or tool.missing(ctx)
+        st = {"name": tool.name, "fastbackup": tool.fastbackup, "floor": tool.floor, "runs": []}
         st.update({"status": "skip", "reason": reason} if reason else {"status": "pass", "reason": ""})
         state[tool.name] = st
         result["tools"].append(st)
-    result["data_bytes"] = case.data_bytes(ctx) if not (case.needs_db and ctx.db is None) else 0
+    result["data_bytes"] = case.data_bytes(ctx) if not case_missing else 0
     rounds = 1 if args.quick else 1 + args.runs
     for rnd in range(rounds):
         warm = rounds > 1 and rnd == 0
@@ -190,7 +216,11 @@ def run_case(case, ctx, args):
             try:
                 tool.setup(ctx)
                 cmd = tool.cmd(ctx)
-                if not args.quick:
+                if args.cold:
+                    why = drop_caches()   # syncs first
+                    if why:
+                        raise cases.CheckFailed(f"--cold: {why}")
+                elif not args.quick:
                     os.sync()  # the last run's dirty pages are not this run's cost
                 server = ctx.db.get("server_pid") if case.needs_db else None
                 server_cpu0 = cases.process_cpu(server) if server else None
@@ -208,29 +238,30 @@ def run_case(case, ctx, args):
                 out_bytes = tool.verify(ctx, m)
             except cases.Unavailable as e:
                 st.update(status="skip", reason=str(e), runs=[], tried=True)
-                log(f"  {case.title:15} {tool.name:20} {label:9} SKIP  {e}")
+                log(f"  {case.title:20} {tool.name:20} {label:9} SKIP  {e}")
                 continue
             except (cases.CheckFailed, subprocess.CalledProcessError, OSError) as e:
                 msg = str(e)
                 if isinstance(e, subprocess.CalledProcessError):
                     msg = f"{e}: {(e.stderr or '').strip()[-300:]}"
                 st["status"], st["reason"] = "fail", msg
-                log(f"  {case.title:15} {tool.name:20} {label:9} FAIL  {msg}")
+                log(f"  {case.title:20} {tool.name:20} {label:9} FAIL  {msg}")
                 continue
             if not warm:
                 st["runs"].append({"wall": m.wall, "cpu": m.cpu, "rss_kib": m.rss_kib, "out_bytes": out_bytes})
-            log(f"  {case.title:15} {tool.name:20} {label:9} ok    {m.wall:7.2f} s  cpu {m.cpu:7.2f} s  "
+            log(f"  {case.title:20} {tool.name:20} {label:9} ok    {m.wall:7.2f} s  cpu {m.cpu:7.2f} s  "
                 f"rss {m.rss_kib / 1024:7.1f} MiB  out {out_bytes / 1e6:9.1f} MB")
     for st in result["tools"]:
         if st["status"] == "skip" and not st.get("tried"):
-            log(f"  {case.title:15} {st['name']:20} SKIP      {st['reason']}")
+            log(f"  {case.title:20} {st['name']:20} SKIP      {st['reason']}")
     summarize(result)
     return result
 
 
 def summarize(result):
-    """Adds medians per tool and, per anchor, the median of the run-by-run
-    ratios anchor/fastbackup (pairs are runs of the same round)."""
+    """Adds medians per tool and, per anchor (and read floor), the median of
+    the run-by-run ratios anchor/fastbackup (pairs are runs of the same
+    round); then whether fastbackup met the case's targets."""
     for st in result["tools"]:
         runs = st["runs"]
         if not runs:
@@ -255,6 +286,12 @@ def summarize(result):
         result["target_met"] = None if not anchor or "speedup" not in anchor else anchor["speedup"] >= target[1]
     if result["rss_limit_mib"] and fb and fb.get("median"):
         result["rss_met"] = fb["median"]["peak_rss_mib"] <= result["rss_limit_mib"]
+    size_target = result.get("size_target")
+    if size_target and fb and fb.get("median") and fb["status"] == "pass":
+        anchor = next((t for t in result["tools"] if t["name"] == size_target[0]), None)
+        if anchor and anchor.get("median") and anchor["median"]["out_bytes"] > 0:
+            result["size_ratio"] = fb["median"]["out_bytes"] / anchor["median"]["out_bytes"]
+            result["size_met"] = result["size_ratio"] <= size_target[1]
 
 
 def limit_for(args, scale):
@@ -265,19 +302,28 @@ def limit_for(args, scale):
     return min(args.timeout, 120) if args.quick else args.timeout * max(scale, 0.25)
 
 
+def tree_sizes(src):
+    """name -> {files, bytes, source, ...what its build reported} of the
+    trees of a pass."""
+    out = {}
+    for name, t in src.trees.items():
+        files, _, size = inputs.count_entries(t.manifest)
+        info = {k: v for k, v in t.info.items() if k != "packages"}
+        out[name] = {"files": files, "bytes": size, "source": t.source, **info}
+        if "packages" in t.info:
+            out[name]["packages"] = len(set(p.split()[0] for p in t.info["packages"]))
+    return out
+
+
 def run_pass(args, scale, binary, fb_missing):
     """Builds (or reuses) the inputs for `scale` and runs the chosen cases."""
     chosen = [c for c in cases.all_cases() if c.key in args.cases]
-    if all(c.needs_db for c in chosen):
-        src = inputs.db_only_root(scale, quick=args.quick)
-    else:
-        src = inputs.source_root(scale, quick=args.quick, log=log)
-    media_files, _, media_bytes = inputs.count_entries(src.media_manifest)
-    code_files, _, code_bytes = inputs.count_entries(src.code_manifest)
-    log(f"inputs {src.tag}: media {media_files} files {media_bytes / 1e6:.0f} MB, "
-        f"code {code_files} files {code_bytes / 1e6:.0f} MB")
+    src = inputs.prepare(scale, {c.tree for c in chosen if c.tree}, quick=args.quick, log=log)
+    sizes = tree_sizes(src)
+    log(f"inputs {src.tag}: " + (", ".join(f"{name} {s['files']} files {s['bytes'] / 1e6:.0f} MB ({s['source']})"
+                                          for name, s in sizes.items()) or "no file trees"))
     # Room for a restored tree, its staged copy, the archives and a DB dump, sparse.
-    need = 3 * (media_bytes + code_bytes) + (4 << 30) * max(scale, 0.25)
+    need = 3 * sum(s["bytes"] for s in sizes.values()) + (4 << 30) * max(scale, 0.25)
     with restore_volume.restore_volume(args.restore_fs, inputs.WORK_DIR, int(need), log) as (volume, fs):
         result = _run_pass_in(args, scale, binary, fb_missing, src, volume)
     result["restore_fs"] = fs
@@ -285,8 +331,7 @@ def run_pass(args, scale, binary, fb_missing):
 
 
 def _run_pass_in(args, scale, binary, fb_missing, src, volume):
-    media_files, _, media_bytes = inputs.count_entries(src.media_manifest)
-    code_files, _, code_bytes = inputs.count_entries(src.code_manifest)
+    sizes = tree_sizes(src)
     out_dir = inputs.WORK_DIR / f"out-{src.tag}"
     restore_root = volume / f"restore-{src.tag}"
     for d in (out_dir, restore_root):
@@ -295,8 +340,8 @@ def _run_pass_in(args, scale, binary, fb_missing, src, volume):
     (restore_root / "var" / "backups").mkdir(parents=True)
     # A store's env.php, in case fastbackup reads its config for a file rollback.
     (restore_root / "app" / "etc").mkdir(parents=True)
-    shutil.copy2(src.root / "app" / "etc" / "env.php", restore_root / "app" / "etc" / "env.php")
-    ctx = cases.Context(binary=binary, fb_missing=fb_missing, src=src, out_dir=out_dir,
+    shutil.copy2(src.env_php, restore_root / "app" / "etc" / "env.php")
+    ctx = cases.Context(binary=binary, fb_missing=fb_missing, inputs=src, out_dir=out_dir,
                         restore_root=restore_root, cores=os.cpu_count() or 1,
                         timeout=limit_for(args, scale))
     chosen = [c for c in cases.all_cases() if c.key in args.cases]
@@ -314,9 +359,12 @@ def _run_pass_in(args, scale, binary, fb_missing, src, volume):
     # inputs stay cached.
     for d in (out_dir, restore_root):
         subprocess.run(["rm", "-rf", str(d)], check=True)
-    return {"scale": scale, "tag": src.tag,
-            "inputs": {"source": src.source, "media_files": media_files, "media_bytes": media_bytes,
-                       "code_files": code_files, "code_bytes": code_bytes,
+    media, code = sizes.get("media", {}), sizes.get("code", {})
+    return {"scale": scale, "tag": src.tag, "cold": args.cold,
+            "inputs": {"source": media.get("source", "none"),
+                       "media_files": media.get("files", 0), "media_bytes": media.get("bytes", 0),
+                       "code_files": code.get("files", 0), "code_bytes": code.get("bytes", 0),
+                       "trees": sizes,
                        "db_rows": rows if ctx.db else 0, "db_bytes": ctx.db["data_bytes"] if ctx.db else 0,
                        "db_tables": len(ctx.db["tables"]) if ctx.db else 0},
             "cases": results}

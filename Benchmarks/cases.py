@@ -154,10 +154,10 @@ class Unavailable(Exception):
 @dataclass
 class Context:
     """What the cases share: the fastbackup binary (or why it is missing),
-    the source root, scratch folders, and the database when there is one."""
+    the input trees, scratch folders, and the database when there is one."""
     binary: Path | None
     fb_missing: dict            # subcommand -> reason it is unavailable
-    src: inputs.SourceRoot
+    inputs: inputs.Inputs       # the input trees of this pass
     out_dir: Path               # anchor outputs
     restore_root: Path          # rollback target (a Magento root)
     cores: int
@@ -168,6 +168,10 @@ class Context:
 
     def fastbackup(self, *args):
         return [str(self.binary), *[str(a) for a in args]]
+
+    def tree(self, name):
+        """The input tree `name` (a key of inputs.TREES)."""
+        return self.inputs.trees[name]
 
 
 def _archive_file_entries(path):
@@ -237,6 +241,7 @@ class Tool:
     verify: object
     fastbackup: bool = False
     subcommands: tuple = ()     # for fastbackup: the subcommands it needs
+    floor: bool = False         # a read floor: no output, nothing to check
 
     def missing(self, ctx):
         """Why this tool cannot run here, or '' when it can."""
@@ -254,9 +259,12 @@ class Tool:
 
 @dataclass
 class Case:
-    """A benchmark case: its tools (fastbackup first), the bytes it moves
-    (for throughput), the issue's speed target as (anchor, minimum speedup
-    of fastbackup over it), and its peak RSS limit for fastbackup in MiB."""
+    """A benchmark case: its tools (fastbackup first, then its anchors, then
+    any read floors), the bytes it moves (for throughput), the issue's speed
+    target as (anchor, minimum speedup of fastbackup over it), its size
+    target as (anchor, largest output of fastbackup over the anchor's), its
+    peak RSS limit for fastbackup in MiB, and the input tree it works on (a
+    key of inputs.TREES; None for the DB)."""
     key: str
     title: str
     tools: list
@@ -264,46 +272,85 @@ class Case:
     target: tuple | None = None
     needs_db: bool = False
     rss_limit_mib: int | None = None
+    tree: str | None = None
+    size_target: tuple | None = None
+
+    def missing(self, ctx):
+        """Why the whole case cannot run here (no database, an input that
+        could not be built), or ''."""
+        if self.needs_db and ctx.db is None:
+            return ctx.db_missing
+        if self.tree and self.tree not in ctx.inputs.trees:
+            return ctx.inputs.missing.get(self.tree, f"the {self.tree} input was not built")
+        return ""
 
 
-# ---- media and code backup
+# ---- file backups (media, code, cache-media, vendor-code)
 
 def _slug(name):
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def tar_input(ctx, kind):
-    """tar's arguments for the tree a backup of `kind` holds: pub/media, or
-    the root without what Magento's code backup leaves out."""
-    if kind == "media":
-        return f"-C {q(ctx.src.media_dir)} ."
+def tar_input(ctx, tree):
+    """tar's arguments for what a backup of the tree holds: its pub/media,
+    or its root without what Magento's code backup leaves out."""
+    t = ctx.tree(tree)
+    if t.kind == "media":
+        return f"-C {q(t.dir)} ."
     excl = " ".join(f"--exclude=./{e}" for e in inputs.CODE_EXCLUDES)
-    return f"-C {q(ctx.src.root)} --anchored {excl} ."
+    return f"-C {q(t.root)} --anchored {excl} ."
 
 
-def pigz_backup(ctx, kind, out):
-    return f"tar -cf - {tar_input(ctx, kind)} | pigz -6 > {q(out)}"
+def find_input(ctx, tree):
+    """find's arguments listing the same files, NUL-separated."""
+    t = ctx.tree(tree)
+    prune = " ".join(f"-path {q(t.root / e)} -prune -o" for e in t.excludes)
+    return f"{q(t.dir)} {prune} -type f -print0"
 
 
-def _backup_case(kind):
+def pigz_backup(ctx, tree, out):
+    return f"tar -cf - {tar_input(ctx, tree)} | pigz -6 > {q(out)}"
+
+
+def _floors(tree):
+    """The read floor of a backup: reading every file and writing nothing,
+    once by one reader (tar) and once by eight (cat through xargs -P8). No
+    archive, so no check; beside a backup they show how far it is from what
+    the disk (or, warm, the page cache) allows."""
+    def nothing(ctx, m):
+        return 0
+    return [
+        Tool("floor: tar | cat", ("tar",), lambda ctx: None,
+             lambda ctx: f"tar -cf - {tar_input(ctx, tree)} | cat > /dev/null", nothing, floor=True),
+        Tool("floor: xargs -P8 cat", ("find", "xargs"), lambda ctx: None,
+             lambda ctx: f"find {find_input(ctx, tree)} | xargs -0 -P8 -n 256 cat > /dev/null", nothing, floor=True),
+    ]
+
+
+def _backup_case(tree, speed, max_output=None):
+    """A backup of one input tree (a key of inputs.TREES): fastbackup's
+    setup:backup --media or --code beside tar -czf and tar | pigz -6, and
+    the read floors. `speed`: the minimum speedup over tar | pigz -6;
+    `max_output`: the largest archive, as a multiple of tar -czf's (gzip -6)."""
+    kind = inputs.TREES[tree]
     media = kind == "media"
 
     def man(ctx):
-        return ctx.src.media_manifest if media else ctx.src.code_manifest
+        return ctx.tree(tree).manifest
 
     def out(ctx, tool):
-        return ctx.out_dir / f"{kind}-backup-{_slug(tool)}.tgz"
+        return ctx.out_dir / f"{tree}-backup-{_slug(tool)}.tgz"
 
     def fb_setup(ctx):
-        _empty_backups(ctx.src.root)
+        _empty_backups(ctx.tree(tree).root)
 
     def fb_verify(ctx, m):
-        path = _fastbackup_output(m, ctx.src.root, "Media" if media else "Code",
+        path = _fastbackup_output(m, ctx.tree(tree).root, "Media" if media else "Code",
                                   f"_filesystem_{kind}.tgz")
         _check_archive(path, man(ctx))
-        kept = ctx.out_dir / f"{kind}-fastbackup.tgz"
+        kept = ctx.out_dir / f"{tree}-fastbackup.tgz"
         os.replace(path, kept)
-        ctx.keep[(kind, "fastbackup")] = kept
+        ctx.keep[(tree, "fastbackup")] = kept
         return kept.stat().st_size
 
     def anchor(name, cmd):
@@ -315,7 +362,7 @@ def _backup_case(kind):
             _check_archive(path, man(ctx))
             size = path.stat().st_size
             if "pigz" in name:
-                ctx.keep[(kind, "anchor")] = path   # the anchors' rollback input
+                ctx.keep[(tree, "anchor")] = path   # the anchors' rollback input
             else:
                 path.unlink()   # a GB less on disk; nothing restores it
             return size
@@ -324,23 +371,32 @@ def _backup_case(kind):
 
     tools = [
         Tool("fastbackup", (), fb_setup,
-             lambda ctx: ctx.fastbackup("setup:backup", f"--{kind}", "--root", ctx.src.root, "--no-maintenance"),
+             lambda ctx: ctx.fastbackup("setup:backup", f"--{kind}", "--root", ctx.tree(tree).root,
+                                        "--no-maintenance"),
              fb_verify, fastbackup=True, subcommands=("setup:backup",)),
-        anchor("tar -czf", lambda ctx, o: f"tar -czf {q(o)} {tar_input(ctx, kind)}"),
-        anchor("tar | pigz -6", lambda ctx, o: pigz_backup(ctx, kind, o)),
+        anchor("tar -czf", lambda ctx, o: f"tar -czf {q(o)} {tar_input(ctx, tree)}"),
+        anchor("tar | pigz -6", lambda ctx, o: pigz_backup(ctx, tree, o)),
+        *_floors(tree),
     ]
-    return Case(f"{kind}-backup", f"{kind} backup", tools,
+    return Case(f"{tree}-backup", f"{tree} backup", tools,
                 lambda ctx: inputs.count_entries(man(ctx))[2],
-                target=("tar | pigz -6", 8.0 if media else 2.5), rss_limit_mib=256)
+                target=("tar | pigz -6", speed), rss_limit_mib=256, tree=tree,
+                size_target=("tar -czf", max_output) if max_output else None)
 
 
-# ---- media and code rollback
+# ---- file rollbacks
 
-def _rollback_case(kind):
+def _rollback_case(tree, target):
+    """A rollback of one input tree: fastbackup's setup:rollback -m or -c of
+    the archive its backup wrote, beside tar -xzf and tar -I pigz -xf of the
+    tar | pigz -6 archive. `target`: (anchor, minimum speedup) or None."""
+    kind = inputs.TREES[tree]
     media = kind == "media"
+    # Each tree's archive has its own name in the restore root's var/backups.
+    stamp = 1700000000 + list(inputs.TREES).index(tree)
 
     def man(ctx):
-        return ctx.src.media_manifest if media else ctx.src.code_manifest
+        return ctx.tree(tree).manifest
 
     def empty_target(ctx):
         r = ctx.restore_root
@@ -366,21 +422,22 @@ def _rollback_case(kind):
         case did not leave one, and placed in the restore root's
         var/backups like a real store's."""
         dest = ctx.restore_root / "var" / "backups" / (
-            f"1700000000_filesystem_{kind}.tgz" if who == "fastbackup" else f"anchor_{kind}.tgz")
+            f"{stamp}_filesystem_{kind}.tgz" if who == "fastbackup" else f"anchor_{tree}.tgz")
         if dest.exists():
             return dest
-        src = ctx.keep.get((kind, who))
+        src = ctx.keep.get((tree, who))
         if src is None or not src.exists():
+            root = ctx.tree(tree).root
             if who == "fastbackup":
-                _empty_backups(ctx.src.root)
-                m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", ctx.src.root, "--no-maintenance"),
+                _empty_backups(root)
+                m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", root, "--no-maintenance"),
                             ctx.timeout)
                 if m.rc != 0:
                     raise unavailable_or_crash(m, f"setup:backup --{kind}")
-                src = _fastbackup_output(m, ctx.src.root, "Media" if media else "Code", f"_filesystem_{kind}.tgz")
+                src = _fastbackup_output(m, root, "Media" if media else "Code", f"_filesystem_{kind}.tgz")
             else:
-                src = ctx.out_dir / f"{kind}-rollback-input.tgz"
-                sh(pigz_backup(ctx, kind, src))
+                src = ctx.out_dir / f"{tree}-rollback-input.tgz"
+                sh(pigz_backup(ctx, tree, src))
         dest.parent.mkdir(parents=True, exist_ok=True)
         _link_or_copy(src, dest)
         return dest
@@ -421,9 +478,8 @@ def _rollback_case(kind):
         Tool("tar -I pigz -xf", ("tar", "pigz"), anchor_setup,
              lambda ctx: f"tar -I pigz -xf {q(archive(ctx, 'anchor'))} -C {q(target_dir(ctx))}", verify),
     ]
-    return Case(f"{kind}-rollback", f"{kind} rollback", tools,
-                lambda ctx: inputs.count_entries(man(ctx))[2],
-                target=("tar -I pigz -xf", 2.0) if media else ("tar -xzf", 2.0))
+    return Case(f"{tree}-rollback", f"{tree} rollback", tools,
+                lambda ctx: inputs.count_entries(man(ctx))[2], target=target, tree=tree)
 
 
 # ---- database dump and restore
@@ -591,8 +647,16 @@ def _db_restore_case():
 
 def all_cases():
     """Every case, in the order they run (each rollback after its backup, so
-    it restores the archive the backup just verified)."""
-    return [_backup_case("media"), _backup_case("code"), _rollback_case("media"), _rollback_case("code"),
+    it restores the archive the backup just verified), with the issues'
+    targets for fastbackup: backup speed over tar | pigz -6 and archive size
+    over tar -czf's (gzip -6); rollback speed over the anchor named. Every
+    backup also has peak RSS <= 256 MiB, the DB dump <= 64 MiB."""
+    return [_backup_case("media", speed=8.0), _backup_case("code", speed=2.5),
+            _rollback_case("media", ("tar -I pigz -xf", 2.0)), _rollback_case("code", ("tar -xzf", 2.0)),
+            _backup_case("cache-media", speed=6.0, max_output=1.01),
+            _rollback_case("cache-media", ("tar -I pigz -xf", 2.0)),
+            _backup_case("vendor-code", speed=1.6, max_output=1.03),
+            _rollback_case("vendor-code", None),
             _db_dump_case(), _db_restore_case()]
 
 

@@ -83,10 +83,11 @@ def _cell(x, fmt="{:.2f}"):
 
 
 def case_table(case):
-    """The rows of one case: one per tool, anchors with their ratio to
-    fastbackup, and the issue's targets marked met or missed."""
+    """The rows of one case: one per tool, anchors (and read floors) with
+    their ratio to fastbackup, and the issue's targets marked met or
+    missed."""
     rows = []
-    target = case.get("target")
+    target, size_target = case.get("target"), case.get("size_target")
     for t in case["tools"]:
         m = t.get("median")
         if t["status"] != "pass" or not m:
@@ -96,18 +97,37 @@ def case_table(case):
         speedup = _cell(t.get("speedup"), "{:.2f}x")
         if t.get("cpu_ratio") is not None:
             speedup += f" (CPU {t['cpu_ratio']:.2f}x)"
-        goal = ""
+        goals = []
         if target and t["name"] == target[0]:
             met = case.get("target_met")
-            goal = f"speedup >= {target[1]:g}x: " + ("met" if met else "missed" if met is False else "not measured")
+            goals.append(f"speedup >= {target[1]:g}x: " + ("met" if met else "missed" if met is False else "not measured"))
+        if size_target and t["name"] == size_target[0]:
+            met = case.get("size_met")
+            goals.append(f"fastbackup's output <= {size_target[1]:g}x this one's: "
+                         + ("not measured" if met is None else ("met" if met else "missed")
+                            + f" ({case['size_ratio']:.4f}x)"))
+        if t.get("floor"):
+            goals.append("read floor: reads the files, writes nothing")
+        goal = "; ".join(goals)
         if t["fastbackup"] and case.get("rss_limit_mib"):
             goal = (f"peak RSS <= {case['rss_limit_mib']} MiB: " + ("met" if case.get("rss_met") else "missed")
                     + f" (highest run {m['peak_rss_mib']:.1f})")
         if t["fastbackup"]:
             speedup = "1 (reference)"
+        out = "-" if t.get("floor") else _mb(m["out_bytes"])
         rows.append(f"| {case['title']} | {_md(t['name'])} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss_mib']:.1f} "
-                    f"| {_mb(m['out_bytes'])} | {_cell(m['mb_s'], '{:.0f}')} | {speedup} | {goal} |")
+                    f"| {out} | {_cell(m['mb_s'], '{:.0f}')} | {speedup} | {goal} |")
     return rows
+
+
+def _tree_source(t):
+    """Where a tree's content came from, with what its build reported."""
+    more = []
+    if t.get("originals"):
+        more.append(f"{t['originals']} originals, {t['cache_folders']} cache folders")
+    if t.get("packages"):
+        more.append(f"{t['packages']} Debian packages, {t.get('php_files', 0):,} .php in vendor/")
+    return ", ".join([t["source"], *more])
 
 
 def markdown(data):
@@ -117,17 +137,23 @@ def markdown(data):
            f"{mach['memory_bytes'] / 2**30:.1f} GiB memory, disk {mach['disk']}, kernel {mach['kernel']}.  ",
            f"fastbackup: {data['fastbackup']['commit']} ({data['fastbackup']['binary'] or 'not built'}).  ",
            f"Each number is the median of {data['settings']['runs']} runs after a warm-up; the tools of a case "
-           "ran in turn (fastbackup, anchor, anchor, ...) each round, with the page cache warm.  ",
+           "ran in turn (fastbackup, anchor, anchor, ...) each round, "
+           + ("with the page cache dropped before every run (--cold: files and archives read from the disk).  "
+              if data["settings"].get("cold") else "with the page cache warm.  "),
            "Speedup = anchor wall time / fastbackup wall time, taken run by run (same round) and then the median: "
            "above 1 means fastbackup is faster. CPU = user + sys of every process of the command (for DB cases plus the MariaDB server's, when the harness started it); peak RSS is its "
-           "largest process (peak RSS: median of the runs; the targets use the highest run). MB/s = input bytes (tree, or table data for the DB) / wall time.", ""]
+           "largest process (peak RSS: median of the runs; the targets use the highest run). MB/s = input bytes (tree, or table data for the DB) / wall time. "
+           "The read floors of a backup (`floor: ...`) only read its files (one reader, then eight) and write nothing: "
+           "their speedup column is floor time / fastbackup time, 1 being a backup as fast as reading.", ""]
     for p in data["passes"]:
         i = p["inputs"]
         db = (f"database {i['db_rows']:,} rows requested, {i['db_tables']} tables, "
               f"{_mb(i['db_bytes'])} MB of table data" if i["db_tables"] else "no database")
+        trees = i.get("trees") or {"media": {"files": i["media_files"], "bytes": i["media_bytes"], "source": i["source"]},
+                                   "code": {"files": i["code_files"], "bytes": i["code_bytes"], "source": "generated"}}
         out += [f"## Scale {p['scale']:g} ({p['tag']})", "",
-                f"Inputs: media {i['media_files']:,} files, {_mb(i['media_bytes'])} MB ({i['source']}); "
-                f"code {i['code_files']:,} files, {_mb(i['code_bytes'])} MB; {db}.",
+                "Inputs: " + "; ".join(f"{name} {t['files']:,} files, {_mb(t['bytes'])} MB ({_tree_source(t)})"
+                                       for name, t in trees.items()) + f"; {db}.",
                 f"Rollbacks wrote to {p.get('restore_fs', 'the work folder')}.",
                 "",
                 "| case | tool | wall s | CPU s | peak RSS MiB | output MB | MB/s | speedup of fastbackup | issue target |",
@@ -212,7 +238,7 @@ def write(args, passes, binary, fb_missing, seconds):
             "fastbackup": {"binary": str(binary) if binary else None, "commit": _commit(binary),
                            "not_available": fb_missing},
             "settings": {"runs": args.runs, "scales": [p["scale"] for p in passes], "cases": args.cases,
-                         "seconds": round(seconds)},
+                         "cold": args.cold, "seconds": round(seconds)},
             "passes": passes}
     paths = []
     svg = results / f"{stem}.svg"

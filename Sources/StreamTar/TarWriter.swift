@@ -73,6 +73,9 @@ public final class TarWriter {
         try validate(header)
         var header = header
         if header.kind.isHeaderOnly { header.size = 0 }
+        // A folder's name ends in `/`, as GNU tar, bsdtar, Python's tarfile and Go write it:
+        // scripts that read `tar -t` tell folders by the slash.
+        if header.kind == .directory, header.name.bytes.last != UInt8(ascii: "/") { header.name.bytes.append(UInt8(ascii: "/")) }
 
         let reasons = TarFormat.extensionReasons(for: header)
         try guarded {

@@ -158,7 +158,10 @@ final class TarWriterTests: XCTestCase {
         let read = try readArchive(bytes, chunk: 1000)
         XCTAssertEqual(read.count, entries.count)
         for (got, (header, body)) in zip(read, entries) {
-            XCTAssertEqual(got.header, header)
+            // The writer ends a folder's name with `/`, as GNU tar does; everything else is as given.
+            var expected = header
+            if expected.kind == .directory, expected.name.bytes.last != UInt8(ascii: "/") { expected.name.bytes.append(UInt8(ascii: "/")) }
+            XCTAssertEqual(got.header, expected)
             XCTAssertEqual(got.body, body, "\(header.name)")
         }
 
@@ -392,6 +395,14 @@ final class TarWriterTests: XCTestCase {
         }
         // GNU tar may write more than nine fraction digits; they are cut, not rounded.
         XCTAssertEqual(try PAXRecords.parseTime(Array("1.1234567899".utf8), key: "mtime"), TarTime(seconds: 1, nanoseconds: 123_456_789))
+    }
+    /// `tar -t` of GNU tar's own archive lists `app/`; ours must too, once, however the name came.
+    func testFolderNamesEndInOneSlash() throws {
+        let bytes = try archive([(TarHeader(name: "app", kind: .directory, mode: 0o755), []),
+                                 (TarHeader(name: "app/etc/", kind: .directory, mode: 0o755), []),
+                                 (TarHeader(name: "app/etc/env.php", size: 3), Array("php".utf8))])
+        let names = try readArchive(bytes, chunk: 512).map { String(decoding: $0.header.name.bytes, as: UTF8.self) }
+        XCTAssertEqual(names, ["app/", "app/etc/", "app/etc/env.php"])
     }
 }
 

@@ -236,4 +236,18 @@ final class BackupCommandTests: XCTestCase {
         XCTAssertEqual(backups.count, 4)
         XCTAssertEqual(backups.first { $0["file"] as? String == "1700000000_filesystem_media.tgz" }?["size"] as? Int, 2)
     }
+
+    /// Scripts tell folders in `tar -tzf` output by the trailing slash, as GNU tar writes them.
+    func testFoldersAreListedWithATrailingSlash() throws {
+        try requireTool("tar")
+        let t = try makeStore()
+        let r = try fastbackup(["setup:backup", "--code", "--media", "--no-maintenance", "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let code = try sh("tar -tzf '\(try XCTUnwrap(backupFile(r.stdout, kind: "Code")))'").split(separator: "\n").map(String.init)
+        XCTAssertTrue(code.contains("app/") && code.contains("app/empty/") && code.contains("app/etc/env.php"), "\(code)")
+        XCTAssertFalse(code.contains("app") || code.contains("app/empty"), "\(code)")
+        let media = try sh("tar -tzf '\(try XCTUnwrap(backupFile(r.stdout, kind: "Media")))'").split(separator: "\n").map(String.init)
+        XCTAssertEqual(media.first, "pub/media/")
+        XCTAssertTrue(media.contains("pub/media/catalog/product/a/b/"), "\(media)")
+    }
 }
