@@ -18,6 +18,7 @@ Debian packages first fetched, whose list is kept).
 """
 
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -719,7 +720,7 @@ def build_vendor_debian(root, n_files, log=print):
         if added_this_round == 0:
             break
         if written < n_files:
-            log(f"  all {len(taken)} packages hold {written} files; laying them out again under <package>-{rnd + 1}")
+            log(f"  {written} files with every package laid out {rnd}x; again under <package>-{rnd + 1}")
         rnd += 1
     subprocess.run(["rm", "-rf", str(tmp)], check=True)
     if written == 0:
@@ -926,11 +927,6 @@ def _store_trees(tag, scale, quick, log):
 def _cache_media_tree(tag, scale, quick, log):
     """The cache-media tree: a Magento root src-cache-media-<tag>-<source>.
     Returns (Tree, '') or (None, why it cannot be built)."""
-    try:
-        import PIL  # noqa: F401  (the thumbnails are resized and encoded with Pillow)
-    except ImportError:
-        return None, (f"Pillow is not installed for {sys.executable} (Debian: python3-pil), "
-                      "so the image cache cannot be made")
     use_corpus = CORPUS_MEDIA.is_dir() and bool(_corpus_originals())
     source = "corpus" if use_corpus else "generated"
     target = 440 if quick else max(1 + len(LUMA_IMAGE_SIZES), int(CACHE_MEDIA_FILES_AT_SCALE_1 * scale))
@@ -939,6 +935,9 @@ def _cache_media_tree(tag, scale, quick, log):
     data = _load(stamp, root, INPUT_VERSIONS["cache-media"])
     if data:
         return Tree("cache-media", root, _tuples(data["manifest"]), source, data["info"]), ""
+    if importlib.util.find_spec("PIL") is None:   # the thumbnails are resized and encoded with Pillow
+        return None, (f"Pillow is not installed for {sys.executable} (Debian: python3-pil), "
+                      "so the image cache cannot be made")
     log(f"building inputs cache-media-{tag}-{source} in {root} (~{target} files: product images from {source} "
         f"and their resized cache); cached for later runs")
     t0 = time.perf_counter()
