@@ -8,7 +8,7 @@ enum ChunkMethod {
     case stored, fast, strong
 }
 
-/// One worker's compression engines: ISA-L level 1 (fast), libdeflate (strong; in adaptive mode at
+/// One worker's compression engines: ISA-L level 2 (fast; level 1 when forced), libdeflate (strong; in adaptive mode at
 /// level 5 or 6, with zlib level 6 as the trial's yardstick) and a zstd context.
 /// (zlib stays the baseline for reading: ``ParallelDecompressor`` inflates foreign streams with it.)
 /// Owns every C handle and frees them in `deinit` (and on its own failed set-up).
@@ -36,12 +36,28 @@ final class ChunkEncoder {
     /// get the strong engine. Measured: PHP/JS/CSS/SQL sample at 0.25-0.40, JPEG/PNG/MP4 at 0.97-1.0,
     /// so any cut between 0.5 and 0.9 separates them; 0.80 keeps mildly compressible data (binaries) strong.
     static let strongBelowRatio = 0.80
+    /// A chunk below ``strongBelowRatio`` still goes to the fast engine when its output on the
+    /// samples is at most this times the strong engine's at level 6 (libdeflate level 6 is 1-2%
+    /// smaller than zlib's, so the chunk ends near or under `gzip -6`'s size).
+    static let fastWithin = 1.01
     /// Bytes per sample and samples per chunk of the trial.
     static let sampleLength = 16 << 10
     static let samplesPerChunk = 4
 
+    /// ISA-L level of the fast engine: 2 unless `--level 1` asks for 1. On the resized image cache of
+    /// a store (Benchmarks' cache-media tree, 705 MB of JPEG thumbnails in a tar) ISA-L level 2 gives
+    /// 1.0073x `gzip -6`'s size at the same speed as level 1 (1.61 vs 1.69 s user, igzip), which
+    /// gives 1.0131x; libdeflate at any level costs 3.5-4x the CPU there. On full-size photos the
+    /// two levels are alike (1.0071x and 1.0074x, 0.15 vs 0.17 s for the corpus's 84 MB).
+    static func fastLevel(forced level: Int?) -> UInt32 { level == 1 ? 1 : 2 }
+    /// Level buffer bytes for that level (ISA-L's "large" size: 64 Ki tokens).
+    static func fastLevelBufferSize(forced level: Int?) -> Int {
+        Int(fastLevel(forced: level) == 1 ? CISAL_LVL1_DEFAULT : CISAL_LVL2_DEFAULT)
+    }
+
     private let codec: CompressionCodec
     private let level: Int?
+    private let fastLevel: UInt32
     private var isal: UnsafeMutablePointer<isal_zstream>?
     private var isalLevelBuffer: UnsafeMutableRawPointer?
     private var strong: OpaquePointer?
@@ -56,12 +72,13 @@ final class ChunkEncoder {
     init(codec: CompressionCodec, level: Int?) throws {
         self.codec = codec
         self.level = level
+        fastLevel = Self.fastLevel(forced: level)
         scratchLength = GzipMemberFormat.storedDeflateLength(max(Self.sampleLength, Self.levelTrialLength))
         do {
             switch codec {
             case .gzip:
                 isal = .allocate(capacity: 1)
-                isalLevelBuffer = .allocate(byteCount: Int(CISAL_LVL1_DEFAULT), alignment: 64)
+                isalLevelBuffer = .allocate(byteCount: Self.fastLevelBufferSize(forced: level), alignment: 64)
                 let strongLevel = level.map { Int32($0) } ?? Self.adaptiveStrongLevel
                 if strongLevel >= 2 {
                     guard let c = libdeflate_alloc_compressor(strongLevel) else {
@@ -126,7 +143,7 @@ final class ChunkEncoder {
             // ISA-L level buffer and stream state, libdeflate's level 6 matcher (~770 KiB measured by
             // its sizeof), in adaptive mode its level 5 one (the same matcher) and zlib's level 6
             // state (~268 KiB at windowBits 15, memLevel 8), the trial scratch.
-            return Int(CISAL_LVL1_DEFAULT) + MemoryLayout<isal_zstream>.size + (level == nil ? 2 : 1) * (800 << 10)
+            return fastLevelBufferSize(forced: level) + MemoryLayout<isal_zstream>.size + (level == nil ? 2 : 1) * (800 << 10)
                 + (level == nil ? 300 << 10 : 0)
                 + GzipMemberFormat.storedDeflateLength(max(sampleLength, levelTrialLength))
         case .zstd:
@@ -157,7 +174,7 @@ final class ChunkEncoder {
         case nil:
             // No early store on the sample alone: 16 KiB JPEG samples often do not shrink while the
             // whole chunk shrinks ~4% (measured: storing on the sample cost 0.5-1% on the JPEG tar).
-            method = n == 0 ? .stored : (sampleRatio(input) < Self.strongBelowRatio ? .strong : .fast)
+            method = n == 0 ? .stored : chooseMethod(input)
         }
         // Compressors get one byte less than the stored size: output that does not beat storing is stored.
         var length = 0
@@ -193,37 +210,51 @@ final class ChunkEncoder {
         return Double(q) <= Double(z.pointee.total_out) * Self.quickAtMost ? quick : strong
     }
 
-    /// ISA-L level 1 ratio over a few samples spread across the chunk.
-    private func sampleRatio(_ input: UnsafeRawBufferPointer) -> Double {
+    /// The cheapest engine whose output the samples say stays within the size bound.
+    ///
+    /// Chunks whose samples barely shrink with the fast engine (photos) get it: nothing stronger
+    /// gains enough to pay. The rest are tried on the same samples with the strong engine at
+    /// level 6 too, and still go to the fast engine when its output is within ``fastWithin`` of
+    /// level 6's: a store's resized image cache (JPEG thumbnails from GD, standard Huffman tables,
+    /// each file's tables repeated in its header) shrinks 10-25%, mostly through what ISA-L
+    /// level 2 finds as well. Text is 1.4-1.6x larger with it and goes to the strong engine.
+    private func chooseMethod(_ input: UnsafeRawBufferPointer) -> ChunkMethod {
+        let fast = sampleRatio(input) { sample in self.isalDeflate(sample, into: self.scratch!, capacity: self.scratchLength) }
+        if fast >= Self.strongBelowRatio { return .fast }
+        guard let strong else { return .fast }
+        let slow = sampleRatio(input) { sample in
+            libdeflate_deflate_compress(strong, sample.baseAddress, sample.count, self.scratch, self.scratchLength)
+        }
+        return fast <= slow * Self.fastWithin ? .fast : .strong
+    }
+
+    /// The ratio `compress` gives over a few samples spread across the chunk (a sample it
+    /// cannot shrink counts at its own size).
+    private func sampleRatio(_ input: UnsafeRawBufferPointer, _ compress: (UnsafeRawBufferPointer) -> Int) -> Double {
         let n = input.count
         let sl = Self.sampleLength
         var inSum = 0, outSum = 0
+        func add(_ range: Range<Int>) {
+            let r = compress(UnsafeRawBufferPointer(rebasing: input[range]))
+            inSum += range.count; outSum += r == 0 ? range.count : r
+        }
         if n <= sl * Self.samplesPerChunk {
             var off = 0
-            while off < n {
-                let len = min(sl, n - off)
-                let r = isalDeflate(UnsafeRawBufferPointer(rebasing: input[off..<off + len]), into: scratch!, capacity: scratchLength)
-                inSum += len; outSum += r == 0 ? len : r
-                off += len
-            }
+            while off < n { add(off..<min(n, off + sl)); off += sl }
         } else {
             let step = (n - sl) / (Self.samplesPerChunk - 1)
-            for i in 0..<Self.samplesPerChunk {
-                let off = i * step
-                let r = isalDeflate(UnsafeRawBufferPointer(rebasing: input[off..<off + sl]), into: scratch!, capacity: scratchLength)
-                inSum += sl; outSum += r == 0 ? sl : r
-            }
+            for i in 0..<Self.samplesPerChunk { add((i * step)..<(i * step + sl)) }
         }
         return inSum == 0 ? 1 : Double(outSum) / Double(inSum)
     }
 
-    /// Raw deflate with ISA-L level 1, stateless; returns 0 when it does not fit in `capacity`.
+    /// Raw deflate with the fast engine's ISA-L level, stateless; returns 0 when it does not fit in `capacity`.
     private func isalDeflate(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer, capacity: Int) -> Int {
         guard let s = isal, capacity > 0 else { return 0 }
         isal_deflate_stateless_init(s)
-        s.pointee.level = 1
+        s.pointee.level = fastLevel
         s.pointee.level_buf = isalLevelBuffer!.assumingMemoryBound(to: UInt8.self)
-        s.pointee.level_buf_size = CISAL_LVL1_DEFAULT
+        s.pointee.level_buf_size = UInt32(Self.fastLevelBufferSize(forced: level))
         s.pointee.gzip_flag = UInt16(IGZIP_DEFLATE)
         s.pointee.end_of_stream = 1
         s.pointee.flush = UInt16(NO_FLUSH)

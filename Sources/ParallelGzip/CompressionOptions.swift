@@ -17,8 +17,9 @@ public enum CompressionCodec: String, Sendable {
 public struct CompressionOptions: Sendable {
     /// The output container. Default `.gzip`.
     public var codec: CompressionCodec = .gzip
-    /// `nil` chooses per chunk (gzip: stored, ISA-L level 1 or libdeflate after a sample trial, at
-    /// level 5, or 6 when a trial on the chunk's first 64 KiB finds level 5 over 2% larger than zlib -6;
+    /// `nil` chooses per chunk (gzip: stored, ISA-L level 2 when a sample trial finds it within 1% of
+    /// libdeflate level 6, else libdeflate at level 5, or 6 when a trial on the chunk's first 64 KiB
+    /// finds level 5 over 2% larger than zlib -6;
     /// zstd: level 3). 0...9 forces one level for every chunk: for gzip 0 writes stored blocks, 1 uses
     /// ISA-L level 1 and 2...9 use libdeflate at that level (a chunk that would grow is stored);
     /// for zstd the levels map to zstd levels -5, 1, 2, 3, 5, 7, 9, 12, 15, 19.

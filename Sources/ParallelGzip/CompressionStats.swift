@@ -8,7 +8,7 @@ public struct CompressionStats: Sendable, Equatable {
     public var members: Int = 0
     /// Members written as stored deflate blocks (data that would not shrink).
     public var storedMembers: Int = 0
-    /// Members compressed with the fast engine (ISA-L level 1).
+    /// Members compressed with the fast engine (ISA-L level 2; level 1 when forced).
     public var fastMembers: Int = 0
     /// Members compressed with the strong engine (libdeflate, or zstd frames).
     public var strongMembers: Int = 0

@@ -14,7 +14,7 @@
 /// | bytes                   | ``ParallelCompressor/memoryBound(_:)`` (27 568 248 bytes at 2 threads, 2 MiB chunks) | ``ParallelDecompressor/memoryBound(threads:)`` (<= 97 MiB at 2 threads; ~25 MiB on this library's output) |
 /// | member/frame size       | chunk <= 256 MiB                             | whole-member reads only up to 8 MiB; larger members stream |
 ///
-/// Engines: ISA-L level 1 (fast deflate, CRC-32), libdeflate level 6 (strong deflate and whole-member
+/// Engines: ISA-L level 2 (fast deflate; level 1 when forced), ISA-L CRC-32, libdeflate level 6 (strong deflate and whole-member
 /// inflate), ISA-L inflate (streaming, foreign members), zlib (streaming, members with headers over
 /// 512 KiB), libzstd.
 public enum ParallelGzip {}

@@ -131,6 +131,7 @@ func readFile(_ path: String) throws -> [UInt8] {
 
 /// Finds `tool` on PATH or skips the test.
 func requireTool(_ tool: String) throws -> String {
+    if tool.hasPrefix("/"), FileManager.default.isExecutableFile(atPath: tool) { return tool }
     for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
         let p = "\(dir)/\(tool)"
         if FileManager.default.isExecutableFile(atPath: p) { return p }
