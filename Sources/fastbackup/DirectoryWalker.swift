@@ -73,6 +73,29 @@ final class DirectoryWalker {
         case replaced
         /// Listed ahead, but over the entry budget: the emitter lists it again itself.
         case notPrefetched
+        /// Over ``LargeFolderListing/threshold`` entries: names only, lstat a piece at a time.
+        case large(LargeFolderListing)
+    }
+
+    /// The entries of the folder a stack frame walks.
+    private enum Children {
+        case whole([Child])
+        case large(LargeFolderListing)
+
+        var count: Int {
+            switch self {
+            case .whole(let c): return c.count
+            case .large(let l): return l.count
+            }
+        }
+
+        /// Nil for an entry of a large folder that vanished before its piece was read.
+        func child(at i: Int) -> Child? {
+            switch self {
+            case .whole(let c): return c[i]
+            case .large(let l): return l.entry(at: i).map { Child(name: $0.name, info: $0.info, statError: $0.statError) }
+            }
+        }
     }
 
     private final class Pending {
@@ -119,7 +142,7 @@ final class DirectoryWalker {
         ready.fulfil(first)
         // The top listing is not read ahead: it holds no slot.
         top.future = ready
-        var stack: [(children: [Child], index: Int, dir: Pending, subdirs: [Int: Pending])] = []
+        var stack: [(children: Children, index: Int, dir: Pending, subdirs: [Int: Pending])] = []
         let entryBudget = prefetchEntries
         /// Waits for a prefetched listing and hands back what it holds.
         func collect(_ dir: Pending) -> Listing? {
@@ -138,10 +161,13 @@ final class DirectoryWalker {
             case .failed(let err):
                 if err == ENOENT { problem(.vanished(dir.absolutePath)) }
                 else { problem(.unreadable(dir.absolutePath, errno: err)) }
-                stack.append(([], 0, dir, [:]))
+                stack.append((.whole([]), 0, dir, [:]))
             case .replaced, .notPrefetched:
                 problem(.replaced(dir.absolutePath))
-                stack.append(([], 0, dir, [:]))
+                stack.append((.whole([]), 0, dir, [:]))
+            case .large(let listing):
+                // Its folders are listed when the walk reaches them, not ahead.
+                stack.append((.large(listing), 0, dir, [:]))
             case .ok(let children, _):
                 var subdirs: [Int: Pending] = [:]
                 for (i, child) in children.enumerated() where (child.info.st_mode & S_IFMT) == S_IFDIR {
@@ -158,13 +184,15 @@ final class DirectoryWalker {
                             if case .ok(let children, _) = listing {
                                 // Never wait here: the emitter may be waiting for this very listing.
                                 listing = entryBudget.tryTake(children.count) ? .ok(children, budget: children.count) : .notPrefetched
+                            } else if case .large = listing {
+                                listing = .notPrefetched
                             }
                             future.fulfil(listing)
                         }
                     }
                     subdirs[i] = pending
                 }
-                stack.append((children, 0, dir, subdirs))
+                stack.append((.whole(children), 0, dir, subdirs))
             }
         }
         open(top)
@@ -178,7 +206,7 @@ final class DirectoryWalker {
                 continue
             }
             stack[top].index += 1
-            let child = stack[top].children[index]
+            guard let child = stack[top].children.child(at: index) else { continue }
             let dir = stack[top].dir
             let rel = dir.relativePath.appendingComponent(child.name)
             let isDir = (child.info.st_mode & S_IFMT) == S_IFDIR
@@ -189,8 +217,13 @@ final class DirectoryWalker {
                 if !exclude(rel, child.info) {
                     problem(.unreadable(dir.absolutePath.appendingComponent(child.name), errno: child.statError))
                 }
+            } else if isDir, case .large = stack[top].children, !exclude(rel, child.info) {
+                let pending = Pending(absolutePath: dir.absolutePath.appendingComponent(child.name), relativePath: rel,
+                                      identity: FileIdentity(child.info))
+                try visit(WalkedEntry(relativePath: rel, absolutePath: pending.absolutePath, info: child.info))
+                open(pending)
             } else if !isDir, !exclude(rel, child.info) {
-                // Directories without a Pending were excluded when their parent was opened.
+                // Directories of a whole listing without a Pending were excluded when their parent was opened.
                 try visit(WalkedEntry(relativePath: rel, absolutePath: dir.absolutePath.appendingComponent(child.name), info: child.info))
             }
         }
@@ -199,33 +232,51 @@ final class DirectoryWalker {
     /// getdents64 + lstat of one directory, sorted by name bytes. With an `identity` the path
     /// must still be that directory, not a symlink or another one swapped in since it was seen.
     /// The listing reads the kernel's records straight into a buffer of its own: fdopendir and
-    /// readdir would add two fcntl calls per folder and a copy of every name.
+    /// readdir would add two fcntl calls per folder and a copy of every name. The names are
+    /// gathered first, so that a folder too large to hold with every lstat is kept as names only.
     private static func list(_ path: PathBytes, identity: FileIdentity?) -> Listing {
         let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (identity == nil ? 0 : O_NOFOLLOW)
         let dir: FileDescriptor
         do { dir = try path.withCPath { p throws(Errno) in try FileDescriptor.open(p, flags) } }
         catch { return error == .tooManySymbolicLinks || error == .notDirectory ? .replaced : .failed(errno: error.rawValue) }
-        defer { dir.close() }
+        var keepOpen = false
+        defer { if !keepOpen { dir.close() } }
         if let identity, !identity.matches(fd: dir.rawValue) { return .replaced }
+        // Names as the kernel gives them, NUL-terminated, one after another.
+        var arena: [UInt8] = [], starts: [UInt32] = []
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: DirectoryStream.recommendedBufferSize, alignment: 8)
         defer { buffer.deallocate() }
-        var children: [Child] = []
         do {
             try DirectoryStream.forEachEntry(in: dir, buffer: buffer) { entry in
                 if entry.isDotOrDotDot { return }
-                do throws(Errno) {
-                    let st = try dir.status(of: entry.cName)
-                    children.append(Child(name: PathBytes(entry.name), info: st))
-                } catch {
-                    // Vanished between the listing and lstat: not there any more.
-                    if error == .noSuchFile { return }
-                    children.append(Child(name: PathBytes(entry.name), info: stat(), statError: error.rawValue))
-                }
+                starts.append(UInt32(arena.count))
+                arena.append(contentsOf: entry.name)
+                arena.append(0)
             }
         } catch let error as SystemCallError {
             return .failed(errno: error.errno.rawValue)
         } catch {
             return .failed(errno: EIO)
+        }
+        starts.append(UInt32(arena.count))
+        if starts.count - 1 > LargeFolderListing.threshold {
+            keepOpen = true
+            return .large(LargeFolderListing(directory: dir, arena: arena, starts: starts))
+        }
+        var children: [Child] = []
+        children.reserveCapacity(starts.count - 1)
+        arena.withUnsafeBufferPointer { bytes in
+            for i in 0..<(starts.count - 1) {
+                let start = Int(starts[i]), end = Int(starts[i + 1]) - 1
+                let cName = UnsafeRawPointer(bytes.baseAddress! + start).assumingMemoryBound(to: CChar.self)
+                do throws(Errno) {
+                    children.append(Child(name: PathBytes(bytes[start..<end]), info: try dir.status(of: cName)))
+                } catch {
+                    // Vanished between the listing and lstat: not there any more.
+                    if error == .noSuchFile { continue }
+                    children.append(Child(name: PathBytes(bytes[start..<end]), info: stat(), statError: error.rawValue))
+                }
+            }
         }
         children.sort { $0.name.lexicographicallyPrecedes($1.name) }
         return .ok(children, budget: 0)
