@@ -26,9 +26,9 @@ let package = Package(
         // The system-call layer under every other target: Errno, FileDescriptor with the one EINTR
         // loop, getdents64 directory listing. No Foundation, so ParallelGzip keeps its start-up time.
         .target(name: "SystemCalls", swiftSettings: swiftSettings),
-        .target(name: "StreamTar", swiftSettings: swiftSettings),
-        .target(name: "ParallelGzip", dependencies: ["CZlib", "CZstd", "CISAL", "CDeflate"], swiftSettings: swiftSettings),
-        .target(name: "DBStream", dependencies: ["CMariaDB"], swiftSettings: swiftSettings),
+        .target(name: "StreamTar", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
+        .target(name: "ParallelGzip", dependencies: ["SystemCalls", "CZlib", "CZstd", "CISAL", "CDeflate"], swiftSettings: swiftSettings),
+        .target(name: "DBStream", dependencies: ["SystemCalls", "CMariaDB"], swiftSettings: swiftSettings),
         .executableTarget(name: "fastbackup", dependencies: ["SystemCalls", "StreamTar", "ParallelGzip", "DBStream"], swiftSettings: swiftSettings),
         // Benchmark driver for ParallelGzip (Benchmarks/compression/run.sh builds and runs it).
         .executableTarget(name: "pgzip-bench", dependencies: ["ParallelGzip"], path: "Benchmarks/compression/pgzip-bench", swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// One statement read by ``SQLStatementSplitter``.
 public struct SQLStatement: Sendable {
@@ -69,12 +70,8 @@ public final class SQLStatementSplitter {
         self.maxStatementBytes = maxStatementBytes
         buf = [UInt8](repeating: 0, count: max(bufferSize, 64))
         readMore = { dst in
-            while true {
-                let n = Glibc.read(fd, dst.baseAddress, dst.count)
-                if n >= 0 { return n }
-                if errno == EINTR { continue }
-                throw DBError(.io(errno: errno, path: path, operation: "Cannot read"))
-            }
+            do throws(Errno) { return try FileDescriptor(rawValue: fd).read(into: dst) }
+            catch { throw DBError(.io(errno: error.rawValue, path: path, operation: "Cannot read")) }
         }
     }
 

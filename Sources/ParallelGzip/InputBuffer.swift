@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// A bounded read buffer over a file descriptor that knows the absolute offset of its next byte.
 /// Used by the decompressor's reader thread only.
@@ -40,10 +41,9 @@ final class InputBuffer {
                 start = 0
             }
             if stop.isSet { throw StopFlag.Stopped() }
-            let r = FileDescriptorIO.readSome(fd, base + end, capacity - end)
-            if r < 0 {
-                throw CompressionError(.io, path: path, errno: Int32(-r), detail: "read failed at byte offset \(offset + Int64(available))")
-            }
+            let r: Int
+            do { r = try FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(start: base + end, count: capacity - end)) }
+            catch { throw CompressionError(.io, path: path, errno: error.rawValue, detail: "read failed at byte offset \(offset + Int64(available))") }
             if r == 0 { atEOF = true } else { end += r }
         }
         return end - start >= n
@@ -67,10 +67,9 @@ final class InputBuffer {
         if fromBuffer > 0 { dest.copyMemory(from: base + start, byteCount: fromBuffer); consume(fromBuffer) }
         if fromBuffer == count || atEOF { return fromBuffer }
         if stop.isSet { throw StopFlag.Stopped() }
-        let r = FileDescriptorIO.readFull(fd, dest + fromBuffer, count - fromBuffer)
-        if r < 0 {
-            throw CompressionError(.io, path: path, errno: Int32(-r), detail: "read failed at byte offset \(offset)")
-        }
+        let r: Int
+        do { r = try FileDescriptor(rawValue: fd).readFull(into: UnsafeMutableRawBufferPointer(start: dest + fromBuffer, count: count - fromBuffer)) }
+        catch { throw CompressionError(.io, path: path, errno: error.rawValue, detail: "read failed at byte offset \(offset)") }
         offset += Int64(r)
         if r < count - fromBuffer { atEOF = true }
         return fromBuffer + r

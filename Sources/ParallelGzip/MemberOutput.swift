@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// Where the writer thread puts finished members: plain `write(2)`, optionally with write-behind,
 /// or direct I/O through one aligned staging buffer.
@@ -82,20 +83,20 @@ final class MemberOutput {
         guard let staging else { return 0 }
         var done = 0
         while direct && done < n {
-            let r = Glibc.write(fd, staging + done, n - done)
-            if r < 0 {
-                if errno == EINTR { continue }
+            let r: Int
+            do { r = try retryingInterrupts { Glibc.write(fd, staging + done, n - done) } }
+            catch {
                 // EINVAL: the file system takes the flag but not the write. Anything else is a
                 // real error (ENOSPC, EFBIG, EIO).
-                if errno != EINVAL { return errno }
+                if error.rawValue != EINVAL { return error.rawValue }
                 leaveDirect()
-            } else {
-                done += r
-                written += Int64(r)
-                directBytes += Int64(r)
-                // A short direct write leaves an unaligned offset: the rest goes buffered.
-                if done < n { leaveDirect() }
+                continue
             }
+            done += r
+            written += Int64(r)
+            directBytes += Int64(r)
+            // A short direct write leaves an unaligned offset: the rest goes buffered.
+            if done < n { leaveDirect() }
         }
         if done < n {
             let rc = writeBuffered(staging + done, n - done)
@@ -114,11 +115,11 @@ final class MemberOutput {
     }
 
     private func writeBuffered(_ base: UnsafeRawPointer, _ count: Int) -> Int32 {
-        let rc = FileDescriptorIO.writeAll(fd, base, count)
-        if rc != 0 { return rc }
+        do { try FileDescriptor(rawValue: fd).writeAll(UnsafeRawBufferPointer(start: base, count: count)) }
+        catch { return error.rawValue }
         written += Int64(count)
         if writeBehind > 0 && written - unflushed >= writeBehind {
-            FileDescriptorIO.startWriteback(fd, offset: unflushed, count: written - unflushed)
+            FileDescriptor(rawValue: fd).startWriteback(offset: unflushed, count: written - unflushed)
             unflushed = written
         }
         return 0

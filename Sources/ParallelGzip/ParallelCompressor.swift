@@ -1,4 +1,5 @@
 import Dispatch
+import SystemCalls
 import Glibc
 
 /// A pool buffer: one chunk of input and room for its compressed member.
@@ -160,12 +161,12 @@ public final class ParallelCompressor {
         try check()
         while true {
             let s = try currentSlot()
-            let n = read(fd, s.input + s.inputCount, chunkSize - s.inputCount)
-            if n < 0 {
-                if errno == EINTR { continue }
+            let n: Int
+            do { n = try FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(start: s.input + s.inputCount, count: chunkSize - s.inputCount)) }
+            catch {
                 // Sticky like a write error: a finish() after it must not pass a cut input off
                 // as the whole.
-                let e = CompressionError(.io, path: inputPath, errno: errno, detail: "read failed")
+                let e = CompressionError(.io, path: inputPath, errno: error.rawValue, detail: "read failed")
                 readError = e
                 throw e
             }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemCalls
 
 /// Where a `TarWriter` sends its bytes (a file, a pipe, a compressor).
 ///
@@ -39,24 +40,8 @@ public final class FileDescriptorSink: TarByteSink {
     /// Writes all of `bytes` with `write(2)`.
     /// - Throws: `TarError` of kind `.io(operation: "write")` carrying `errno` and `path`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var base = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            #if canImport(Glibc)
-            let n = Glibc.write(fd, base, left)
-            #else
-            let n = Darwin.write(fd, base, left)
-            #endif
-            if n < 0 {
-                let code = errnoValue()
-                if code == EINTR { continue }
-                throw TarError(.io(operation: "write"), errno: code, path: path)
-            }
-            // A regular file never returns 0 for a non-empty write; a device that does would loop forever.
-            if n == 0 { throw TarError(.io(operation: "write"), errno: EIO, path: path) }
-            base += n
-            left -= n
-        }
+        do { try FileDescriptor(rawValue: fd).writeAll(bytes) }
+        catch { throw TarError(.io(operation: "write"), errno: error.rawValue, path: path) }
     }
 }
 
@@ -82,27 +67,8 @@ public final class FileDescriptorSource: TarByteSource {
     }
 }
 
-@inline(__always)
-func errnoValue() -> Int32 {
-    #if canImport(Glibc)
-    return Glibc.errno
-    #else
-    return Darwin.errno
-    #endif
-}
-
-/// The one `read(2)` loop: retries EINTR, throws a typed error otherwise.
+/// One `read(2)`, typed: the errno becomes a `TarError` naming `path`.
 func readRetryingEINTR(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
-    guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-    while true {
-        #if canImport(Glibc)
-        let n = Glibc.read(fd, base, buffer.count)
-        #else
-        let n = Darwin.read(fd, base, buffer.count)
-        #endif
-        if n >= 0 { return n }
-        let code = errnoValue()
-        if code == EINTR { continue }
-        throw TarError(.io(operation: "read"), errno: code, path: path)
-    }
+    do { return try FileDescriptor(rawValue: fd).read(into: buffer) }
+    catch { throw TarError(.io(operation: "read"), errno: error.rawValue, path: path) }
 }

@@ -1,5 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+
+/// Linux's sync_file_range(2), which Glibc's module map does not export (it needs _GNU_SOURCE).
+@_silgen_name("sync_file_range")
+private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -88,4 +92,12 @@ public struct FileDescriptor: Hashable, Sendable {
         _ = try retryingInterrupts { fstatat(rawValue, name, &st, AT_SYMLINK_NOFOLLOW) }
         return st
     }
+
+    #if canImport(Glibc)
+    /// `sync_file_range(2)` with `SYNC_FILE_RANGE_WRITE`: starts writeback of `count` bytes at
+    /// `offset` without waiting for it. Best effort: pipes and file systems without it just fail.
+    public func startWriteback(offset: Int64, count: Int64) {
+        _ = linuxSyncFileRange(rawValue, offset, count, 2)
+    }
+    #endif
 }

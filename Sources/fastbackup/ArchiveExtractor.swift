@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 import StreamTar
 
 /// A failure while extracting, naming the entry and the path.
@@ -417,15 +418,8 @@ final class ArchiveExtractor {
     }
 
     private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: PathBytes, entry: PathBytes) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ExtractError(entry: entry.displayString, path: path.displayString, errno: errno, message: "cannot write")
-            }
-            done += n
-        }
+        do { try FileDescriptor(rawValue: fd).writeAll(bytes) }
+        catch { throw ExtractError(entry: entry.displayString, path: path.displayString, errno: error.rawValue, message: "cannot write") }
     }
 
     /// Owner (as root), then mode (chown clears setuid, so it comes first), then times, on the

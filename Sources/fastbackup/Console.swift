@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 
 /// Where the command's lines go: Magento's lines to stdout, warnings and errors to stderr.
 enum Console {
@@ -31,13 +32,6 @@ enum Console {
 /// Writes all of `text`, retrying short writes and EINTR. A closed pipe (`| head`) or a full
 /// disk behind stdout is not worth dying for: the write is dropped (SIGPIPE is ignored).
 func emit(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var done = 0
-    bytes.withUnsafeMutableBytes { raw in
-        while done < raw.count {
-            let n = write(fd, raw.baseAddress! + done, raw.count - done)
-            if n < 0 { if errno == EINTR { continue }; return }
-            done += n
-        }
-    }
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBytes { raw in try? FileDescriptor(rawValue: fd).writeAll(raw) }
 }

@@ -1,4 +1,5 @@
 import DBStream
+import SystemCalls
 import Foundation
 import ParallelGzip
 
@@ -72,15 +73,10 @@ private final class Inflater: @unchecked Sendable {
             while true {
                 let n = try d.read(into: buffer)
                 if n == 0 { return }
-                var off = 0
-                while off < n {
-                    let w = write(output, buffer.baseAddress! + off, n - off)
-                    if w < 0 {
-                        if errno == EINTR { continue }
-                        if errno == EPIPE { stoppedByReader = true }
-                        throw CommandError("Cannot pass \(path) on after inflating it: \(String(cString: strerror(errno)))")
-                    }
-                    off += w
+                do throws(Errno) { try FileDescriptor(rawValue: output).writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+                catch {
+                    if error.rawValue == EPIPE { stoppedByReader = true }
+                    throw CommandError("Cannot pass \(path) on after inflating it: \(error)")
                 }
             }
         } catch {

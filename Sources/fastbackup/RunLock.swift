@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 
 /// The lock that keeps two fastbackup runs on one root apart: `flock(LOCK_EX | LOCK_NB)` on
 /// `<root>/var/.fastbackup.lock`, held from set-up to exit. Without it a second rollback's
@@ -24,10 +25,9 @@ final class RunLock {
         guard fd >= 0 else {
             throw CommandError("Cannot open the run lock \(path): \(String(cString: strerror(errno)))")
         }
-        var rc: Int32
-        repeat { rc = flock(fd, LOCK_EX | LOCK_NB) } while rc != 0 && errno == EINTR
-        if rc != 0 {
-            let err = errno
+        do { _ = try retryingInterrupts { flock(fd, LOCK_EX | LOCK_NB) } }
+        catch {
+            let err = error.rawValue
             close(fd)
             fd = -1
             if err == EWOULDBLOCK {
