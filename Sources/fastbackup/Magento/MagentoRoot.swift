@@ -71,9 +71,3 @@ enum BackupKind: String, CaseIterable {
         }
     }
 }
-
-/// An error the command reports with its message and exit code 1.
-struct CommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
