@@ -102,7 +102,7 @@ struct TreeBackup {
         // Each walker and reader thread holds at most one descriptor at a time.
         let fdShare = max(1, limits.descriptorBudget / 4)
         return TreeArchiver.Limits(
-            walkerThreads: max(1, min(4, fdShare)),
+            walkerThreads: max(1, min(2, fdShare)),
             readerThreads: max(1, min(4, fdShare)),
             prefetchBytes: 64 << 20,
             prefetchMaxFile: 4 << 20,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A fixed set of threads running submitted jobs in FIFO order. The pool itself does not
 /// bound its queue; each user bounds what it submits (see DirectoryWalker, FilePrefetcher).
@@ -11,7 +12,10 @@ final class WorkerPool: @unchecked Sendable {
     private var stopping = false
     private var threads: [Thread] = []
 
+    private let threadCount: Int
+
     init(threads count: Int, name: String) {
+        threadCount = max(1, count)
         for i in 0..<max(1, count) {
             // Each thread keeps the pool alive until `shutdown` lets it return.
             let t = Thread { [self] in self.run() }
@@ -26,6 +30,16 @@ final class WorkerPool: @unchecked Sendable {
         condition.lock()
         jobs.append(job)
         condition.signal()
+        condition.unlock()
+    }
+
+    /// Queues several jobs under one lock and wakes at most one thread per job (a broadcast would
+    /// wake every idle thread to fight over one job).
+    func submit(contentsOf batch: [() -> Void]) {
+        guard !batch.isEmpty else { return }
+        condition.lock()
+        jobs.append(contentsOf: batch.map { Optional($0) })
+        for _ in 0..<min(batch.count, threadCount) { condition.signal() }
         condition.unlock()
     }
 
@@ -75,6 +89,55 @@ final class Future<Value>: @unchecked Sendable {
         while value == nil { condition.wait() }
         return value!
     }
+}
+
+/// A value that whichever thread claims it first computes, while later claimants wait for it:
+/// a job queued ahead that the consumer reaches before any worker has started it is done by the
+/// consumer itself, instead of a sleep until a worker gets to it and a wake-up after.
+final class ClaimableFuture<Value>: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// An atomic flag, not the condition's mutex: the emitter and a walker thread race for the
+    /// same folders, and a contended mutex costs a futex wait and wake each time.
+    private let claimed = Atomic<Bool>(false)
+    private var value: Value?
+
+    /// True for the one caller that gets to compute the value.
+    func claim() -> Bool {
+        claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    func fulfil(_ v: Value) {
+        condition.lock()
+        value = v
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() -> Value {
+        condition.lock(); defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}
+
+/// A counting budget that never blocks: takers that do not fit go without. Atomic, because the
+/// walker's threads and its emitter take and give for every folder.
+final class NonBlockingBudget: @unchecked Sendable {
+    private let available: Atomic<Int>
+
+    init(_ capacity: Int) { available = Atomic(capacity) }
+
+    func tryTake(_ amount: Int) -> Bool {
+        var current = available.load(ordering: .relaxed)
+        while current >= amount {
+            let (exchanged, original) = available.compareExchange(expected: current, desired: current - amount, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func give(_ amount: Int) { available.add(amount, ordering: .acquiringAndReleasing) }
 }
 
 /// A counting budget (bytes, file descriptors) that blocks takers until enough is returned.

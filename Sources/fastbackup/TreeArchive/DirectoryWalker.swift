@@ -103,7 +103,7 @@ final class DirectoryWalker {
         let relativePath: PathBytes
         /// nil for the base, which may itself be reached through a symlink.
         let identity: FileIdentity?
-        var future: Future<Listing>?
+        var future: ClaimableFuture<Listing>?
         init(absolutePath: PathBytes, relativePath: PathBytes, identity: FileIdentity?) {
             self.absolutePath = absolutePath
             self.relativePath = relativePath
@@ -111,9 +111,12 @@ final class DirectoryWalker {
         }
     }
 
+    /// Sibling folders listed by one job of the pool.
+    static let foldersPerJob = 8
+
     private let pool: WorkerPool
-    private let prefetchSlots: Budget
-    private let prefetchEntries: Budget
+    private let prefetchSlots: NonBlockingBudget
+    private let prefetchEntries: NonBlockingBudget
     private let exclude: (PathBytes, stat) -> Bool
 
     /// - Parameters:
@@ -123,8 +126,8 @@ final class DirectoryWalker {
     init(threads: Int, maxPrefetched: Int = 1024, prefetchEntries: Int = 64 << 10,
          exclude: @escaping (PathBytes, stat) -> Bool) {
         pool = WorkerPool(threads: threads, name: "walker")
-        prefetchSlots = Budget(maxPrefetched)
-        self.prefetchEntries = Budget(prefetchEntries)
+        prefetchSlots = NonBlockingBudget(maxPrefetched)
+        self.prefetchEntries = NonBlockingBudget(prefetchEntries)
         self.exclude = exclude
     }
 
@@ -138,15 +141,23 @@ final class DirectoryWalker {
         if case .failed(let err) = first {
             throw CommandError("Cannot read directory \(base.displayString): \(String(cString: strerror(err)))")
         }
-        let ready = Future<Listing>()
+        let ready = ClaimableFuture<Listing>()
+        _ = ready.claim()
         ready.fulfil(first)
         // The top listing is not read ahead: it holds no slot.
         top.future = ready
         var stack: [(children: Children, index: Int, dir: Pending, subdirs: [Int: Pending])] = []
         let entryBudget = prefetchEntries
-        /// Waits for a prefetched listing and hands back what it holds.
+        /// Waits for a prefetched listing and hands back what it holds; nil when the caller must
+        /// list the folder itself (never read ahead, or not started by a worker yet: on a warm
+        /// cache the emitter often reaches a folder first, and listing it costs less than waiting).
         func collect(_ dir: Pending) -> Listing? {
             guard let f = dir.future else { return nil }
+            if dir !== top, f.claim() {
+                dir.future = nil
+                prefetchSlots.give(1)
+                return nil
+            }
             let listing = f.wait()
             dir.future = nil
             if dir === top { return listing }
@@ -170,28 +181,41 @@ final class DirectoryWalker {
                 stack.append((.large(listing), 0, dir, [:]))
             case .ok(let children, _):
                 var subdirs: [Int: Pending] = [:]
+                var ahead: [(path: PathBytes, identity: FileIdentity?, future: ClaimableFuture<Listing>)] = []
                 for (i, child) in children.enumerated() where (child.info.st_mode & S_IFMT) == S_IFDIR {
                     let rel = dir.relativePath.appendingComponent(child.name)
                     if exclude(rel, child.info) { continue }
                     let pending = Pending(absolutePath: dir.absolutePath.appendingComponent(child.name), relativePath: rel,
                                           identity: FileIdentity(child.info))
                     if prefetchSlots.tryTake(1) {
-                        let future = Future<Listing>()
+                        let future = ClaimableFuture<Listing>()
                         pending.future = future
-                        let path = pending.absolutePath, identity = pending.identity
-                        pool.submit {
-                            var listing = Self.list(path, identity: identity)
+                        ahead.append((pending.absolutePath, pending.identity, future))
+                    }
+                    subdirs[i] = pending
+                }
+                // Sibling folders are listed a group to a job, in the order the emitter needs them,
+                // and the groups are handed to the pool at once: a job and a wake-up per folder
+                // cost about five futex calls per folder on a vendor/ tree of small folders.
+                var jobs: [() -> Void] = []
+                var start = 0
+                while start < ahead.count {
+                    let group = ahead[start..<min(ahead.count, start + Self.foldersPerJob)]
+                    start += Self.foldersPerJob
+                    jobs.append {
+                        for item in group where item.future.claim() {
+                            var listing = Self.list(item.path, identity: item.identity)
                             if case .ok(let children, _) = listing {
                                 // Never wait here: the emitter may be waiting for this very listing.
                                 listing = entryBudget.tryTake(children.count) ? .ok(children, budget: children.count) : .notPrefetched
                             } else if case .large = listing {
                                 listing = .notPrefetched
                             }
-                            future.fulfil(listing)
+                            item.future.fulfil(listing)
                         }
                     }
-                    subdirs[i] = pending
                 }
+                pool.submit(contentsOf: jobs)
                 stack.append((.whole(children), 0, dir, subdirs))
             }
         }
