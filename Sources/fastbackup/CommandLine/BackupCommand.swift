@@ -54,7 +54,7 @@ enum BackupCommand {
     private static func backUp(kinds: [BackupKind], root: MagentoRoot, opts: ParsedOptions,
                                compression: ArchiveSettings, dbConfig: DatabaseConfig?) throws -> Int32 {
         try FileManager.default.createDirectory(atPath: root.backupsDirectory, withIntermediateDirectories: true)
-        AtomicOutputFile.removeLeftovers(in: root.backupsDirectory)
+        AtomicOutputFile.removeLeftovers(in: root.backupsDirectory, diagnostics: .console)
         let timestamp = Int(time(nil))
         for kind in kinds {
             let name = kind.fileName(timestamp: timestamp, compression: compression.options.codec.rawValue)

@@ -35,3 +35,10 @@ func emit(_ fd: Int32, _ text: String) {
     let bytes = Array(text.utf8)
     bytes.withUnsafeBytes { raw in try? FileDescriptor(rawValue: fd).writeAll(raw) }
 }
+
+extension Diagnostics {
+    /// The tree machinery's warnings and notes as the commands print them (`-q` honoured).
+    static let console = Diagnostics(warning: { Console.warning($0) }, note: { Console.line($0) })
+}
+
+extension Progress: ProgressReporting {}

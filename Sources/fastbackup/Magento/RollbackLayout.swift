@@ -14,4 +14,9 @@ enum RollbackLayout {
     /// The same inside a media folder that is a volume of its own (the rollback stages there):
     /// what a media backup must exclude at the top of the media tree.
     static let internalMediaNames: [String] = ["\(internalPrefix)*"]
+
+    /// A rollback's swap journal: in `var/` of the root, which no code or media rollback replaces.
+    static func journalPath(root: MagentoRoot, kind: BackupKind) -> String {
+        root.path + "/var/.fastbackup-rollback-\(kind.rawValue).journal"
+    }
 }

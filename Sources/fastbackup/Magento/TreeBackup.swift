@@ -48,8 +48,8 @@ struct TreeBackup {
             let archiving = Clock.seconds()
             Progress.shared.start(label: "\(kind.title) backup", totalBytes: totalBytes, totalFiles: totalFiles)
             defer { Progress.shared.stop() }
-            let report = try TreeArchiver(limits: limits).archive(
-                base: base, prefix: prefix, includeBase: includeBase, exclude: exclude, into: writer, progress: .shared)
+            let report = try TreeArchiver(limits: limits, diagnostics: .console).archive(
+                base: base, prefix: prefix, includeBase: includeBase, exclude: exclude, into: writer, progress: Progress.shared)
             try writer.finish()
             let stats = try compressor.finish()
             if !report.unreadable.isEmpty {

@@ -75,7 +75,7 @@ struct TreeRestore {
         let token = SignalGuard.shared.addCleanup {
             guard staging.withCPath({ s in aside.withCPath { rename(s, $0) } }) == 0 else { return }
             // A writer whose path lookup began before the rename may still add one file; retry.
-            for _ in 0..<5 where TreeRemover.remove(aside) != nil { usleep(10_000) }
+            for _ in 0..<5 where TreeRemover.remove(aside, diagnostics: .console) != nil { usleep(10_000) }
         }
         var swap: TreeSwap
         var holders: [(path: PathBytes, mode: mode_t, mtime: timespec)] = []
@@ -109,11 +109,11 @@ struct TreeRestore {
             // fail here; wait for that clean-up (it ends the process) rather than exit under it.
             SignalGuard.shared.critical {}
             SignalGuard.shared.removeCleanup(token)
-            TreeRemover.remove(staging)
+            TreeRemover.remove(staging, diagnostics: .console)
             throw error
         }
         SignalGuard.shared.removeCleanup(token)
-        let journal = TreeSwap.journalPath(root: root, kind: kind)
+        let journal = RollbackLayout.journalPath(root: root, kind: kind)
         let liveHolderTimes: [(PathBytes, timespec)] = holders.compactMap { h in
             var st = stat()
             return h.path.withCPath({ lstat($0, &st) }) == 0 ? (h.path, st.st_mtim) : nil
@@ -121,7 +121,7 @@ struct TreeRestore {
         do {
             try swap.checkRenamable()
         } catch {
-            TreeRemover.remove(staging)
+            TreeRemover.remove(staging, diagnostics: .console)
             throw error
         }
         var journalWritten = false
@@ -135,7 +135,7 @@ struct TreeRestore {
             }
         } catch let error as SwapUndoneError {
             unlink(journal)
-            swap.cleanUp()
+            swap.cleanUp(diagnostics: .console)
             // The renames back stamped the folders that hold the units; give them their times back.
             for (path, mtime) in liveHolderTimes { setModificationTime(path, mtime) }
             if let baseTime { setModificationTime(liveBase, baseTime) }
@@ -144,7 +144,7 @@ struct TreeRestore {
             // No journal (a full disk, say): nothing was renamed, and the staged copy would
             // otherwise stay until the next rollback.
             unlink(journal + ".tmp")
-            TreeRemover.remove(staging)
+            TreeRemover.remove(staging, diagnostics: .console)
             throw error
         }
         for h in holders {
@@ -153,7 +153,7 @@ struct TreeRestore {
         }
         return PendingRemovals.Removal {
             let removing = Clock.seconds()
-            swap.cleanUp()
+            swap.cleanUp(diagnostics: .console)
             Console.detail("removed the replaced \(kind.rawValue) tree in \(Clock.since(removing))")
             if let baseTime { setModificationTime(liveBase, baseTime) }
         }
@@ -191,6 +191,7 @@ struct TreeRestore {
 
     private func extractorOptions() -> ArchiveExtractor.Options {
         var options = ArchiveExtractor.Options()
+        options.diagnostics = .console
         let limits = ResourceLimits.current
         // Each writer holds one descriptor; the decompressor and the archive need a few more.
         options.writerThreads = max(1, min(max(2, limits.cores * 2), limits.descriptorBudget / 2, limits.processes / 4))
@@ -198,6 +199,7 @@ struct TreeRestore {
             options.requiredPrefix = PathBytes(path: "pub/media")
         } else {
             options.manifestPath = PathBytes(path: BackupManifest.archivePath)
+            options.manifestMaximumSize = Int64(BackupManifest.maximumSize)
             let rules = ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: [])
             options.skip = { rel in rules.excludes(rel) || rel.starts(with: PathBytes(path: ".fastbackup-")) }
         }
@@ -300,13 +302,13 @@ struct TreeRestore {
     /// Finishes or cleans up what an interrupted rollback left behind.
     static func recover(root: MagentoRoot) throws {
         for kind in [BackupKind.code, .media] {
-            let journal = TreeSwap.journalPath(root: root, kind: kind)
+            let journal = RollbackLayout.journalPath(root: root, kind: kind)
             guard FileManager.default.fileExists(atPath: journal) else { continue }
             let swap = try TreeSwap.readJournal(journal)
             Console.line("A previous \(kind.rawValue) rollback was interrupted while swapping the restored tree in; finishing it.")
             try swap.perform()
             unlink(journal)
-            swap.cleanUp()
+            swap.cleanUp(diagnostics: .console)
         }
         // Staging or old folders without a journal: a run killed before or after its swap.
         var bases = [root.path, root.path + "/pub"]
@@ -324,7 +326,7 @@ struct TreeRestore {
                 } else {
                     Console.line("Removing \(base)/\(name): the tree an earlier rollback replaced, not yet deleted when it stopped.")
                 }
-                TreeRemover.remove(PathBytes(path: base + "/" + name))
+                TreeRemover.remove(PathBytes(path: base + "/" + name), diagnostics: .console)
             }
         }
     }

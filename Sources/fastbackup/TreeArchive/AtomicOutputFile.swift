@@ -14,10 +14,10 @@ final class AtomicOutputFile {
     /// Removes the temporary files of runs killed with SIGKILL (which no clean-up can catch):
     /// hidden `.<name>.<pid>.<n>.partial` files. Called under the run lock, so none is a live
     /// run's. A killed media backup left ~100 MB that nothing listed.
-    static func removeLeftovers(in dir: String) {
+    static func removeLeftovers(in dir: String, diagnostics: Diagnostics = .standardError) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
         for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
-            Console.line("Removing \(dir)/\(name), left by an interrupted backup.")
+            diagnostics.note("Removing \(dir)/\(name), left by an interrupted backup.")
             unlink(dir + "/" + name)
         }
     }
@@ -29,11 +29,11 @@ final class AtomicOutputFile {
         let name = (finalPath as NSString).lastPathComponent
         temporaryPath = "\(dir)/.\(name).\(getpid()).\(AtomicOutputFile.nextSerial()).partial"
         if FileManager.default.fileExists(atPath: finalPath) {
-            throw CommandError("The backup file \(finalPath) already exists.")
+            throw TreeError("The backup file \(finalPath) already exists.")
         }
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            throw CommandError("Cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
+            throw TreeError("Cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
         }
         let path = temporaryPath
         cleanupToken = SignalGuard.shared.addCleanup { unlink(path) }
@@ -54,19 +54,19 @@ final class AtomicOutputFile {
     /// Flushes to disk and links into place (the directory entry is made durable too). Throws
     /// when the final name exists by then: it is never overwritten.
     func commit() throws {
-        guard fd >= 0 else { throw CommandError("\(finalPath): output already closed") }
+        guard fd >= 0 else { throw TreeError("\(finalPath): output already closed") }
         if fsync(fd) != 0 {
             let err = errno
             abandon()
-            throw CommandError("Cannot write \(finalPath): \(String(cString: strerror(err)))")
+            throw TreeError("Cannot write \(finalPath): \(String(cString: strerror(err)))")
         }
         close(fd)
         fd = -1
         guard link(temporaryPath, finalPath) == 0 else {
             let err = errno
             abandon()
-            if err == EEXIST { throw CommandError("The backup file \(finalPath) already exists.") }
-            throw CommandError("Cannot link \(temporaryPath) to \(finalPath): \(String(cString: strerror(err)))")
+            if err == EEXIST { throw TreeError("The backup file \(finalPath) already exists.") }
+            throw TreeError("Cannot link \(temporaryPath) to \(finalPath): \(String(cString: strerror(err)))")
         }
         unlink(temporaryPath)
         if let token = cleanupToken { SignalGuard.shared.removeCleanup(token) }

@@ -139,7 +139,7 @@ final class DirectoryWalker {
         let top = Pending(absolutePath: base, relativePath: [], identity: nil)
         let first = Self.list(base, identity: nil)
         if case .failed(let err) = first {
-            throw CommandError("Cannot read directory \(base.displayString): \(String(cString: strerror(err)))")
+            throw TreeError("Cannot read directory \(base.displayString): \(String(cString: strerror(err)))")
         }
         let ready = ClaimableFuture<Listing>()
         _ = ready.claim()

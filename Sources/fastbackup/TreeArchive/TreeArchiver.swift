@@ -61,19 +61,24 @@ final class TreeArchiver {
     /// change the tree at an exact point of the run.
     var beforeWriting: ((PathBytes) -> Void)?
 
-    init(limits: Limits) { self.limits = limits }
+    let diagnostics: Diagnostics
+
+    init(limits: Limits, diagnostics: Diagnostics = .standardError) {
+        self.limits = limits
+        self.diagnostics = diagnostics
+    }
 
     /// Archives the tree under `base` into `writer`. `includeBase` adds an entry for `base`
     /// itself, named `prefix` (used for `pub/media`, so its own mode and mtime come back).
     func archive(base: PathBytes, prefix: PathBytes, includeBase: Bool,
                  exclude: @escaping (PathBytes, stat) -> Bool,
-                 into writer: TarWriter, progress: Progress) throws -> ArchiveReport {
+                 into writer: TarWriter, progress: ProgressReporting) throws -> ArchiveReport {
         var report = ArchiveReport()
         let queue = BoundedQueue<Handoff>(capacity: max(2, limits.queuedEntries / ReadAheadBatching.maxFiles))
         let prefetcher = FilePrefetcher(threads: limits.readerThreads, budgetBytes: limits.prefetchBytes,
                                         maxFileSize: limits.prefetchMaxFile)
         let walker = DirectoryWalker(threads: limits.walkerThreads, exclude: exclude)
-        let problems = ProblemLog()
+        let problems = ProblemLog(warn: diagnostics.warning)
 
         let emitter = Thread { [self] in
             // Inodes already queued under one name; later names carry no read-ahead body.
@@ -100,7 +105,7 @@ final class TreeArchiver {
                 if includeBase {
                     var st = stat()
                     guard base.withCPath({ stat($0, &st) }) == 0 else {
-                        throw CommandError("Cannot read \(base.displayString): \(String(cString: strerror(errno)))")
+                        throw TreeError("Cannot read \(base.displayString): \(String(cString: strerror(errno)))")
                     }
                     add(self.header(name: prefix, info: st, link: []), path: base, info: st, readAhead: false)
                 }
@@ -279,7 +284,9 @@ final class ProblemLog: @unchecked Sendable {
     /// what Magento's message says; other errors (EIO, ENAMETOOLONG, EMFILE) get a plainer one.
     private(set) var onlyPermissions = true
 
-    func warn(_ text: String) { Console.warning(text) }
+    let warn: (String) -> Void
+
+    init(warn: @escaping (String) -> Void) { self.warn = warn }
 
     func unreadable(_ path: String, _ err: Int32) {
         lock.lock(); defer { lock.unlock() }

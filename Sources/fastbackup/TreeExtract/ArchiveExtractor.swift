@@ -49,11 +49,15 @@ final class ArchiveExtractor {
         /// live tree, the folders a code rollback leaves alone (`pub/media`) and the archive
         /// itself. Replacing one of them, or a folder holding one (`pub` by a file), is refused.
         var protectedPaths: [PathBytes] = []
-        /// A small file the backup wrote about itself (BackupManifest.archivePath): read into the
+        /// A small file the backup wrote about itself (the code manifest): read into the
         /// report instead of being written out.
         var manifestPath: PathBytes?
+        /// The largest such file read into the report; a larger one is extracted as content.
+        var manifestMaximumSize: Int64 = 1 << 20
         /// Told of every entry handled (bytes of regular files), for the progress line.
-        var progress: Progress?
+        var progress: ProgressReporting?
+        /// Where skipped entries and owners that could not be set are reported.
+        var diagnostics: Diagnostics = .standardError
     }
 
     struct Report {
@@ -131,7 +135,8 @@ final class ArchiveExtractor {
             guard var rel = try policy.normalise(entryName) else { continue }
             if let prefix = options.requiredPrefix {
                 guard let stripped = strip(prefix, from: rel) else {
-                    // Magento's archiver writes `pub/` before `pub/media/`: parents of the prefix are not content.
+                    // Archivers that write the parents of the prefix first (Magento's writes `pub/`
+                    // before `pub/media/`) give entries that are not content.
                     if header.kind == .directory, isAncestor(rel, of: prefix) { continue }
                     throw UnsafeArchiveError(entry: entryName.displayString, reason: "is outside \(prefix.displayString)")
                 }
@@ -141,7 +146,7 @@ final class ArchiveExtractor {
                 if header.kind == .directory { directories.append(([], header)) }
                 continue
             }
-            if rel == options.manifestPath, header.kind == .regular, header.size <= BackupManifest.maximumSize {
+            if rel == options.manifestPath, header.kind == .regular, header.size <= options.manifestMaximumSize {
                 report.manifest = try readWhole(header, reader: reader)
                 continue
             }
@@ -219,7 +224,7 @@ final class ArchiveExtractor {
                 try makeHardLink(target: target, rel: rel, base: base, entry: entryName)
                 report.hardLinks += 1
             case .fifo, .characterDevice, .blockDevice:
-                Console.warning("\(entryName.displayString): device nodes and FIFOs are not restored; skipped")
+                options.diagnostics.warning("\(entryName.displayString): device nodes and FIFOs are not restored; skipped")
             case .other(UInt8(ascii: "V")):
                 break   // a volume label: a name for the archive, no file
             case .other(let flag):
@@ -240,7 +245,7 @@ final class ArchiveExtractor {
             try applyMetadata(header, path: base.appendingComponent(rel), entry: header.name.bytes, fd: fd)
         }
         if let first = firstOwnerFailure {
-            Console.warning("could not set the owner of \(ownerFailures) restored entries, which keep the owner \(geteuid()):\(getegid()); the first: \(first)")
+            options.diagnostics.warning("could not set the owner of \(ownerFailures) restored entries, which keep the owner \(geteuid()):\(getegid()); the first: \(first)")
         }
         return report
     }
@@ -326,7 +331,7 @@ final class ArchiveExtractor {
         for p in protectedAbsolute where p == path || (p.count > path.count && p.starts(with: path) && p[path.count] == UInt8(ascii: "/")) {
             throw UnsafeArchiveError(entry: entry.displayString, reason: "would replace \(path.displayString), which holds \(p.displayString), left alone by this rollback")
         }
-        if let err = TreeRemover.remove(path) {
+        if let err = TreeRemover.remove(path, diagnostics: options.diagnostics) {
             throw ExtractError(entry: entry.displayString, path: path.displayString, errno: err, message: "cannot replace the existing entry")
         }
     }

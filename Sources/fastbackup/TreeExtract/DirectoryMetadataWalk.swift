@@ -91,6 +91,6 @@ struct DirectoryMetadataWalk {
     private static func isGone(_ err: Int32) -> Bool { err == ENOENT || err == ELOOP || err == ENOTDIR }
 
     private static func openError(_ rel: PathBytes, _ err: Int32) -> Error {
-        CommandError("Cannot open the restored folder \(rel.displayString) to set its mode and times: \(String(cString: strerror(err)))")
+        TreeError("Cannot open the restored folder \(rel.displayString) to set its mode and times: \(String(cString: strerror(err)))")
     }
 }

@@ -29,13 +29,13 @@ enum TreeRemover {
     /// never there), or the errno of the first failure; on a failure, what was removed stays
     /// removed and the rest is left.
     @discardableResult
-    static func remove(_ path: PathBytes, threads: Int = defaultThreads) -> Int32? {
+    static func remove(_ path: PathBytes, threads: Int = defaultThreads, diagnostics: Diagnostics = .standardError) -> Int32? {
         var st = stat()
         guard path.withCPath({ lstat($0, &st) }) == 0 else { return errno == ENOENT ? nil : errno }
         if (st.st_mode & S_IFMT) != S_IFDIR {
             return path.withCPath { unlink($0) } == 0 || errno == ENOENT ? nil : errno
         }
-        return ParallelRemoval(top: path, device: st.st_dev).run(threads: max(1, threads))
+        return ParallelRemoval(top: path, device: st.st_dev, diagnostics: diagnostics).run(threads: max(1, threads))
     }
 }
 
@@ -70,11 +70,13 @@ private final class ParallelRemoval: @unchecked Sendable {
     private var running = 0
 
     private let device: dev_t
+    private let diagnostics: Diagnostics
 
-    init(top path: PathBytes, device: dev_t) {
+    init(top path: PathBytes, device: dev_t, diagnostics: Diagnostics) {
         top = RemovalNode(path: path, parent: nil)
         stack = [top]
         self.device = device
+        self.diagnostics = diagnostics
     }
 
     func run(threads: Int) -> Int32? {
@@ -143,7 +145,7 @@ private final class ParallelRemoval: @unchecked Sendable {
         var st = stat()
         if fstat(fd, &st) != 0 || st.st_dev != device {
             close(fd)
-            Console.warning("left \(node.path.displayString) alone: it is on another filesystem (a mount point)")
+            diagnostics.warning("left \(node.path.displayString) alone: it is on another filesystem (a mount point)")
             return ([], nil, true)
         }
         // A folder without write permission cannot be emptied; we created it, so fix it.

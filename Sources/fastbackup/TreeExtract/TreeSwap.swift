@@ -18,22 +18,17 @@ struct TreeSwap: Codable {
     let oldBase: PathBytes
     var units: [Unit]
 
-    /// Journals live in `var/` of the root, which no code or media rollback replaces.
-    static func journalPath(root: MagentoRoot, kind: BackupKind) -> String {
-        root.path + "/var/.fastbackup-rollback-\(kind.rawValue).journal"
-    }
-
     func writeJournal(to path: String) throws {
         let data = try JSONEncoder().encode(self)
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CommandError("Cannot write the rollback journal \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw TreeError("Cannot write the rollback journal \(tmp): \(String(cString: strerror(errno)))") }
         let ok = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
         close(fd)
         guard ok, Glibc.rename(tmp, path) == 0 else {
-            throw CommandError("Cannot write the rollback journal \(path): \(String(cString: strerror(errno)))")
+            throw TreeError("Cannot write the rollback journal \(path): \(String(cString: strerror(errno)))")
         }
         let dfd = open(dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
@@ -46,23 +41,23 @@ struct TreeSwap: Codable {
 
     /// Refuses, before anything is renamed, a swap that rename(2) cannot do: a unit on another
     /// device than `liveBase` (EXDEV), or a mount point at or below a unit (EBUSY, or a mounted
-    /// volume carried into the set-aside tree and emptied with it). Throws `CommandError`.
+    /// volume carried into the set-aside tree and emptied with it). Throws `TreeError`.
     func checkRenamable(mounts: MountTable = .current()) throws {
         var base = stat()
         guard liveBase.withCPath({ stat($0, &base) }) == 0 else {
-            throw CommandError("Cannot read \(liveBase.displayString): \(String(cString: strerror(errno)))")
+            throw TreeError("Cannot read \(liveBase.displayString): \(String(cString: strerror(errno)))")
         }
         let realBase = TreeSwap.resolved(liveBase)
         for unit in units {
             let live = realBase.appendingComponent(unit.path)
             if let mount = mounts.mounts(atOrBelow: live).first {
-                throw CommandError("Cannot swap the restored tree in: \(mount.displayString) is a mount point at or inside \(unit.path.displayString), which the swap would rename; a mounted volume cannot be moved (and must not be emptied). Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree), or unmount it first.")
+                throw TreeError("Cannot swap the restored tree in: \(mount.displayString) is a mount point at or inside \(unit.path.displayString), which the swap would rename; a mounted volume cannot be moved (and must not be emptied). Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree), or unmount it first.")
             }
             for (path, what) in [(liveBase.appendingComponent(unit.path), "live"), (stagingBase.appendingComponent(unit.path), "staged")] {
                 var st = stat()
                 guard path.withCPath({ lstat($0, &st) }) == 0 else { continue }
                 if st.st_dev != base.st_dev {
-                    throw CommandError("Cannot swap the restored tree in: the \(what) path \(path.displayString) is on another filesystem than \(liveBase.displayString), and a rename cannot cross filesystems. Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
+                    throw TreeError("Cannot swap the restored tree in: the \(what) path \(path.displayString) is on another filesystem than \(liveBase.displayString), and a rename cannot cross filesystems. Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
                 }
             }
         }
@@ -89,7 +84,7 @@ struct TreeSwap: Codable {
                     // Already swapped in, unless the live one is missing too: then the staged
                     // copy went somewhere else, and calling it done would lose the unit.
                     if exists(live) { continue }
-                    throw CommandError("Cannot finish the swap of \(unit.path.displayString): neither the staged copy \(staged.displayString) nor the live path \(live.displayString) exists")
+                    throw TreeError("Cannot finish the swap of \(unit.path.displayString): neither the staged copy \(staged.displayString) nor the live path \(live.displayString) exists")
                 }
                 if exists(live) && !exists(old) {
                     try makeDirectories(parentOf: old)
@@ -114,15 +109,15 @@ struct TreeSwap: Codable {
             if failed.isEmpty {
                 throw SwapUndoneError(description: "\(error) The \(done.count) renames already done were undone; the live tree is as it was.")
             }
-            throw CommandError("\(error) Undoing the renames already done failed for: \(failed.joined(separator: "; ")). The set-aside tree is in \(oldBase.displayString) and the restored one in \(stagingBase.displayString).")
+            throw TreeError("\(error) Undoing the renames already done failed for: \(failed.joined(separator: "; ")). The set-aside tree is in \(oldBase.displayString) and the restored one in \(stagingBase.displayString).")
         }
     }
 
     /// Removes the set-aside live tree and what is left of the staging folder.
-    func cleanUp() {
+    func cleanUp(diagnostics: Diagnostics = .standardError) {
         for path in [oldBase, stagingBase] {
-            if let err = TreeRemover.remove(path) {
-                Console.warning("could not remove \(path.displayString): \(String(cString: strerror(err)))")
+            if let err = TreeRemover.remove(path, diagnostics: diagnostics) {
+                diagnostics.warning("could not remove \(path.displayString): \(String(cString: strerror(err)))")
             }
         }
     }
@@ -135,7 +130,7 @@ struct TreeSwap: Codable {
     private func move(_ from: PathBytes, _ to: PathBytes) throws {
         let err = TreeSwap.rename(from, to)
         guard err == 0 else {
-            throw CommandError("Cannot rename \(from.displayString) to \(to.displayString): \(String(cString: strerror(err)))")
+            throw TreeError("Cannot rename \(from.displayString) to \(to.displayString): \(String(cString: strerror(err)))")
         }
     }
 
@@ -165,7 +160,7 @@ struct TreeSwap: Codable {
         if exists(parent) { return }
         try makeDirectories(parentOf: parent)
         if parent.withCPath({ mkdir($0, 0o755) }) != 0 && errno != EEXIST {
-            throw CommandError("Cannot create \(parent.displayString): \(String(cString: strerror(errno)))")
+            throw TreeError("Cannot create \(parent.displayString): \(String(cString: strerror(errno)))")
         }
     }
 }

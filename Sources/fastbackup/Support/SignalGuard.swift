@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SystemCalls
 
 /// Turns SIGINT, SIGTERM and SIGHUP into an orderly exit: the registered clean-ups run (remove
 /// a temporary archive, the maintenance flag we set), then the process exits with 128+signal.
@@ -58,7 +59,8 @@ final class SignalGuard: @unchecked Sendable {
         let work = cleanups.sorted { $0.key > $1.key }.map(\.value)
         cleanups = [:]
         lock.unlock()
-        Console.error("\nfastbackup: interrupted by signal \(sig); cleaning up")
+        let text = Array("\nfastbackup: interrupted by signal \(sig); cleaning up\n".utf8)
+        text.withUnsafeBytes { try? FileDescriptor(rawValue: 2).writeAll($0) }
         for w in work { w() }
         _exit(128 + sig)
     }

@@ -1,0 +1,44 @@
+import Foundation
+import XCTest
+
+/// The layers of Sources/ (README, "Layout") as a check the build cannot make yet: the generic
+/// tree machinery lives in folders of the executable, so nothing but this test stops it from
+/// reaching up into the command line or into Magento. Comments are not code and are skipped.
+final class LayeringTests: XCTestCase {
+    private func codeLines(in folder: String) throws -> [(file: String, line: Int, text: String)] {
+        let dir = packageRoot + "/Sources/" + folder
+        var out: [(String, Int, String)] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".swift") {
+            let text = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
+            for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = line.trimmingCharacters(in: .whitespaces)
+                if code.hasPrefix("//") { continue }
+                out.append((folder + "/" + name, i + 1, String(code)))
+            }
+        }
+        return out
+    }
+
+    /// TreeArchive, TreeExtract and Support know no console, no command error, no store layout.
+    func testGenericTreeMachineryKnowsNoCommandLineAndNoMagento() throws {
+        let forbidden = ["CommandError", "Console.", "MagentoRoot", "BackupKind", "RollbackLayout", "BackupManifest",
+                         "MaintenanceMode", "Progress.shared", "\"pub/media", "env.php"]
+        for folder in ["fastbackup/TreeArchive", "fastbackup/TreeExtract", "fastbackup/Support"] {
+            for (file, line, text) in try codeLines(in: folder) {
+                for word in forbidden where text.contains(word) {
+                    XCTFail("\(file):\(line) uses \(word), which belongs to the command line or the Magento layer: \(text)")
+                }
+            }
+        }
+    }
+
+    /// The system-call layer and the compressor stay free of Foundation (start-up time, and the
+    /// layer under everything must not pull it in).
+    func testSystemCallsAndParallelGzipDoNotImportFoundation() throws {
+        for folder in ["SystemCalls", "ParallelGzip"] {
+            for (file, line, text) in try codeLines(in: folder) where text == "import Foundation" {
+                XCTFail("\(file):\(line) imports Foundation")
+            }
+        }
+    }
+}
