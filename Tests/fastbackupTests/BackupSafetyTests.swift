@@ -199,6 +199,26 @@ final class BackupSafetyTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: out.path + "/c/1", encoding: .utf8), "linked body\n")
     }
 
+    /// Files removed after the walk listed them and before the readers read them, several in
+    /// one batch and one on each side of a batch boundary (64 entries): each is skipped with a
+    /// warning, and every other file of the batch keeps its own body.
+    func testFilesVanishingBetweenWalkAndReadInsideBatches() throws {
+        try requireTool("tar")
+        let t = try TempTree("vanish")
+        for i in 0..<200 { try t.file(String(format: "base/f%03d", i), "body of \(i)\n") }
+        let doomed: Set<Int> = [0, 7, 14, 62, 63, 64, 65, 127, 128, 199]
+        let archive = try archiveTree(t.path + "/base", prefetchMaxFile: 1 << 20, beforeWalkEntry: { rel in
+            if let n = Int(rel.dropFirst()), doomed.contains(n) { unlink(t.path + "/base/" + rel) }
+        })
+        let names = try sh("tar -tf '\(archive)'").split(separator: "\n").map(String.init)
+        XCTAssertEqual(names, (0..<200).filter { !doomed.contains($0) }.map { String(format: "f%03d", $0) })
+        let out = try TempTree("vanish-out")
+        try sh("tar -xf '\(archive)' -C '\(out.path)'")
+        for i in 0..<200 where !doomed.contains(i) {
+            XCTAssertEqual(try String(contentsOfFile: out.path + String(format: "/f%03d", i), encoding: .utf8), "body of \(i)\n")
+        }
+    }
+
     /// Untouched hard links still become link entries to the first name.
     func testHardLinksStayLinks() throws {
         try requireTool("tar")
