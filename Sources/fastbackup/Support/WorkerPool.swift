@@ -95,29 +95,19 @@ final class Future<Value>: @unchecked Sendable {
 /// a job queued ahead that the consumer reaches before any worker has started it is done by the
 /// consumer itself, instead of a sleep until a worker gets to it and a wake-up after.
 final class ClaimableFuture<Value>: @unchecked Sendable {
-    private let condition = NSCondition()
-    /// An atomic flag, not the condition's mutex: the emitter and a walker thread race for the
-    /// same folders, and a contended mutex costs a futex wait and wake each time.
+    private let result = Future<Value>()
+    /// An atomic flag, not a mutex: the emitter and a walker thread race for the same folders,
+    /// and a contended mutex costs a futex wait and wake each time.
     private let claimed = Atomic<Bool>(false)
-    private var value: Value?
 
     /// True for the one caller that gets to compute the value.
     func claim() -> Bool {
         claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 
-    func fulfil(_ v: Value) {
-        condition.lock()
-        value = v
-        condition.broadcast()
-        condition.unlock()
-    }
+    func fulfil(_ v: Value) { result.fulfil(v) }
 
-    func wait() -> Value {
-        condition.lock(); defer { condition.unlock() }
-        while value == nil { condition.wait() }
-        return value!
-    }
+    func wait() -> Value { result.wait() }
 }
 
 /// A counting budget that never blocks: takers that do not fit go without. Atomic, because the
