@@ -63,12 +63,12 @@ public final class FileDescriptorSource: TarByteSource {
     /// Reads once with `read(2)`; returns 0 at end of file.
     /// - Throws: `TarError` of kind `.io(operation: "read")` carrying `errno` and `path`.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try readRetryingEINTR(fd: fd, into: buffer, path: path)
+        try readOnce(fd: fd, into: buffer, path: path)
     }
 }
 
-/// One `read(2)`, typed: the errno becomes a `TarError` naming `path`.
-func readRetryingEINTR(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+/// One `read(2)` (EINTR retried by `FileDescriptor`); the errno becomes a `TarError` naming `path`.
+func readOnce(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
     do { return try FileDescriptor(rawValue: fd).read(into: buffer) }
     catch { throw TarError(.io(operation: "read"), errno: error.rawValue, path: path) }
 }

@@ -126,7 +126,7 @@ public final class TarWriter {
                 let room = min(Int(wanted), TarWriter.bufferCapacity - filled)
                 let n: Int
                 do {
-                    n = try readRetryingEINTR(fd: fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + room)]), path: path)
+                    n = try readOnce(fd: fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + room)]), path: path)
                 } catch var error as TarError {
                     error.entry = current?.name
                     error.offset = streamOffset

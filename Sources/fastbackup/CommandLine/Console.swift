@@ -1,5 +1,4 @@
 import Foundation
-import SystemCalls
 
 /// Where the command's lines go: Magento's lines to stdout, warnings and errors to stderr.
 enum Console {
@@ -29,12 +28,6 @@ enum Console {
     }
 }
 
-/// Writes all of `text`, retrying short writes and EINTR. A closed pipe (`| head`) or a full
-/// disk behind stdout is not worth dying for: the write is dropped (SIGPIPE is ignored).
-func emit(_ fd: Int32, _ text: String) {
-    let bytes = Array(text.utf8)
-    bytes.withUnsafeBytes { raw in try? FileDescriptor(rawValue: fd).writeAll(raw) }
-}
 
 extension Diagnostics {
     /// The tree machinery's warnings and notes as the commands print them (`-q` honoured).

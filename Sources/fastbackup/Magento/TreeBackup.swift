@@ -110,9 +110,7 @@ struct TreeBackup {
     }
 
     static func checkFreeSpace(needed: Int, at dir: String) throws {
-        var fs = statvfs()
-        guard statvfs(dir, &fs) == 0 else { return }
-        let free = Int(fs.f_bavail) * Int(fs.f_frsize)
+        guard let free = SpaceBound.freeBytes(at: dir) else { return }
         if free < needed {
             throw CommandError("Not enough free space in \(dir): the archive may need up to \(formatBytes(Int64(needed))) and \(formatBytes(Int64(free))) is free. Free some space, or use --skip-space-check if the data compresses well.")
         }

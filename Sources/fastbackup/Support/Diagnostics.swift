@@ -1,3 +1,4 @@
+import Glibc
 import SystemCalls
 
 /// Where the tree machinery reports what a person should see but what does not stop the work:
@@ -9,13 +10,15 @@ struct Diagnostics: @unchecked Sendable {
     var note: (String) -> Void
 
     static let standardError = Diagnostics(
-        warning: { text in Diagnostics.write("fastbackup: warning: " + text + "\n") },
-        note: { text in Diagnostics.write(text + "\n") })
+        warning: { text in emit(STDERR_FILENO, "fastbackup: warning: " + text + "\n") },
+        note: { text in emit(STDERR_FILENO, text + "\n") })
+}
 
-    private static func write(_ text: String) {
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBytes { try? FileDescriptor(rawValue: 2).writeAll($0) }
-    }
+/// Writes all of `text`, retrying short writes and EINTR. A closed pipe (`| head`) or a full
+/// disk behind stdout is not worth dying for: the write is dropped (SIGPIPE is ignored).
+func emit(_ fd: Int32, _ text: String) {
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBytes { raw in try? FileDescriptor(rawValue: fd).writeAll(raw) }
 }
 
 /// Told of every entry a backup or a rollback handles, for a progress line.

@@ -59,8 +59,7 @@ final class SignalGuard: @unchecked Sendable {
         let work = cleanups.sorted { $0.key > $1.key }.map(\.value)
         cleanups = [:]
         lock.unlock()
-        let text = Array("\nfastbackup: interrupted by signal \(sig); cleaning up\n".utf8)
-        text.withUnsafeBytes { try? FileDescriptor(rawValue: 2).writeAll($0) }
+        emit(STDERR_FILENO, "\nfastbackup: interrupted by signal \(sig); cleaning up\n")
         for w in work { w() }
         _exit(128 + sig)
     }

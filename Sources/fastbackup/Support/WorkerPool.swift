@@ -16,7 +16,7 @@ final class WorkerPool: @unchecked Sendable {
 
     init(threads count: Int, name: String) {
         threadCount = max(1, count)
-        for i in 0..<max(1, count) {
+        for i in 0..<threadCount {
             // Each thread keeps the pool alive until `shutdown` lets it return.
             let t = Thread { [self] in self.run() }
             t.name = "\(name)-\(i)"

@@ -34,18 +34,21 @@ struct FileIdentity: Hashable {
     }
 
     /// Whether `fd` is still this file (false too when fstat fails).
-    func matches(fd: Int32) -> Bool {
+    func matches(fd: Int32) -> Bool { status(ifMatching: fd) != nil }
+
+    /// `fd`'s fstat when `fd` is still this file; nil when it is another or fstat fails.
+    func status(ifMatching fd: Int32) -> stat? {
         var st = stat()
-        guard fstat(fd, &st) == 0 else { return false }
-        return FileIdentity(st) == self
+        guard fstat(fd, &st) == 0, FileIdentity(st) == self else { return nil }
+        return st
     }
 }
 
 /// A concurrent directory walker that emits entries in a deterministic order: depth-first,
 /// names sorted bytewise within each directory (the order `LC_ALL=C` sorting gives).
 ///
-/// Worker threads do `readdir` and `lstat` for directories ahead of the emitter: when the
-/// emitter lists a directory it queues all its subdirectories, so on a tree of many small
+/// Worker threads do `getdents64` and `lstat` for directories ahead of the emitter: when the
+/// emitter lists a directory it queues its subdirectories, so on a tree of many small
 /// directories the metadata work of several directories overlaps. Bounds, fixed up front:
 /// - threads: `threads` (I/O bound, so more than the cores is useful);
 /// - open descriptors: one per thread (a directory is closed before the next is opened);
@@ -58,17 +61,9 @@ struct FileIdentity: Hashable {
 /// Each directory is opened with O_NOFOLLOW and its fstat must match what its parent's
 /// listing saw; a directory swapped after that is reported as `.replaced`, not read.
 final class DirectoryWalker {
-    private struct Child {
-        let name: PathBytes
-        let info: stat
-        /// lstat's errno when it failed for another reason than the entry vanishing (EACCES on
-        /// a folder that can be listed but not searched, EIO): reported, never skipped silently.
-        var statError: Int32 = 0
-    }
-
     private enum Listing {
         /// `budget` entries are held in the walker's entry budget until the emitter takes it.
-        case ok([Child], budget: Int)
+        case ok([FolderEntry], budget: Int)
         case failed(errno: Int32)
         case replaced
         /// Listed ahead, but over the entry budget: the emitter lists it again itself.
@@ -79,7 +74,7 @@ final class DirectoryWalker {
 
     /// The entries of the folder a stack frame walks.
     private enum Children {
-        case whole([Child])
+        case whole([FolderEntry])
         case large(LargeFolderListing)
 
         var count: Int {
@@ -90,10 +85,10 @@ final class DirectoryWalker {
         }
 
         /// Nil for an entry of a large folder that vanished before its piece was read.
-        func child(at i: Int) -> Child? {
+        func child(at i: Int) -> FolderEntry? {
             switch self {
             case .whole(let c): return c[i]
-            case .large(let l): return l.entry(at: i).map { Child(name: $0.name, info: $0.info, statError: $0.statError) }
+            case .large(let l): return l.entry(at: i)
             }
         }
     }
@@ -266,42 +261,24 @@ final class DirectoryWalker {
         var keepOpen = false
         defer { if !keepOpen { dir.close() } }
         if let identity, !identity.matches(fd: dir.rawValue) { return .replaced }
-        // Names as the kernel gives them, NUL-terminated, one after another.
-        var arena: [UInt8] = [], starts: [UInt32] = []
+        var names = FolderNames()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: DirectoryStream.recommendedBufferSize, alignment: 8)
         defer { buffer.deallocate() }
         do {
             try DirectoryStream.forEachEntry(in: dir, buffer: buffer) { entry in
-                if entry.isDotOrDotDot { return }
-                starts.append(UInt32(arena.count))
-                arena.append(contentsOf: entry.name)
-                arena.append(0)
+                if !entry.isDotOrDotDot { names.append(entry.name) }
             }
         } catch let error as SystemCallError {
             return .failed(errno: error.errno.rawValue)
         } catch {
             return .failed(errno: EIO)
         }
-        starts.append(UInt32(arena.count))
-        if starts.count - 1 > LargeFolderListing.threshold {
+        if names.count > LargeFolderListing.threshold {
             keepOpen = true
-            return .large(LargeFolderListing(directory: dir, arena: arena, starts: starts))
+            return .large(LargeFolderListing(directory: dir, names: names))
         }
-        var children: [Child] = []
-        children.reserveCapacity(starts.count - 1)
-        arena.withUnsafeBufferPointer { bytes in
-            for i in 0..<(starts.count - 1) {
-                let start = Int(starts[i]), end = Int(starts[i + 1]) - 1
-                let cName = UnsafeRawPointer(bytes.baseAddress! + start).assumingMemoryBound(to: CChar.self)
-                do throws(Errno) {
-                    children.append(Child(name: PathBytes(bytes[start..<end]), info: try dir.status(of: cName)))
-                } catch {
-                    // Vanished between the listing and lstat: not there any more.
-                    if error == .noSuchFile { continue }
-                    children.append(Child(name: PathBytes(bytes[start..<end]), info: stat(), statError: error.rawValue))
-                }
-            }
-        }
+        // An entry that vanished between the listing and its lstat is not there any more.
+        var children = (0..<names.count).compactMap { names.entry($0, in: dir) }
         children.sort { $0.name.lexicographicallyPrecedes($1.name) }
         return .ok(children, budget: 0)
     }

@@ -145,8 +145,7 @@ func openWalkedFile(_ path: PathBytes, identity: FileIdentity) -> WalkedFileOpen
         default: return .failed(.unreadable(errno: err))
         }
     }
-    var st = stat()
-    guard fstat(fd, &st) == 0, FileIdentity(st) == identity else {
+    guard let st = identity.status(ifMatching: fd) else {
         close(fd)
         return .failed(.replaced)
     }

@@ -29,11 +29,18 @@ struct SpaceBound {
     static func fromFileSystems(tree: PathBytes, destination: String, mounts: MountTable = .current()) -> SpaceBound? {
         guard mounts.mounts(atOrBelow: tree).allSatisfy({ $0 == tree }),
               let type = mounts.fileSystemType(holding: tree), trustedTypes.contains(type) else { return nil }
-        var fs = statvfs(), dest = statvfs()
-        guard tree.withCPath({ statvfs($0, &fs) }) == 0, statvfs(destination, &dest) == 0 else { return nil }
+        var fs = statvfs()
+        guard tree.withCPath({ statvfs($0, &fs) }) == 0, let available = freeBytes(at: destination) else { return nil }
         let usedBytes = (Int(fs.f_blocks) - Int(fs.f_bfree)) * Int(fs.f_frsize)
         let usedInodes = max(0, Int(fs.f_files) - Int(fs.f_ffree))
-        return SpaceBound(neededAtMost: usedBytes + usedInodes * 1024, available: Int(dest.f_bavail) * Int(dest.f_frsize))
+        return SpaceBound(neededAtMost: usedBytes + usedInodes * 1024, available: available)
+    }
+
+    /// Bytes an unprivileged writer can still put in the file system holding `path`.
+    static func freeBytes(at path: String) -> Int? {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return nil }
+        return Int(fs.f_bavail) * Int(fs.f_frsize)
     }
 
     private static let trustedTypes: Set<String> = ["ext2", "ext3", "ext4", "xfs", "tmpfs"]
