@@ -26,18 +26,24 @@ let package = Package(
         // The system-call layer under every other target: Errno, FileDescriptor with the one EINTR
         // loop, getdents64 directory listing. No Foundation, so ParallelGzip keeps its start-up time.
         .target(name: "SystemCalls", swiftSettings: swiftSettings),
+        // The concurrency kit every pipeline is built from: one monitor, one way to start a named
+        // thread, one bounded queue, the ordered outbox, the worker pool, budgets, the buffer ring.
+        .target(name: "ThreadKit", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "StreamTar", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
-        .target(name: "ParallelGzip", dependencies: ["SystemCalls", "CZlib", "CZstd", "CISAL", "CDeflate"], swiftSettings: swiftSettings),
-        .target(name: "DBStream", dependencies: ["SystemCalls", "CMariaDB"], swiftSettings: swiftSettings),
-        .executableTarget(name: "fastbackup", dependencies: ["SystemCalls", "StreamTar", "ParallelGzip", "DBStream"], swiftSettings: swiftSettings),
+        .target(name: "ParallelGzip", dependencies: ["SystemCalls", "ThreadKit", "CZlib", "CZstd", "CISAL", "CDeflate"], swiftSettings: swiftSettings),
+        .target(name: "DBStream", dependencies: ["SystemCalls", "ThreadKit", "CMariaDB"], swiftSettings: swiftSettings),
+        .executableTarget(name: "fastbackup", dependencies: ["SystemCalls", "ThreadKit", "StreamTar", "ParallelGzip", "DBStream"], swiftSettings: swiftSettings),
         // Benchmark driver for ParallelGzip (Benchmarks/compression/run.sh builds and runs it).
         .executableTarget(name: "pgzip-bench", dependencies: ["ParallelGzip"], path: "Benchmarks/compression/pgzip-bench", swiftSettings: swiftSettings),
 
+        // What every test target shares: the seeded generator and temporary folders.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"]),
-        .testTarget(name: "StreamTarTests", dependencies: ["StreamTar"]),
-        .testTarget(name: "ParallelGzipTests", dependencies: ["ParallelGzip"]),
-        .testTarget(name: "DBStreamTests", dependencies: ["DBStream"]),
-        .testTarget(name: "fastbackupTests", dependencies: ["fastbackup"]),
+        .testTarget(name: "ThreadKitTests", dependencies: ["ThreadKit", "TestSupport"]),
+        .testTarget(name: "StreamTarTests", dependencies: ["StreamTar", "TestSupport"]),
+        .testTarget(name: "ParallelGzipTests", dependencies: ["ParallelGzip", "TestSupport"]),
+        .testTarget(name: "DBStreamTests", dependencies: ["DBStream", "TestSupport"]),
+        .testTarget(name: "fastbackupTests", dependencies: ["fastbackup", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// An error from DBStream: reading the Magento configuration, talking to the
 /// server, or writing and reading dump files.
@@ -33,6 +34,11 @@ public struct DBError: Error, CustomStringConvertible, Sendable {
 
     /// Makes an error of the given kind.
     public init(_ kind: Kind) { self.kind = kind }
+
+    /// A failed system call outside a dump file (a thread, a pipe), as an ``Kind/io`` error.
+    public init(_ error: SystemCallError) {
+        kind = .io(errno: error.errno.rawValue, path: error.path ?? "", operation: error.call)
+    }
 
     /// The server's error number, when the server (or the client library) gave one.
     public var serverErrno: UInt32? {

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 
 /// One output buffer: a fixed allocation reused for the whole dump.
 final class OutputChunk {
@@ -38,7 +39,7 @@ final class DumpPipeline {
         var queued: Int { chunks.count - head }
     }
 
-    private let cond = NSCondition()
+    private let cond = Monitor()
     private var free: [OutputChunk] = []
     private var allocated = 0
     private let limit: Int

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 
 /// The data connections of one restore: a bounded FIFO of statements per
 /// connection, each run on its own thread, under one lock.
@@ -31,7 +32,7 @@ final class RestoreConnections {
 
     private let conns: [MySQLConnection]
     private let depth: Int
-    private let cond = NSCondition()
+    private let cond = Monitor()
     private var queues: [[Job]]
     private var running: [Bool]
     /// Bytes of the jobs queued or running (see ``queuedBytesLimit``).
@@ -51,8 +52,7 @@ final class RestoreConnections {
     /// Queues dropped; threads end at once.
     private var cancelled = false
     private var stopping = false
-    private var threads: [Thread] = []
-    private let done = DispatchSemaphore(value: 0)
+    private let threads = DispatchGroup()
 
     /// Takes ownership of `connections` (at least one).
     init(connections: [MySQLConnection], depth: Int) {
@@ -68,16 +68,17 @@ final class RestoreConnections {
     /// Number of connections.
     var count: Int { conns.count }
 
-    /// Starts one thread per connection.
-    func start() {
+    /// Starts one thread per connection. When one cannot be started, those already started
+    /// are stopped and the error is thrown.
+    func start() throws {
         for i in conns.indices {
-            let t = Thread { [self] in
-                defer { done.signal() }
-                run(i)
+            do {
+                try startThread(named: "restore-\(i)", stackSize: ThreadStack.standard, group: threads) { [self] in run(i) }
+            } catch {
+                cancel()
+                stop()
+                throw DBError(error)
             }
-            t.stackSize = 1 << 20
-            threads.append(t)
-            t.start()
         }
     }
 
@@ -304,7 +305,6 @@ final class RestoreConnections {
         stopping = true
         cond.broadcast()
         cond.unlock()
-        for _ in threads { done.wait() }
-        threads.removeAll()
+        threads.wait()
     }
 }

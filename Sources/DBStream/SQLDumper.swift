@@ -1,5 +1,6 @@
 import CMariaDB
 import Foundation
+import ThreadKit
 
 /// Dumps one database as plain SQL that the `mariadb` client (and Magento's
 /// rollback) loads as is, from one consistent snapshot, with memory bounded
@@ -84,19 +85,22 @@ public final class SQLDumper {
                                     depth: options.queueDepth, chunkBytes: options.chunkBytes)
         let group = DispatchGroup()
         for (reader, conn) in readers.enumerated() {
-            group.enter()
-            let t = Thread { [options] in
-                defer { group.leave() }
-                do {
-                    while let job = pipeline.takeJob(reader: reader) {
-                        try SQLDumper.dumpTable(tableList[job], lane: job, conn: conn, pipeline: pipeline, options: options)
+            do {
+                try startThread(named: "dump-\(reader)", stackSize: ThreadStack.standard, group: group) { [options] in
+                    do {
+                        while let job = pipeline.takeJob(reader: reader) {
+                            try SQLDumper.dumpTable(tableList[job], lane: job, conn: conn, pipeline: pipeline, options: options)
+                        }
+                    } catch {
+                        pipeline.fail(error)
                     }
-                } catch {
-                    pipeline.fail(error)
                 }
+            } catch {
+                // The readers already started see the failure at their next chunk and stop.
+                pipeline.fail(DBError(.cancelled))
+                group.wait()
+                throw DBError(error)
             }
-            t.stackSize = 1 << 20
-            t.start()
         }
 
         do {

@@ -70,7 +70,7 @@ public final class SQLRestorer {
         // A table counts as restored once its data's closing `ALTER TABLE ... ENABLE KEYS`
         // (written by fastbackup, mariadb-dump and Magento alike) has run.
         let pool = RestoreConnections(connections: conns, depth: options.queueDepth)
-        pool.start()
+        try pool.start()
         defer { pool.stop() }
 
         var stats = RestoreStats()

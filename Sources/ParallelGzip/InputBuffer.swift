@@ -1,5 +1,6 @@
 import Glibc
 import SystemCalls
+import ThreadKit
 
 /// A bounded read buffer over a file descriptor that knows the absolute offset of its next byte.
 /// Used by the decompressor's reader thread only.

@@ -1,5 +1,6 @@
 import Dispatch
 import SystemCalls
+import ThreadKit
 import Glibc
 
 /// A pool buffer: one chunk of input and room for its compressed member.
@@ -43,8 +44,9 @@ public final class ParallelCompressor {
     /// The options this compressor runs with (as given; threads and chunk size are clamped in use).
     public let options: CompressionOptions
     private let chunkSize: Int
-    private let free = BlockingQueue<CompressSlot>()
-    private let jobs = BlockingQueue<CompressSlot>()
+    /// Both hold at most the pool's slots, so a push never waits.
+    private let free: BoundedQueue<CompressSlot>
+    private let jobs: BoundedQueue<CompressSlot>
     private let outbox = OrderedOutbox<CompressSlot>()
     private let workers = DispatchGroup()
     private let writerDone = DispatchGroup()
@@ -64,6 +66,8 @@ public final class ParallelCompressor {
         }
         self.path = path
         self.options = options
+        free = BoundedQueue(capacity: options.poolSlots)
+        jobs = BoundedQueue(capacity: options.poolSlots)
         chunkSize = options.effectiveChunkSize
         let threads = options.effectiveThreads
         var encoders: [ChunkEncoder] = []
@@ -92,7 +96,7 @@ public final class ParallelCompressor {
     private func startThreads(_ encoders: [ChunkEncoder]) throws {
         for (i, encoder) in encoders.enumerated() {
             let jobs = self.jobs, outbox = self.outbox, path = self.path
-            try startThread("pgzip-worker-\(i)", workers, path: path) {
+            try startPipelineThread("pgzip-worker-\(i)", workers, path: path) {
                 while let slot = jobs.pop() {
                     do {
                         let r = try encoder.encode(UnsafeRawBufferPointer(start: slot.input, count: slot.inputCount), into: slot.output)
@@ -109,7 +113,7 @@ public final class ParallelCompressor {
             }
         }
         let writer = self.writer
-        try startThread("pgzip-writer", writerDone, path: path) { writer.run() }
+        try startPipelineThread("pgzip-writer", writerDone, path: path) { writer.run() }
     }
 
     deinit {
@@ -237,14 +241,14 @@ public final class ParallelCompressor {
 /// itself, and an abandoned compressor can still be freed.
 final class MemberWriter {
     private let path: String
-    private let free: BlockingQueue<CompressSlot>
+    private let free: BoundedQueue<CompressSlot>
     private let outbox: OrderedOutbox<CompressSlot>
     private let output: MemberOutput
     private let lock = Monitor()
     private var stickyError: CompressionError?
     var stats = CompressionStats()
 
-    init(path: String, free: BlockingQueue<CompressSlot>, outbox: OrderedOutbox<CompressSlot>, output: MemberOutput) {
+    init(path: String, free: BoundedQueue<CompressSlot>, outbox: OrderedOutbox<CompressSlot>, output: MemberOutput) {
         self.path = path
         self.free = free
         self.outbox = outbox

@@ -2,6 +2,7 @@ import CISAL
 import CZlib
 import CZstd
 import Dispatch
+import ThreadKit
 
 /// A pool buffer of the decompressor: one compressed member (parallel path) and its output.
 final class DecompressSlot {
@@ -66,8 +67,9 @@ public final class ParallelDecompressor {
     static let inputBufferLength = 1 << 20
 
     private let path: String
-    private let free = BlockingQueue<DecompressSlot>()
-    private let jobs = BlockingQueue<DecompressSlot>()
+    /// Both hold at most the ``slotCount(threads:)`` slots, so a push never waits.
+    private let free: BoundedQueue<DecompressSlot>
+    private let jobs: BoundedQueue<DecompressSlot>
     private let outbox = OrderedOutbox<DecompressSlot>()
     private let workers = DispatchGroup()
     private let readerDone = DispatchGroup()
@@ -100,12 +102,14 @@ public final class ParallelDecompressor {
             throw CompressionError(.notCompressed, path: path, memberOffset: 0, detail: "neither gzip nor zstd magic")
         }
         let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
+        free = BoundedQueue(capacity: Self.slotCount(threads: n))
+        jobs = BoundedQueue(capacity: Self.slotCount(threads: n))
         var decoders: [MemberDecoder] = []
         for _ in 0..<n { decoders.append(try MemberDecoder()) }
         stop = input.stop
         let reader = StreamReader(input: input, codec: codec, free: free, jobs: jobs, outbox: outbox,
                                   zlib: try ZlibGzipInflater(), zstd: try ZstdDecoder())
-        for _ in 0..<(2 * n + 2) { free.push(DecompressSlot()) }
+        for _ in 0..<Self.slotCount(threads: n) { free.push(DecompressSlot()) }
         do {
             try startThreads(decoders, reader: reader)
         } catch {
@@ -119,7 +123,7 @@ public final class ParallelDecompressor {
     private func startThreads(_ decoders: [MemberDecoder], reader: StreamReader) throws {
         for (i, decoder) in decoders.enumerated() {
             let jobs = self.jobs, outbox = self.outbox, path = self.path
-            try startThread("pgunzip-worker-\(i)", workers, path: path) {
+            try startPipelineThread("pgunzip-worker-\(i)", workers, path: path) {
                 while let s = jobs.pop() {
                     let member = UnsafeRawBufferPointer(start: s.input, count: s.inputCount)
                     do {
@@ -142,7 +146,7 @@ public final class ParallelDecompressor {
                 }
             }
         }
-        try startThread("pgunzip-reader", readerDone, path: path) { reader.run() }
+        try startPipelineThread("pgunzip-reader", readerDone, path: path) { reader.run() }
     }
 
     deinit {
@@ -162,8 +166,12 @@ public final class ParallelDecompressor {
     /// per buffer) and the read buffer.
     public static func memoryBound(threads: Int? = nil) -> Int {
         let n = min(256, max(1, threads ?? CompressionOptions.onlineCores))
-        return (2 * n + 2) * 2 * GzipMemberFormat.parallelLimit + inputBufferLength
+        return slotCount(threads: n) * 2 * GzipMemberFormat.parallelLimit + inputBufferLength
     }
+
+    /// Slots in the pool of a decompressor with `threads` workers: each worker's, as many
+    /// waiting for the consumer, and two for the reader to fill meanwhile.
+    static func slotCount(threads: Int) -> Int { 2 * threads + 2 }
 
     static func isZstdMagic(_ m: UInt32) -> Bool {
         m == ZstdFrameFormat.frameMagic || (m & 0xFFFF_FFF0) == 0x184D_2A50
@@ -214,8 +222,8 @@ public final class ParallelDecompressor {
 final class StreamReader {
     private let input: InputBuffer
     private let codec: CompressionCodec
-    private let free: BlockingQueue<DecompressSlot>
-    private let jobs: BlockingQueue<DecompressSlot>
+    private let free: BoundedQueue<DecompressSlot>
+    private let jobs: BoundedQueue<DecompressSlot>
     private let outbox: OrderedOutbox<DecompressSlot>
     private let zlib: ZlibGzipInflater
     private let isal = IsalGzipInflater()
@@ -223,8 +231,8 @@ final class StreamReader {
     private var seq = 0
     private var members = 0
 
-    init(input: InputBuffer, codec: CompressionCodec, free: BlockingQueue<DecompressSlot>,
-         jobs: BlockingQueue<DecompressSlot>, outbox: OrderedOutbox<DecompressSlot>,
+    init(input: InputBuffer, codec: CompressionCodec, free: BoundedQueue<DecompressSlot>,
+         jobs: BoundedQueue<DecompressSlot>, outbox: OrderedOutbox<DecompressSlot>,
          zlib: ZlibGzipInflater, zstd: ZstdDecoder) {
         self.input = input
         self.codec = codec

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import DBStream
+import TestSupport
 
 /// A writer moves amounts between rows of two tables, each move in one
 /// transaction, all through the dump. Whatever moment the snapshot is taken,
@@ -25,7 +26,7 @@ final class ConsistencyTests: XCTestCase {
         let writer = Thread {
             do {
                 let w = try server.admin(db.name)
-                var rng = SeededGenerator(seed: 42)
+                var rng = SeededRandom(seed: 42)
                 let rows = ["a_accounts WHERE id = 1", "a_accounts WHERE id = 2", "b_accounts WHERE id = 1"]
                 while stop.value == 0 {
                     let from = Int(rng.next() % 3), to = (from + 1 + Int(rng.next() % 2)) % 3

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import DBStream
+import TestSupport
 
 final class SQLDumperTests: XCTestCase {
     /// Every column type with its edge values, generated and invisible columns,
@@ -47,7 +48,7 @@ final class SQLDumperTests: XCTestCase {
              'NULL', 'NULL', '\\\\N', '''', '', '', 'NULL', '0x00', '', '', '[]', ST_GeomFromText('POINT(0 0)'), NULL, '', NULL)
             """)
         // Seeded pseudo-random rows: strings over every byte value that matters to escaping.
-        var rng = SeededGenerator(seed: 0x5EED)
+        var rng = SeededRandom(seed: 0x5EED)
         let alphabet: [String] = ["a", "Z", "''", "\"", "\\\\", "\\n", "\\r", "\\0", "\\Z", "\\t", ";", "`", "😀", "é", ",", "(", ")", " "]
         var values: [String] = []
         for _ in 0..<300 {
@@ -279,12 +280,3 @@ final class SQLDumperTests: XCTestCase {
     }
 }
 
-/// xorshift64*: reproducible pseudo-random values for test data.
-struct SeededGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed == 0 ? 1 : seed }
-    mutating func next() -> UInt64 {
-        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
-        return state &* 2685821657736338717
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import DBStream
+import TestSupport
 
 /// SQLRestorer spreading one table's plain INSERTs over several connections.
 final class SQLRestorerParallelTests: XCTestCase {
@@ -92,7 +93,7 @@ final class SQLRestorerParallelTests: XCTestCase {
         let db = try server.createDatabase("rpool")
         defer { db.drop() }
         let pool = RestoreConnections(connections: [try server.admin(db.name), try server.admin(db.name)], depth: 1)
-        pool.start()
+        try pool.start()
         defer { pool.stop() }
         func statement(_ sql: String, line: Int) -> SQLStatement { SQLStatement(text: Array(sql.utf8), line: line) }
         // The first runs on 0 (or waits in its queue); with depth 1, one of the next two
@@ -119,7 +120,7 @@ final class SQLRestorerParallelTests: XCTestCase {
         let db = try server.createDatabase("rbytes")
         defer { db.drop() }
         let pool = RestoreConnections(connections: [try server.admin(db.name), try server.admin(db.name)], depth: 4)
-        pool.start()
+        try pool.start()
         defer { pool.stop() }
         let padding = String(repeating: " ", count: 7 << 20)
         XCTAssertGreaterThan(2 * (7 << 20), RestoreConnections.queuedBytesLimit)
@@ -139,7 +140,7 @@ final class SQLRestorerParallelTests: XCTestCase {
     /// The file is written here from a seeded generator.
     func testOrderDependentStatementsMatchClient() throws {
         let server = try TestServer.fromEnvironment()
-        var rng = SplitMix64(seed: 0x5EED_0DE2)
+        var rng = SeededRandom(seed: 0x5EED_0DE2)
         var sql = "CREATE TABLE u (id INT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, v VARCHAR(40), UNIQUE KEY uk (k));\n"
         sql += "/*!40000 ALTER TABLE `u` DISABLE KEYS */;\n"
         var nextID = 1
@@ -331,18 +332,5 @@ final class SQLRestorerParallelTests: XCTestCase {
                 }
             }
         }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so generated inputs reproduce.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import DBStream
+import TestSupport
 
 final class SQLStatementSplitterTests: XCTestCase {
     private func split(_ sql: String, buffer: Int? = nil) throws -> [(String, Int)] {
@@ -49,7 +50,7 @@ final class SQLStatementSplitterTests: XCTestCase {
     /// A long generated input split across many small reads gives the same statements as
     /// the original list (statements cross the 64 KiB read boundary at every offset).
     func testStreamingAcrossBufferBoundaries() throws {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SeededRandom(seed: 7)
         var statements: [String] = []
         var sql = ""
         var lines: [Int] = []

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ParallelGzip
+import TestSupport
 
 /// Output size on real JPEGs from the shared corpus (`<package root>/../shared/corpus/media`),
 /// against `gzip -6 -c` of the same bytes.

@@ -2,6 +2,7 @@ import Glibc
 import XCTest
 @testable import ParallelGzip
 import CZlib
+import TestSupport
 
 /// Damaged input must fail with the right typed error, naming the member, and never hang.
 final class CorruptInputTests: XCTestCase {

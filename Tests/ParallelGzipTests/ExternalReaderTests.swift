@@ -1,5 +1,6 @@
 import XCTest
 @testable import ParallelGzip
+import TestSupport
 
 /// Real tools must read what the compressor writes.
 final class ExternalReaderTests: XCTestCase {

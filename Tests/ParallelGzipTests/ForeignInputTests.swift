@@ -1,5 +1,6 @@
 import XCTest
 @testable import ParallelGzip
+import TestSupport
 
 /// The decompressor reads streams made by other tools (fixtures made here by the commands named).
 final class ForeignInputTests: XCTestCase {

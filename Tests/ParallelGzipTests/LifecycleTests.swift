@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ParallelGzip
+import TestSupport
 
 /// Pipes, early abandonment and the threads' shutdown.
 final class LifecycleTests: XCTestCase {
@@ -15,7 +16,7 @@ final class LifecycleTests: XCTestCase {
             XCTAssertEqual(pipe(&fds), 0)
             let (readEnd, writeEnd) = (fds[0], fds[1])
             let writer = Thread {
-                var r = SeededRandom(3)
+                var r = SeededRandom(seed: 3)
                 var off = 0
                 file.withUnsafeBytes { b in
                     while off < b.count {

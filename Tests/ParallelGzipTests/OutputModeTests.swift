@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ParallelGzip
+import TestSupport
 
 /// The writer's output modes: direct I/O through the aligned staging buffer (with its buffered
 /// tail), the fallbacks where direct I/O cannot apply, and write-behind.

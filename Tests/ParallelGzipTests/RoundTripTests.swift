@@ -1,5 +1,6 @@
 import XCTest
 @testable import ParallelGzip
+import TestSupport
 
 /// Compress-then-decompress over input kinds, sizes around the chunk size, levels and thread counts.
 final class RoundTripTests: XCTestCase {

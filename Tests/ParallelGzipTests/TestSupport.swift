@@ -1,20 +1,7 @@
 import Foundation
 import XCTest
 @testable import ParallelGzip
-
-/// splitmix64: seeded, platform-independent pseudo-random numbers so every failure reproduces.
-struct SeededRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
+import TestSupport
 
 /// The kinds of input the round trips cover.
 enum InputKind: String, CaseIterable {
@@ -26,7 +13,7 @@ enum InputKind: String, CaseIterable {
     case incompressible
 
     func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
-        var r = SeededRandom(seed)
+        var r = SeededRandom(seed: seed)
         var out: [UInt8] = []
         out.reserveCapacity(count + 128)
         switch self {
@@ -64,15 +51,7 @@ enum InputKind: String, CaseIterable {
 }
 
 /// A temporary directory removed at the end of the test.
-final class TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("pgzip-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-}
+typealias TempDir = TemporaryFolder
 
 func openForWriting(_ path: String) throws -> Int32 {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -93,7 +72,7 @@ func compressFile(_ data: [UInt8], to path: String, options: CompressionOptions,
     let fd = try openForWriting(path)
     defer { close(fd) }
     let c = try ParallelCompressor(outputFD: fd, path: path, options: options)
-    var r = SeededRandom(seed)
+    var r = SeededRandom(seed: seed)
     try data.withUnsafeBytes { all in
         var off = 0
         while off < all.count {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ParallelGzip
+import TestSupport
 
 /// The chooser on what most of a live `pub/media` is: Magento's resized image cache, JPEG
 /// thumbnails written by GD at quality 80 with standard Huffman tables. Their chunks shrink
@@ -73,7 +74,7 @@ final class ThumbnailChunkTests: XCTestCase {
     func testTextChunksStillGoToTheStrongEngine() throws {
         // PHP-like text: ISA-L level 1 leaves it 1.4-1.6x larger than level 6, far past 1%.
         var text = ""
-        var rng = SeededRandom(11)
+        var rng = SeededRandom(seed: 11)
         let words = ["public", "function", "return", "$this->", "array", "string", "namespace", "class", "use", "Magento\\Catalog\\Model"]
         while text.utf8.count < 1_500_000 {
             text += "    " + (0..<8).map { _ in words[rng.int(words.count)] }.joined(separator: " ") + ";\n"

@@ -3,6 +3,7 @@ import XCTest
 @testable import StreamTar
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 private var interruptions: Int32 = 0

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import StreamTar
+import TestSupport
 
 /// Archives written by Magento's own archiver (`Magento\Framework\Archive\Tar`, used by
 /// `bin/magento setup:backup --code/--media`) must read back correctly.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import StreamTar
+import TestSupport
 
 /// Damaged and hostile archives: each must give a clear `TarError` (kind, entry, offset), never
 /// a crash, a hang, or an allocation sized by a number read from the input.

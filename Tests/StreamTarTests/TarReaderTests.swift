@@ -3,6 +3,7 @@ import XCTest
 @testable import StreamTar
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// Reader behaviour beyond the per-format round trips: global pax headers, offsets, partial

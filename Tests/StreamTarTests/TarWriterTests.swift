@@ -3,6 +3,7 @@ import XCTest
 @testable import StreamTar
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// Keeps the bytes outside the body of one huge entry and only counts the body, so an

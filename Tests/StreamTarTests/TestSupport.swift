@@ -3,6 +3,7 @@ import XCTest
 @testable import StreamTar
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 // MARK: - In-memory byte streams
@@ -29,20 +30,6 @@ final class MemorySource: TarByteSource {
         position += n
         return n
     }
-}
-
-/// SplitMix64: a tiny seeded generator so every "random" test input reproduces.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) } }
 }
 
 /// One entry read back: its header and whole body (test inputs are small).
@@ -112,11 +99,9 @@ func findExecutable(_ name: String) -> String? {
 
 /// A fresh temporary folder, removed when the test ends.
 func makeTemporaryDirectory(_ test: XCTestCase) throws -> URL {
-    var template = Array("\(NSTemporaryDirectory())/streamtar-test-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else { throw TarError(.io(operation: "mkdtemp"), errno: errno) }
-    let url = URL(fileURLWithPath: String(cString: made))
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-    return url
+    let folder = try TemporaryFolder("streamtar-test")
+    test.addTeardownBlock { _ = folder }
+    return folder.url
 }
 
 // MARK: - Byte-path file system helpers (names need not be UTF-8)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import StreamTar
+import TestSupport
 
 /// The formats a test tree is written in, from most to least limited.
 enum TreeFormat: String, CaseIterable {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// `setup:backup --code/--media` against the real GNU tar and gzip.
 final class BackupCommandTests: XCTestCase {

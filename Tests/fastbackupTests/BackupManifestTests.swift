@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import fastbackup
+import TestSupport
 
 /// The manifest a code backup carries (`--exclude` patterns) and the tool's own folders left out.
 final class BackupManifestTests: XCTestCase {

@@ -2,31 +2,12 @@ import Foundation
 import StreamTar
 import XCTest
 @testable import fastbackup
+import TestSupport
 
 /// Backup-side safety of the read pipeline: bounded memory on many small folders, hard links
 /// whose first name vanished, files and folders swapped while the tree is read.
 final class BackupSafetyTests: XCTestCase {
     // MARK: memory
-
-    /// A job's closure (and what it captured) is freed once a thread has run it, not kept
-    /// until the queue is next compacted.
-    func testWorkerPoolReleasesAJobOnceTaken() throws {
-        final class Payload {}
-        let pool = WorkerPool(threads: 1, name: "test")
-        defer { pool.shutdown() }
-        weak var watched: Payload?
-        let ran = DispatchSemaphore(value: 0)
-        do {
-            let payload = Payload()
-            watched = payload
-            pool.submit { _ = payload; ran.signal() }
-        }
-        XCTAssertEqual(ran.wait(timeout: .now() + 10), .success)
-        // The worker drops its own reference when the job returns; give it a moment to.
-        let deadline = Date().addingTimeInterval(5)
-        while watched != nil && Date() < deadline { usleep(10_000) }
-        XCTAssertNil(watched, "the pool still holds a finished job")
-    }
 
     /// 800 folders of 300 empty files (made by python3 at test time): peak RSS of a code backup,
     /// measured by GNU time, stays under 110 MB. Before listings were budgeted by entries and
@@ -67,7 +48,7 @@ final class BackupSafetyTests: XCTestCase {
             try t.file("base/z.txt", "after")
             try t.file("outside/secret.txt", "secret")
             // No read-ahead: the folder is listed only when the walk reaches it, after the swap.
-            let walker = DirectoryWalker(threads: 1, maxPrefetched: 0, exclude: { _, _ in false })
+            let walker = try DirectoryWalker(threads: 1, maxPrefetched: 0, exclude: { _, _ in false })
             var seen: [String] = []
             var replaced: [String] = []
             try walker.walk(base: PathBytes(path: t.path + "/base"), visit: { e in

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// The free-space check before a tree backup, on real tmpfs mounts (root only): refused when the
 /// tree cannot fit, and no sizing walk where the file system's own counters show it fits

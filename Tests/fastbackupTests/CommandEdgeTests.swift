@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import fastbackup
+import TestSupport
 
 /// Command-line edges: signals a caller asked to be ignored, maintenance mode when an in-place
 /// restore is interrupted, the run lock shared between accounts, leftovers of killed runs, and

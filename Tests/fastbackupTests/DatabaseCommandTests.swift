@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// `setup:backup --db` and `setup:rollback -d` through the command line, against the private
 /// MariaDB server that scripts/test.sh starts (FASTBACKUP_TEST_MYSQL_*).

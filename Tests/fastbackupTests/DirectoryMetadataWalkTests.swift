@@ -2,6 +2,7 @@ import Foundation
 import StreamTar
 import XCTest
 @testable import fastbackup
+import TestSupport
 
 /// The metadata pass over extracted folders: every listed folder once, children before
 /// parents, deep trees past the descriptor stack, and nothing through a symlink.

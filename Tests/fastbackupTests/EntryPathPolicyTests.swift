@@ -1,5 +1,6 @@
 import XCTest
 @testable import fastbackup
+import TestSupport
 
 /// EntryPathPolicy.normalise: names already in normal form are returned as they are, the rest
 /// are rebuilt; both must agree with a plain reading of the rules on any name.
@@ -20,7 +21,7 @@ final class EntryPathPolicyTests: XCTestCase {
     func testNormaliseAgreesWithTheRulesOnSeededNames() throws {
         let policy = EntryPathPolicy()
         let pieces: [[UInt8]] = ["a", "bc", ".", "..", "", ".a", "a.", "...", "é"].map { Array($0.utf8) }
-        var rng = SeededLCG(seed: 0x9E37_79B9_7F4A_7C15)
+        var rng = SeededRandom(seed: 0x9E37_79B9_7F4A_7C15)
         func next() -> UInt64 { rng.next() }
         var normalForms = 0
         for _ in 0..<20_000 {

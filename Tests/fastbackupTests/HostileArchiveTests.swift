@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// Code archives built with Python's tarfile module (the real one, as an attacker would use it),
 /// each trying to reach a folder outside the store. Whatever the rollback then does, the outside

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// Folders with more entries than the walker keeps whole (LargeFolderListing: names only, lstat a
 /// piece at a time), and a million files in one folder within the memory bound.

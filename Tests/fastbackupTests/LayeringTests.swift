@@ -34,11 +34,35 @@ final class LayeringTests: XCTestCase {
 
     /// The system-call layer and the compressor stay free of Foundation (start-up time, and the
     /// layer under everything must not pull it in).
-    func testSystemCallsAndParallelGzipDoNotImportFoundation() throws {
-        for folder in ["SystemCalls", "ParallelGzip"] {
+    func testSystemCallsThreadKitAndParallelGzipDoNotImportFoundation() throws {
+        for folder in ["SystemCalls", "ThreadKit", "ParallelGzip"] {
             for (file, line, text) in try codeLines(in: folder) where text == "import Foundation" {
                 XCTFail("\(file):\(line) imports Foundation")
             }
         }
+    }
+
+    /// One concurrency kit (ThreadKit): no target keeps a lock, a condition or a way of starting
+    /// threads of its own.
+    func testLocksAndThreadsComeFromThreadKit() throws {
+        let forbidden = ["NSLock(", "NSCondition(", "NSRecursiveLock(", "Thread {", "Thread(", "pthread_create(", "DispatchSemaphore("]
+        for folder in ["SystemCalls", "StreamTar", "ParallelGzip", "DBStream", "fastbackup/CommandLine", "fastbackup/Magento",
+                       "fastbackup/TreeArchive", "fastbackup/TreeExtract", "fastbackup/Support"] {
+            for (file, line, text) in try codeLines(in: folder) {
+                for word in forbidden where Self.containsWord(text, word) {
+                    XCTFail("\(file):\(line) uses \(word); use ThreadKit's Monitor and startThread: \(text)")
+                }
+            }
+        }
+    }
+
+    /// Whether `word` occurs in `text` not preceded by a letter (`Thread(` but not `startThread(`).
+    private static func containsWord(_ text: String, _ word: String) -> Bool {
+        var rest = text[...]
+        while let r = rest.range(of: word) {
+            if r.lowerBound == text.startIndex || !text[text.index(before: r.lowerBound)].isLetter { return true }
+            rest = rest[r.upperBound...]
+        }
+        return false
     }
 }

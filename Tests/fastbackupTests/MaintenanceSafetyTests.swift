@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import fastbackup
+import TestSupport
 
 /// Maintenance flag ownership, the order of error and clean-up lines, and output names that
 /// two runs chose at once.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// `setup:rollback -c/-m`: round trips, refusals, and the live tree surviving bad archives.
 final class RollbackCommandTests: XCTestCase {

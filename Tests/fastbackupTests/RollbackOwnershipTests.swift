@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// Files come back with the archive's mode and group however the folder they are restored into
 /// would make them: a umask that strips bits, a setgid folder that hands its group down, a

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// Rollbacks that must refuse, or put everything back, instead of damaging the store or what is
 /// mounted or linked into it: symlinked `pub`, archives kept in the root, mount points, a rename

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// The result of running a command to completion.
 struct RunResult {
@@ -63,18 +64,7 @@ func requireTool(_ name: String) throws {
 }
 
 /// A temporary folder removed when the object goes away.
-final class TempTree {
-    let path: String
-
-    init(_ label: String = "fb") throws {
-        let template = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path + "/\(label).XXXXXX"
-        var bytes = Array(template.utf8CString)
-        guard mkdtemp(&bytes) != nil else { throw POSIXError(.EIO) }
-        path = String(cString: bytes)
-    }
-
-    deinit { _ = try? runProcess(["/bin/rm", "-rf", path]) }
-
+final class TempTree: TemporaryFolder {
     func file(_ rel: String, _ content: String, mode: Int = 0o644) throws {
         let full = path + "/" + rel
         try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -116,14 +106,3 @@ func manifest(_ root: String, excluding: [String] = []) throws -> [String: Strin
 
 /// The package root, to find `../shared/corpus` beside it when it is there.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-/// A small seeded generator (Knuth's 64-bit LCG, high bits), so generated cases reproduce.
-struct SeededLCG {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state >> 33
-    }
-    mutating func next(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}

@@ -1,5 +1,6 @@
 import DBStream
 import Foundation
+import ThreadKit
 import ParallelGzip
 import StreamTar
 

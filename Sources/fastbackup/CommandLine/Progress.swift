@@ -1,11 +1,12 @@
 import Foundation
+import ThreadKit
 
 /// One progress line on stderr (bytes, files, MB/s, ETA), redrawn at most 10 times a second,
 /// and only when stderr is a terminal: cron and CI logs get the plain lines only.
 final class Progress: @unchecked Sendable {
     static let shared = Progress()
 
-    private let lock = NSLock()
+    private let lock = Monitor()
     private var bytes = 0, files = 0
     private var totalBytes = 0, totalFiles = 0
     private var label = ""

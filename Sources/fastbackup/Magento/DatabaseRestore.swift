@@ -1,6 +1,7 @@
 import DBStream
 import SystemCalls
 import Foundation
+import ThreadKit
 import ParallelGzip
 
 /// `setup:rollback -d`: streams the SQL file into the server.
@@ -26,14 +27,17 @@ enum DatabaseRestore {
         guard pipe(&ends) == 0 else { throw CommandError("Cannot create a pipe: \(String(cString: strerror(errno)))") }
         let (readEnd, writeEnd) = (ends[0], ends[1])
         let inflater = Inflater(input: fd, path: file, output: writeEnd)
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            inflater.run()
+        let done = DispatchGroup()
+        do {
+            try startThread(named: "inflate-sql", stackSize: ThreadStack.standard, group: done) {
+                inflater.run()
+                close(writeEnd)
+            }
+        } catch {
+            close(readEnd)
             close(writeEnd)
-            done.signal()
+            throw error
         }
-        thread.stackSize = 1 << 20
-        thread.start()
         let result = Result { try restorer.restore(fromFD: readEnd, path: file) }
         // A restorer that stopped early leaves the inflater blocked on a full pipe: closing the
         // read end ends its write with EPIPE (SIGPIPE is ignored by the command's signal set-up).

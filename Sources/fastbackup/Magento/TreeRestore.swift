@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 import ParallelGzip
 import StreamTar
 

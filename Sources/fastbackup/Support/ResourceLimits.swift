@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 
 /// The process limits every pool is sized from, read once at start-up.
 struct ResourceLimits {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ThreadKit
 import SystemCalls
 
 /// Turns SIGINT, SIGTERM and SIGHUP into an orderly exit: the registered clean-ups run (remove
@@ -10,11 +11,11 @@ import SystemCalls
 final class SignalGuard: @unchecked Sendable {
     static let shared = SignalGuard()
 
-    private let lock = NSLock()
+    private let lock = Monitor()
     private var cleanups: [Int: () -> Void] = [:]
     private var nextToken = 0
     private var sources: [DispatchSourceSignal] = []
-    private let criticalSection = NSLock()
+    private let criticalSection = Monitor()
 
     private init() {}
 

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 
 /// A backup file written under a hidden temporary name in its final folder and linked into
 /// place only when complete, so no half-written file ever looks like a finished backup.
@@ -41,7 +42,7 @@ final class AtomicOutputFile {
 
     deinit { abandon() }
 
-    private static let serialLock = NSLock()
+    private static let serialLock = Monitor()
     nonisolated(unsafe) private static var serial = 0
 
     /// A per-process number, so two outputs of one process never share a temporary name.

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 import SystemCalls
 
 /// One thing found by the walker, in the order it is emitted.
@@ -119,8 +120,8 @@ final class DirectoryWalker {
     ///     directory, everything below it) out.
     ///   - prefetchEntries: entries (about 200 bytes each) held in listings read ahead.
     init(threads: Int, maxPrefetched: Int = 1024, prefetchEntries: Int = 64 << 10,
-         exclude: @escaping (PathBytes, stat) -> Bool) {
-        pool = WorkerPool(threads: threads, name: "walker")
+         exclude: @escaping (PathBytes, stat) -> Bool) throws {
+        pool = try WorkerPool(threads: threads, name: "walker")
         prefetchSlots = NonBlockingBudget(maxPrefetched)
         self.prefetchEntries = NonBlockingBudget(prefetchEntries)
         self.exclude = exclude

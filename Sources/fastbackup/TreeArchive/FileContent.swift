@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 import SystemCalls
 
 /// A regular file's body read ahead of the tar writer, or why it could not be.
@@ -38,12 +39,12 @@ final class FilePrefetcher {
     /// Files larger than this are streamed by the writer instead of read ahead.
     let maxFileSize: Int
     private let pool: WorkerPool
-    private let ring: PrefetchRing
+    private let ring: BufferRing
 
-    init(threads: Int, budgetBytes: Int, maxFileSize: Int) {
-        pool = WorkerPool(threads: threads, name: "reader")
+    init(threads: Int, budgetBytes: Int, maxFileSize: Int) throws {
+        pool = try WorkerPool(threads: threads, name: "reader")
         // One byte more than the largest file read ahead, so such a file always fits.
-        ring = PrefetchRing(capacity: max(budgetBytes, min(maxFileSize + 1, 64 << 20)))
+        ring = BufferRing(capacity: max(budgetBytes, min(maxFileSize + 1, 64 << 20)))
         self.maxFileSize = maxFileSize
     }
 
@@ -111,7 +112,7 @@ final class FilePrefetcher {
 
 /// A batch's read-ahead: its ring block and, when the reader is done, each file's content.
 struct ReadAhead {
-    let block: PrefetchRing.Block
+    let block: BufferRing.Block
     let contents: Future<[FileContent]>
 }
 

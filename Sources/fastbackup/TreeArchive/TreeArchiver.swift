@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 import StreamTar
 
 /// What a tree backup met on its way.
@@ -75,12 +76,12 @@ final class TreeArchiver {
                  into writer: TarWriter, progress: ProgressReporting) throws -> ArchiveReport {
         var report = ArchiveReport()
         let queue = BoundedQueue<Handoff>(capacity: max(2, limits.queuedEntries / ReadAheadBatching.maxFiles))
-        let prefetcher = FilePrefetcher(threads: limits.readerThreads, budgetBytes: limits.prefetchBytes,
+        let prefetcher = try FilePrefetcher(threads: limits.readerThreads, budgetBytes: limits.prefetchBytes,
                                         maxFileSize: limits.prefetchMaxFile)
-        let walker = DirectoryWalker(threads: limits.walkerThreads, exclude: exclude)
+        let walker = try DirectoryWalker(threads: limits.walkerThreads, exclude: exclude)
         let problems = ProblemLog(warn: diagnostics.warning)
 
-        let emitter = Thread { [self] in
+        try startThread(named: "emitter", stackSize: ThreadStack.deep) { [self] in
             // Inodes already queued under one name; later names carry no read-ahead body.
             var linkedSeen = Set<FileIdentity>()
             var batch = Batch()
@@ -146,8 +147,6 @@ final class TreeArchiver {
             }
             queue.close()
         }
-        emitter.stackSize = 4 << 20
-        emitter.start()
         // Whatever ends the loop, the emitter must not stay blocked on a full queue or ring.
         defer {
             queue.close()
@@ -278,7 +277,7 @@ func readLink(_ path: PathBytes) -> PathBytes? {
 
 /// Warnings print as they happen; unreadable paths are kept to fail the run at its end.
 final class ProblemLog: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Monitor()
     private(set) var unreadablePaths: [String] = []
     /// Whether every unreadable path failed for want of permission (EACCES, EPERM), which is
     /// what Magento's message says; other errors (EIO, ENAMETOOLONG, EMFILE) get a plainer one.

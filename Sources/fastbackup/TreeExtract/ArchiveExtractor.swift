@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 import SystemCalls
 import StreamTar
 
@@ -77,7 +78,7 @@ final class ArchiveExtractor {
     private let pool: WorkerPool
     private let budget: Budget
     private let group = DispatchGroup()
-    private let lock = NSLock()
+    private let lock = Monitor()
     private var firstError: Error?
     /// Paths a writer thread has queued or is writing; a second entry of the same name waits.
     private var inFlight = Set<PathKey>()
@@ -90,9 +91,9 @@ final class ArchiveExtractor {
     /// fstat per file (20,000 system calls on the code tree).
     private var created: (uid: uid_t, gid: gid_t, umask: mode_t)?
 
-    init(options: Options) {
+    init(options: Options) throws {
         self.options = options
-        pool = WorkerPool(threads: options.writerThreads, name: "writer")
+        pool = try WorkerPool(threads: options.writerThreads, name: "writer")
         budget = Budget(options.bufferBytes)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 
 /// Removes a tree without following symlinks, working on name bytes so that names which are
 /// not UTF-8 go too. Errors other than "already gone" are returned, not thrown, so clean-up
@@ -61,7 +62,7 @@ private final class RemovalNode {
 /// (`.fastbackup-old-*`, `.fastbackup-staging-*`), where no other user can swap a folder for a
 /// symlink.
 private final class ParallelRemoval: @unchecked Sendable {
-    private let cond = NSCondition()
+    private let cond = Monitor()
     private let top: RemovalNode
     private var stack: [RemovalNode]
     /// Folders pushed but not yet emptied (on the stack or in a thread's hands).
@@ -82,10 +83,12 @@ private final class ParallelRemoval: @unchecked Sendable {
     func run(threads: Int) -> Int32? {
         cond.lock(); running = threads; cond.unlock()
         for i in 1..<threads {
-            let t = Thread { [self] in work() }
-            t.name = "remove-\(i)"
-            t.stackSize = 256 << 10
-            t.start()
+            do {
+                try startThread(named: "remove-\(i)", stackSize: ThreadStack.small) { [self] in work() }
+            } catch {
+                // Fewer threads only make the removal slower.
+                cond.withLock { running -= 1 }
+            }
         }
         work()
         cond.lock(); defer { cond.unlock() }

@@ -1,16 +1,17 @@
 import Foundation
 import XCTest
-@testable import fastbackup
+import ThreadKit
+import TestSupport
 
-/// The backup's read-ahead ring: blocks never overlap while live, wrap at the end, and a
+/// The buffer ring (a backup's read-ahead memory): blocks never overlap while live, wrap at the end, and a
 /// taker waits until the bytes it needs are given back.
-final class PrefetchRingTests: XCTestCase {
-    private func overlaps(_ a: PrefetchRing.Block, _ b: PrefetchRing.Block) -> Bool {
+final class BufferRingTests: XCTestCase {
+    private func overlaps(_ a: BufferRing.Block, _ b: BufferRing.Block) -> Bool {
         a.start < b.start + b.length && b.start < a.start + a.length
     }
 
     func testBlocksWrapAndNeverOverlap() {
-        let ring = PrefetchRing(capacity: 100)
+        let ring = BufferRing(capacity: 100)
         let a = ring.take(40), b = ring.take(40)
         XCTAssertEqual([a.start, b.start], [0, 40])
         ring.give(a)
@@ -27,10 +28,10 @@ final class PrefetchRingTests: XCTestCase {
     /// when it is given back, and a take that cannot be served yet succeeds once the oldest
     /// blocks are back.
     func testRandomTakesAndGives() {
-        var rng = SeededLCG(seed: 0x51AB)
-        func next(_ n: Int) -> Int { rng.next(n) }
-        let ring = PrefetchRing(capacity: 4096)
-        var live: [(PrefetchRing.Block, UInt8)] = []
+        var rng = SeededRandom(seed: 0x51AB)
+        func next(_ n: Int) -> Int { rng.int(n) }
+        let ring = BufferRing(capacity: 4096)
+        var live: [(BufferRing.Block, UInt8)] = []
         func giveBack(_ i: Int, _ step: Int) {
             let (b, tag) = live.remove(at: i)
             XCTAssertTrue(ring.buffer(b).allSatisfy { $0 == tag }, "step \(step): a block's bytes changed while live")
@@ -58,7 +59,7 @@ final class PrefetchRingTests: XCTestCase {
     }
 
     func testTakerWaitsForGiveBack() {
-        let ring = PrefetchRing(capacity: 64)
+        let ring = BufferRing(capacity: 64)
         let a = ring.take(64)
         let taken = DispatchSemaphore(value: 0)
         Thread { _ = ring.take(10); taken.signal() }.start()

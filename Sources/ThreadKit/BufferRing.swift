@@ -1,26 +1,26 @@
-import Foundation
 
-/// The read-ahead memory of a tree backup: one region allocated once and handed out as a ring.
+/// One region of memory allocated once and handed out as a ring of blocks (a tree backup
+/// holds its read-ahead file bodies in one).
 ///
-/// File bodies are taken in entry order and mostly given back in the same order (the tar
-/// writer consumes them in order), so a ring with a FIFO of live blocks fits: no malloc per
+/// Blocks are taken in order and mostly given back in the same order (a tree backup's tar
+/// writer consumes file bodies in entry order), so a ring with a FIFO of live blocks fits: no malloc per
 /// file, and after the first lap no page faults (a fresh buffer per file cost ~5% of a media
 /// backup's CPU in page faults and zeroing). A block given back early (a file that vanished)
 /// is marked and reclaimed once every older block is back. Memory: `capacity`, whatever the
 /// tree.
-final class PrefetchRing: @unchecked Sendable {
-    struct Block { let start: Int; let length: Int }
+public final class BufferRing: @unchecked Sendable {
+    public struct Block: Sendable { public let start: Int; public let length: Int }
 
-    let capacity: Int
+    public let capacity: Int
     private let base: UnsafeMutableRawPointer
-    private let condition = NSCondition()
+    private let condition = Monitor()
     /// Live blocks in allocation order; `freed` marks those given back before older ones.
     private var blocks: [(block: Block, freed: Bool)] = []
     private var first = 0
     /// Where the next block starts when it fits before the end.
     private var head = 0
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = max(1, capacity)
         base = .allocate(byteCount: self.capacity, alignment: 4096)
     }
@@ -28,13 +28,13 @@ final class PrefetchRing: @unchecked Sendable {
     deinit { base.deallocate() }
 
     /// The memory of a block.
-    func buffer(_ b: Block) -> UnsafeMutableRawBufferPointer {
+    public func buffer(_ b: Block) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: base + b.start, count: b.length)
     }
 
     /// Takes `length` contiguous bytes (at most ``capacity``), waiting until older blocks are
     /// given back. Takers must be one thread, or ordered among themselves.
-    func take(_ length: Int) -> Block {
+    public func take(_ length: Int) -> Block {
         condition.lock(); defer { condition.unlock() }
         while true {
             if let b = takeLocked(length) { return b }
@@ -43,7 +43,7 @@ final class PrefetchRing: @unchecked Sendable {
     }
 
     /// ``take(_:)`` without waiting: nil when the bytes are not free yet.
-    func tryTake(_ length: Int) -> Block? {
+    public func tryTake(_ length: Int) -> Block? {
         condition.lock(); defer { condition.unlock() }
         return takeLocked(length)
     }
@@ -63,7 +63,7 @@ final class PrefetchRing: @unchecked Sendable {
     }
 
     /// Gives a block back; any order.
-    func give(_ b: Block) {
+    public func give(_ b: Block) {
         condition.lock(); defer { condition.unlock() }
         guard let i = blocks[first...].firstIndex(where: { $0.block.start == b.start && !$0.freed }) else {
             preconditionFailure("block given back twice")

@@ -1,0 +1,26 @@
+import Foundation
+
+/// A fresh folder under the temporary directory (mkdtemp), removed with everything in it when
+/// the last reference goes: the one temporary folder of all test targets. Removal runs
+/// `rm -rf`, which also clears folders a test left without write permission.
+open class TemporaryFolder {
+    public let path: String
+    public var url: URL { URL(fileURLWithPath: path) }
+
+    public init(_ label: String = "fastbackup-test") throws {
+        let base = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path
+        var template = Array("\(base)/\(label).XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        path = String(cString: made)
+    }
+
+    deinit {
+        let rm = Process()
+        rm.executableURL = URL(fileURLWithPath: "/bin/rm")
+        rm.arguments = ["-rf", path]
+        if (try? rm.run()) != nil { rm.waitUntilExit() }
+    }
+
+    /// The path of `name` inside the folder.
+    public func path(_ name: String) -> String { path + "/" + name }
+}
