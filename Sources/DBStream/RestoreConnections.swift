@@ -24,7 +24,7 @@ final class RestoreConnections {
         var bytes: Int { statement.text.count + (load?.rows.data.count ?? 0) }
     }
     /// Bytes of the jobs queued or running on all connections, at most.
-    static let queuedBytesLimit = 8 << 20
+    static var queuedBytesLimit: Int { RestoreOptions.queuedBytesLimit }
     /// A plain INSERT's rows as LOAD DATA reads them (converted by the reader, so a connection
     /// sends one statement while the next is being converted), and the character set the
     /// INSERT's text is in (the session's character_set_client when it was read).

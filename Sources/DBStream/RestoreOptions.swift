@@ -1,5 +1,12 @@
 /// Settings of ``SQLRestorer``.
 public struct RestoreOptions: Sendable {
+    /// Data connections at most: beyond this the server's own threads, not the client, bound
+    /// the load.
+    public static let maxThreads = 16
+    /// Bytes of statements and their LOAD DATA rows queued or running on all connections at
+    /// once (a larger single statement runs alone).
+    public static let queuedBytesLimit = 8 << 20
+
     /// Connections loading table data at once (1...16), besides the one running
     /// schema statements. Memory: `threads * queueDepth` statements at most.
     public var threads: Int
@@ -32,7 +39,7 @@ public struct RestoreOptions: Sendable {
     public init(threads: Int = 2, queueDepth: Int = 4, connectTimeout: Int = 10, readTimeout: Int = 3600,
                 spreadTables: Bool = true, writeBinlog: Bool = true, deferSecondaryKeys: Bool = true,
                 loadData: Bool = true) {
-        self.threads = max(1, min(16, threads))
+        self.threads = max(1, min(Self.maxThreads, threads))
         self.queueDepth = max(1, queueDepth)
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout

@@ -61,10 +61,10 @@ public struct CompressionOptions: Sendable {
     }
 
     /// Threads clamped to the supported range.
-    var effectiveThreads: Int { min(256, max(1, threads)) }
+    public var effectiveThreads: Int { min(256, max(1, threads)) }
     /// Chunk size clamped to the supported range.
-    var effectiveChunkSize: Int { min(256 << 20, max(1, chunkSize)) }
+    public var effectiveChunkSize: Int { min(256 << 20, max(1, chunkSize)) }
     /// Buffers in the pool: two per thread so every worker has one to fill while one waits for the
     /// writer, plus two for the producer and the writer.
-    var poolSlots: Int { 2 * effectiveThreads + 2 }
+    public var poolSlots: Int { 2 * effectiveThreads + 2 }
 }

@@ -38,6 +38,7 @@ enum BackupCommand {
         }
         let root = try MagentoRoot(opts.value("root"))
         let compression = try ArchiveSettings(opts)
+        CommandLimits.backup(compression: compression.options).printDetails()
         var dbConfig: DatabaseConfig?
         if kinds.contains(.db) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
 

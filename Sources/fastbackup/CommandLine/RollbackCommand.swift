@@ -55,7 +55,7 @@ enum RollbackCommand {
         if !opts.has("no-interaction") && !confirm("You are about to remove current code and/or database tables. Are you sure?[y/N]") {
             return 1
         }
-        Console.detail("limits: \(ResourceLimits.current.summary)")
+        CommandLimits.rollback(jobs: jobs).printDetails()
 
         // Held to the end: recovery deletes staging folders, which must be no other run's.
         let runLock = try RunLock(root: root)

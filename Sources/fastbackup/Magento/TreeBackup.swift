@@ -14,8 +14,6 @@ struct TreeBackup {
     func write(to path: String) throws {
         let (base, prefix, includeBase, rules) = try source()
         let limits = Self.pipelineLimits()
-        Console.detail("limits: \(ResourceLimits.current.summary)")
-        Console.detail("pipeline: \(limits.walkerThreads) walker threads, \(limits.readerThreads) readers, \(limits.prefetchBytes >> 20) MiB read-ahead, compression buffers at most \(ParallelCompressor.memoryBound(settings.options) >> 20) MiB")
         // A rollback of media on its own volume stages inside it: its `.fastbackup-*` folders at
         // the top of the media tree are the tool's, never content.
         let internalAtTop: (PathBytes) -> Bool = { [kind] rel in
@@ -98,16 +96,23 @@ struct TreeBackup {
         try body.withUnsafeBytes { try writer.writeBody($0) }
     }
 
-    static func pipelineLimits() -> TreeArchiver.Limits {
-        let limits = ResourceLimits.current
+    /// Walker threads at most: 4 bought nothing cold (4.38-4.92 s against 4.41-4.67 s).
+    static let maxWalkerThreads = 2
+    static let maxReaderThreads = 4
+    static let readAheadBytes = 64 << 20
+    /// Larger files are streamed by the tar writer instead of read ahead.
+    static let readAheadMaxFile = 4 << 20
+    static let queuedEntries = 4096
+
+    static func pipelineLimits(_ limits: ResourceLimits = .current) -> TreeArchiver.Limits {
         // Each walker and reader thread holds at most one descriptor at a time.
         let fdShare = max(1, limits.descriptorBudget / 4)
         return TreeArchiver.Limits(
-            walkerThreads: max(1, min(2, fdShare)),
-            readerThreads: max(1, min(4, fdShare)),
-            prefetchBytes: 64 << 20,
-            prefetchMaxFile: 4 << 20,
-            queuedEntries: 4096)
+            walkerThreads: max(1, min(maxWalkerThreads, fdShare)),
+            readerThreads: max(1, min(maxReaderThreads, fdShare)),
+            prefetchBytes: readAheadBytes,
+            prefetchMaxFile: readAheadMaxFile,
+            queuedEntries: queuedEntries)
     }
 
     static func checkFreeSpace(needed: Int, at dir: String) throws {

@@ -119,7 +119,12 @@ final class DirectoryWalker {
     ///   - exclude: called with each path relative to the base; true leaves it (and, for a
     ///     directory, everything below it) out.
     ///   - prefetchEntries: entries (about 200 bytes each) held in listings read ahead.
-    init(threads: Int, maxPrefetched: Int = 1024, prefetchEntries: Int = 64 << 10,
+    /// Folder listings read ahead of the walk, at most.
+    static let listingsAhead = 1024
+    /// Entries held in those listings, at most.
+    static let entriesAhead = 64 << 10
+
+    init(threads: Int, maxPrefetched: Int = listingsAhead, prefetchEntries: Int = entriesAhead,
          exclude: @escaping (PathBytes, stat) -> Bool) throws {
         pool = try WorkerPool(threads: threads, name: "walker")
         prefetchSlots = NonBlockingBudget(maxPrefetched)

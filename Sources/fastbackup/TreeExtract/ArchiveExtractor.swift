@@ -36,6 +36,10 @@ struct ExtractError: Error, CustomStringConvertible {
 /// Bounds: `writerThreads` descriptors open at once for writing, `bufferBytes` of bodies held
 /// (each queued file is charged at least 512 bytes, so a flood of empty files is bounded too).
 final class ArchiveExtractor {
+    /// Bytes each queued file is charged against ``Options/bufferBytes`` at least, so a flood
+    /// of empty files is bounded too.
+    static let minimumCharge = 512
+
     struct Options {
         var writerThreads = 2
         var bufferBytes = 64 << 20
@@ -357,7 +361,7 @@ final class ArchiveExtractor {
     private func writeFile(_ header: TarHeader, rel: PathBytes, path: PathBytes, entry: PathBytes, reader: TarReader) throws {
         let size = Int(header.size)
         if size <= options.smallFileMax {
-            let taken = budget.take(max(size, 512))
+            let taken = budget.take(max(size, Self.minimumCharge))
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 16)
             var filled = 0
             do {

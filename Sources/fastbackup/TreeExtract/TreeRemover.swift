@@ -21,9 +21,13 @@ enum TreeRemover {
     /// Threads for one removal: two per core (unlinking is mostly waiting on the filesystem's
     /// locks and journal), at most 8, and within half the descriptor budget and a quarter of
     /// RLIMIT_NPROC.
-    static var defaultThreads: Int {
-        let limits = ResourceLimits.current
-        return max(1, min(limits.cores * 2, 8, limits.descriptorBudget / 2, limits.processes / 4))
+    /// More threads than this only queue on the file system's locks.
+    static let maxThreads = 8
+
+    static var defaultThreads: Int { threads(.current) }
+
+    static func threads(_ limits: ResourceLimits) -> Int {
+        max(1, min(limits.cores * 2, maxThreads, limits.descriptorBudget / 2, limits.processes / 4))
     }
 
     /// Removes `path` (a file, a symlink or a whole tree). Returns nil when it is gone (or was
