@@ -104,6 +104,37 @@ public final class TarReader {
 
     // MARK: - Headers
 
+    /// Extension headers (pax `x`, GNU `L` and `K`) read for the entry that follows them.
+    private struct PendingExtensions {
+        var records: [String: [UInt8]] = [:]
+        var longName: [UInt8]?
+        var longLink: [UInt8]?
+        /// Body bytes of these headers together, against ``TarReader/maximumExtensionSize``.
+        var bytes: Int64 = 0
+        /// One was read and awaits its entry.
+        var awaitingEntry = false
+    }
+
+    /// One header block as stored, its checksum verified: what the extension and merge steps
+    /// read their fields from.
+    private struct RawHeader {
+        let block: TarBlock
+        let offset: Int64
+        let flag: UInt8
+        /// The stored name (ustar prefix joined), before any long name or pax `path`.
+        let storedName: [UInt8]
+        /// The name errors cite: the GNU long name when one came before.
+        let entryName: TarPath
+        var parser: TarFieldParser
+        let size: Int64
+
+        var isExtension: Bool {
+            flag == UInt8(ascii: "x") || flag == UInt8(ascii: "g") || flag == UInt8(ascii: "L") || flag == UInt8(ascii: "K")
+        }
+    }
+
+    /// The three steps of Go's `Reader.Next`: a raw header block, the extension headers folded
+    /// into pending records, then the entry's header merged from its block and those records.
     private func readNextHeader() throws -> TarHeader? {
         if ended { return nil }
         // Two skips: a body of Int64.max bytes plus its padding would overflow one sum.
@@ -113,139 +144,148 @@ public final class TarReader {
         paddingRemaining = 0
         current = nil
 
-        var localRecords: [String: [UInt8]] = [:]
-        var longName: [UInt8]?
-        var longLink: [UInt8]?
-        var needsEntry = false  // an x, L or K header was read and awaits its entry
-        var extensionBytes: Int64 = 0  // body bytes of this entry's x, L and K headers
-
+        var pending = PendingExtensions()
         while true {
-            let headerOffset = consumed
-            guard let block = try readBlock() else {
-                if needsEntry { throw TarError(.missingEntryAfterExtension, offset: headerOffset) }
+            guard let raw = try readRawHeader(pending) else {
                 ended = true
                 return nil
             }
-            if block.isZero {
-                if needsEntry { throw TarError(.missingEntryAfterExtension, offset: headerOffset) }
-                let second = try readBlock()
-                if second == nil || second!.isZero {
-                    ended = true
-                    return nil
-                }
-                throw TarError(.dataAfterZeroBlock, offset: headerOffset + Int64(tarBlockSize))
-            }
-
-            let flavor = block.flavor
-            var name = block.string(TarBlock.Field.name)
-            if flavor == .ustar {
-                let prefix = block.string(TarBlock.Field.prefix)
-                if !prefix.isEmpty { name = prefix + [UInt8(ascii: "/")] + name }
-            }
-            let entryName = TarPath(bytes: longName ?? name)
-
-            var parser = TarFieldParser(block)
-            let stored = parser.number(TarBlock.Field.checksum, "checksum")
-            let sums = block.checksums()
-            if parser.firstError != nil || (stored != sums.unsigned && stored != sums.signed) {
-                throw TarError(.badChecksum(stored: stored, unsigned: sums.unsigned, signed: sums.signed), entry: entryName, offset: headerOffset)
-            }
-            let size = parser.number(TarBlock.Field.size, "size")
-            let flag = block.bytes[TarBlock.Field.typeFlag]
-
-            switch flag {
-            case UInt8(ascii: "x"), UInt8(ascii: "g"), UInt8(ascii: "L"), UInt8(ascii: "K"):
-                if let field = parser.firstError { throw TarError(.invalidNumber(field: field), entry: entryName, offset: headerOffset) }
-                if size < 0 { throw TarError(.invalidNumber(field: "size"), entry: entryName, offset: headerOffset) }
-                // The limit holds for all extension headers of one entry together, and for the
-                // global records kept across entries, so a run of them cannot grow memory either.
-                let held = flag == UInt8(ascii: "g") ? globalRecordBytes : extensionBytes
-                if size > TarReader.maximumExtensionSize - held {
-                    throw TarError(.extensionTooLarge(size: size + held, limit: TarReader.maximumExtensionSize), entry: entryName, offset: headerOffset)
-                }
-                if flag != UInt8(ascii: "g") { extensionBytes += size }
-                let body = try readExtensionBody(Int(size), headerOffset: headerOffset)
-                switch flag {
-                case UInt8(ascii: "L"):
-                    longName = Array(body.prefix { $0 != 0 })
-                    needsEntry = true
-                case UInt8(ascii: "K"):
-                    longLink = Array(body.prefix { $0 != 0 })
-                    needsEntry = true
-                default:
-                    let records: [(key: String, value: [UInt8])]
-                    do {
-                        records = try PAXRecords.decode(body)
-                    } catch var error as TarError {
-                        error.offset = headerOffset
-                        throw error
-                    }
-                    if flag == UInt8(ascii: "x") {
-                        for r in records { localRecords[r.key] = r.value }
-                        needsEntry = true
-                    } else {
-                        // An empty global value removes the key (POSIX).
-                        for r in records { globalRecords[r.key] = r.value.isEmpty ? nil : r.value }
-                        globalRecordBytes = globalRecords.reduce(0) { $0 + Int64($1.key.utf8.count + $1.value.count) }
-                    }
-                }
+            if raw.isExtension {
+                try readExtension(raw, into: &pending)
                 continue
-            default:
-                break
             }
-
-            var header = TarHeader(name: entryName)
-            header.kind = TarHeader.Kind(typeFlag: flag)
-            // Before ustar, directories were regular entries whose names end in a slash.
-            if (flag == 0 || (flavor == .v7 && flag == UInt8(ascii: "0"))) && name.last == UInt8(ascii: "/") && longName == nil {
-                header.kind = .directory
-            }
-            header.linkName = TarPath(bytes: longLink ?? block.string(TarBlock.Field.linkName))
-            header.mode = UInt32(truncatingIfNeeded: parser.number(TarBlock.Field.mode, "mode") & 0o7777)
-            let uid = parser.number(TarBlock.Field.uid, "uid")
-            let gid = parser.number(TarBlock.Field.gid, "gid")
-            header.modificationTime = TarTime(seconds: parser.number(TarBlock.Field.mtime, "mtime"))
-            if flavor != .v7 {
-                header.userName = String(decoding: block.string(TarBlock.Field.userName), as: UTF8.self)
-                header.groupName = String(decoding: block.string(TarBlock.Field.groupName), as: UTF8.self)
-                if header.kind == .characterDevice || header.kind == .blockDevice {
-                    header.devMajor = Int(parser.number(TarBlock.Field.devMajor, "devmajor"))
-                    header.devMinor = Int(parser.number(TarBlock.Field.devMinor, "devminor"))
-                }
-            }
-            if let field = parser.firstError { throw TarError(.invalidNumber(field: field), entry: entryName, offset: headerOffset) }
-            header.size = size
-            header.uid = Int(uid)
-            header.gid = Int(gid)
-
-            var records = globalRecords
-            for (key, value) in localRecords { records[key] = value.isEmpty ? nil : value }
-            do {
-                try apply(records, to: &header)
-            } catch var error as TarError {
-                error.entry = header.name
-                error.offset = headerOffset
-                throw error
-            }
-            if header.size < 0 { throw TarError(.invalidNumber(field: "size"), entry: header.name, offset: headerOffset) }
-            // An owner no system can have (negative, or past 32 bits) is a damaged or forged
-            // header, as the writer never makes one; a caller converting it to uid_t would trap.
-            for (field, id) in [("uid", header.uid), ("gid", header.gid)] where id < 0 || id > Int(UInt32.max) {
-                throw TarError(.invalidNumber(field: field), entry: header.name, offset: headerOffset)
-            }
-            // A GNU pax sparse file stores a map plus data fragments; returning it as a regular
-            // file would restore the wrong bytes, so it is marked like GNU's old 'S' entries.
-            if header.kind == .regular && records.keys.contains(where: { $0.hasPrefix("GNU.sparse.") }) {
-                header.kind = .other(UInt8(ascii: "S"))
-            }
-            if header.kind.isHeaderOnly { header.size = 0 }
-
+            let header = try merge(raw, pending)
             bodyRemaining = header.size
             paddingRemaining = tarPadding(header.size)
             current = header
-            offset = headerOffset
+            offset = raw.offset
             return header
         }
+    }
+
+    /// The next header block with its checksum verified, or nil at the archive's end (a clean
+    /// end of stream, one zero block then the end, or two zero blocks).
+    private func readRawHeader(_ pending: PendingExtensions) throws -> RawHeader? {
+        let headerOffset = consumed
+        guard let block = try readBlock() else {
+            if pending.awaitingEntry { throw TarError(.missingEntryAfterExtension, offset: headerOffset) }
+            return nil
+        }
+        if block.isZero {
+            if pending.awaitingEntry { throw TarError(.missingEntryAfterExtension, offset: headerOffset) }
+            let second = try readBlock()
+            if second == nil || second!.isZero { return nil }
+            throw TarError(.dataAfterZeroBlock, offset: headerOffset + Int64(tarBlockSize))
+        }
+        var name = block.string(TarBlock.Field.name)
+        if block.flavor == .ustar {
+            let prefix = block.string(TarBlock.Field.prefix)
+            if !prefix.isEmpty { name = prefix + [UInt8(ascii: "/")] + name }
+        }
+        let entryName = TarPath(bytes: pending.longName ?? name)
+        var parser = TarFieldParser(block)
+        let stored = parser.number(TarBlock.Field.checksum, "checksum")
+        let sums = block.checksums()
+        if parser.firstError != nil || (stored != sums.unsigned && stored != sums.signed) {
+            throw TarError(.badChecksum(stored: stored, unsigned: sums.unsigned, signed: sums.signed), entry: entryName, offset: headerOffset)
+        }
+        let size = parser.number(TarBlock.Field.size, "size")
+        return RawHeader(block: block, offset: headerOffset, flag: block.bytes[TarBlock.Field.typeFlag],
+                         storedName: name, entryName: entryName, parser: parser, size: size)
+    }
+
+    /// Reads an `x`, `g`, `L` or `K` header's body into `pending` (or, for `g`, into the
+    /// global records kept across entries).
+    private func readExtension(_ raw: RawHeader, into pending: inout PendingExtensions) throws {
+        if let field = raw.parser.firstError { throw TarError(.invalidNumber(field: field), entry: raw.entryName, offset: raw.offset) }
+        if raw.size < 0 { throw TarError(.invalidNumber(field: "size"), entry: raw.entryName, offset: raw.offset) }
+        let global = raw.flag == UInt8(ascii: "g")
+        // The limit holds for all extension headers of one entry together, and for the global
+        // records kept across entries, so a run of them cannot grow memory either.
+        let held = global ? globalRecordBytes : pending.bytes
+        if raw.size > TarReader.maximumExtensionSize - held {
+            throw TarError(.extensionTooLarge(size: raw.size + held, limit: TarReader.maximumExtensionSize), entry: raw.entryName, offset: raw.offset)
+        }
+        if !global { pending.bytes += raw.size }
+        let body = try readExtensionBody(Int(raw.size), headerOffset: raw.offset)
+        switch raw.flag {
+        case UInt8(ascii: "L"):
+            pending.longName = Array(body.prefix { $0 != 0 })
+            pending.awaitingEntry = true
+        case UInt8(ascii: "K"):
+            pending.longLink = Array(body.prefix { $0 != 0 })
+            pending.awaitingEntry = true
+        default:
+            let records: [(key: String, value: [UInt8])]
+            do {
+                records = try PAXRecords.decode(body)
+            } catch var error as TarError {
+                error.offset = raw.offset
+                throw error
+            }
+            if global {
+                // An empty global value removes the key (POSIX).
+                for r in records { globalRecords[r.key] = r.value.isEmpty ? nil : r.value }
+                globalRecordBytes = globalRecords.reduce(0) { $0 + Int64($1.key.utf8.count + $1.value.count) }
+            } else {
+                for r in records { pending.records[r.key] = r.value }
+                pending.awaitingEntry = true
+            }
+        }
+    }
+
+    /// The entry's header: its block's fields, then the long name and link, then the global
+    /// and local pax records over them, then the checks no writer's header fails.
+    private func merge(_ raw: RawHeader, _ pending: PendingExtensions) throws -> TarHeader {
+        let block = raw.block
+        var parser = raw.parser
+        var header = TarHeader(name: raw.entryName)
+        header.kind = TarHeader.Kind(typeFlag: raw.flag)
+        // Before ustar, directories were regular entries whose names end in a slash.
+        if (raw.flag == 0 || (block.flavor == .v7 && raw.flag == UInt8(ascii: "0")))
+            && raw.storedName.last == UInt8(ascii: "/") && pending.longName == nil {
+            header.kind = .directory
+        }
+        header.linkName = TarPath(bytes: pending.longLink ?? block.string(TarBlock.Field.linkName))
+        header.mode = UInt32(truncatingIfNeeded: parser.number(TarBlock.Field.mode, "mode") & 0o7777)
+        let uid = parser.number(TarBlock.Field.uid, "uid")
+        let gid = parser.number(TarBlock.Field.gid, "gid")
+        header.modificationTime = TarTime(seconds: parser.number(TarBlock.Field.mtime, "mtime"))
+        if block.flavor != .v7 {
+            header.userName = String(decoding: block.string(TarBlock.Field.userName), as: UTF8.self)
+            header.groupName = String(decoding: block.string(TarBlock.Field.groupName), as: UTF8.self)
+            if header.kind == .characterDevice || header.kind == .blockDevice {
+                header.devMajor = Int(parser.number(TarBlock.Field.devMajor, "devmajor"))
+                header.devMinor = Int(parser.number(TarBlock.Field.devMinor, "devminor"))
+            }
+        }
+        if let field = parser.firstError { throw TarError(.invalidNumber(field: field), entry: raw.entryName, offset: raw.offset) }
+        header.size = raw.size
+        header.uid = Int(uid)
+        header.gid = Int(gid)
+
+        var records = globalRecords
+        for (key, value) in pending.records { records[key] = value.isEmpty ? nil : value }
+        do {
+            try apply(records, to: &header)
+        } catch var error as TarError {
+            error.entry = header.name
+            error.offset = raw.offset
+            throw error
+        }
+        if header.size < 0 { throw TarError(.invalidNumber(field: "size"), entry: header.name, offset: raw.offset) }
+        // An owner no system can have (negative, or past 32 bits) is a damaged or forged
+        // header, as the writer never makes one; a caller converting it to uid_t would trap.
+        for (field, id) in [("uid", header.uid), ("gid", header.gid)] where id < 0 || id > Int(UInt32.max) {
+            throw TarError(.invalidNumber(field: field), entry: header.name, offset: raw.offset)
+        }
+        // A GNU pax sparse file stores a map plus data fragments; returning it as a regular
+        // file would restore the wrong bytes, so it is marked like GNU's old 'S' entries.
+        if header.kind == .regular && records.keys.contains(where: { $0.hasPrefix("GNU.sparse.") }) {
+            header.kind = .other(UInt8(ascii: "S"))
+        }
+        if header.kind.isHeaderOnly { header.size = 0 }
+        return header
     }
 
     private func apply(_ records: [String: [UInt8]], to header: inout TarHeader) throws {

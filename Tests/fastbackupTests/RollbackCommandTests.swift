@@ -123,6 +123,33 @@ final class RollbackCommandTests: XCTestCase {
         }
     }
 
+    /// A damaged CRC in the last gzip member's trailer is refused by the staged rollback and by
+    /// `--in-place` alike: both read the compressed stream to its end, past the tar trailer.
+    /// Fixture: `tar -czf 7_filesystem_media.tgz pub/media` (one gzip member, GNU tar's padding
+    /// after the trailer), then the trailer's first CRC byte flipped (`size - 8`).
+    func testDamagedLastCRCIsRefusedStagedAndInPlace() throws {
+        try requireTool("tar")
+        let t = try makeStore()
+        try sh("head -c 3000000 /dev/urandom > '\(t.path)/pub/media/big.bin'")
+        let archive = t.path + "/var/backups/7_filesystem_media.tgz"
+        try sh("cd '\(t.path)' && tar -czf '\(archive)' pub/media")
+        let size = Int(try sh("stat -c %s '\(archive)'").trimmingCharacters(in: .whitespacesAndNewlines))!
+        try sh("python3 -c \"import sys; f=open(sys.argv[1],'r+b'); f.seek(\(size - 8)); b=f.read(1); f.seek(\(size - 8)); f.write(bytes([b[0]^0xff]))\" '\(archive)'")
+        XCTAssertNotEqual(try runProcess(["/bin/gzip", "-t", archive]).status, 0, "the fixture's CRC is not damaged")
+        try sh("echo live-change > '\(t.path)/pub/media/live.txt'")
+        let live = try manifest(t.path + "/pub/media")
+
+        let staged = try fastbackup(["setup:rollback", "-n", "-m", "7_filesystem_media.tgz", "--root", t.path])
+        XCTAssertEqual(staged.status, 1, staged.stdout)
+        XCTAssertTrue(staged.stderr.lowercased().contains("crc"), staged.stderr)
+        XCTAssertEqual(try manifest(t.path + "/pub/media"), live, "a staged rollback of a damaged archive changed the live tree")
+
+        let inPlace = try fastbackup(["setup:rollback", "-n", "--in-place", "-m", "7_filesystem_media.tgz", "--root", t.path])
+        XCTAssertEqual(inPlace.status, 1, "--in-place reported a damaged archive as restored: \(inPlace.stdout)")
+        XCTAssertTrue(inPlace.stderr.lowercased().contains("crc"), inPlace.stderr)
+        XCTAssertFalse(inPlace.stdout.contains("rollback completed successfully"), inPlace.stdout)
+    }
+
     /// Archives made with Python's tarfile (the real module, as an attacker would), each refused whole.
     func testTraversalAndSymlinkEscapeArchivesAreRefused() throws {
         try requireTool("python3")

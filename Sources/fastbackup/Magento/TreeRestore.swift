@@ -89,7 +89,7 @@ struct TreeRestore {
                 extractBase = staging
             }
             let started = Clock.seconds()
-            let report = try extract(into: extractBase, size: size)
+            let report = try extract(into: extractBase, options: extractorOptions(), size: size)
             Console.detail("restored \(report.files) files, \(report.directories) directories, \(report.symlinks) symlinks, \(report.hardLinks) hard links, \(report.bytes) bytes; skipped \(report.skipped); staged in \(Clock.since(started))")
             let units: [TreeSwap.Unit]
             if let unit {
@@ -190,12 +190,15 @@ struct TreeRestore {
         return Progress.shared
     }
 
+    /// Each writer holds one descriptor; the decompressor and the archive need a few more.
+    static func writerThreads(_ limits: ResourceLimits = .current) -> Int {
+        max(1, min(max(2, limits.cores * 2), limits.descriptorBudget / 2, limits.processes / 4))
+    }
+
     private func extractorOptions() -> ArchiveExtractor.Options {
         var options = ArchiveExtractor.Options()
         options.diagnostics = .console
-        let limits = ResourceLimits.current
-        // Each writer holds one descriptor; the decompressor and the archive need a few more.
-        options.writerThreads = max(1, min(max(2, limits.cores * 2), limits.descriptorBudget / 2, limits.processes / 4))
+        options.writerThreads = Self.writerThreads()
         if kind == .media {
             options.requiredPrefix = PathBytes(path: "pub/media")
         } else {
@@ -207,18 +210,18 @@ struct TreeRestore {
         return options
     }
 
-    private func extract(into base: PathBytes, size: ArchiveSize) throws -> ArchiveExtractor.Report {
+    /// The one extraction path, staged or in place: the archive is read to the end of its
+    /// compressed stream, past the tar trailer, so the last member's CRC and length are checked
+    /// before the caller swaps anything in (or reports an in-place run as done).
+    private func extract(into base: PathBytes, options: ArchiveExtractor.Options, size: ArchiveSize) throws -> ArchiveExtractor.Report {
         let fd = open(archive, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CommandError("Cannot open \(archive): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let decompressor = try ParallelDecompressor(inputFD: fd, path: archive, threads: jobs)
-        let reader = TarReader(source: decompressor)
-        var options = extractorOptions()
+        var options = options
         options.progress = startProgress(size)
         defer { Progress.shared.stop() }
-        let report = try ArchiveExtractor(options: options).extract(from: reader, into: base)
-        // The tar trailer ends before the compressed stream does: read to the end so the last
-        // member's CRC and length are checked before anything live is replaced.
+        let report = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
         let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { sink.deallocate() }
         while try decompressor.read(into: sink) > 0 {}
@@ -236,13 +239,7 @@ struct TreeRestore {
             // pub folder, pub/media and pub/static with it.
             options.protectedPaths = MagentoRoot.codeExclusions.map { PathBytes(path: $0) } + keptPaths(in: liveBase)
         }
-        options.progress = startProgress(ArchiveSize.of(archive))
-        defer { Progress.shared.stop() }
-        let fd = open(archive, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CommandError("Cannot open \(archive): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let decompressor = try ParallelDecompressor(inputFD: fd, path: archive, threads: jobs)
-        _ = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
+        _ = try extract(into: base, options: options, size: ArchiveSize.of(archive))
     }
 
     /// The `keep` files that lie inside `liveBase`, relative to it (symlinks resolved on both sides).
