@@ -1,7 +1,7 @@
 import Glibc
 import SystemCalls
 
-/// An error from DBStream: reading the Magento configuration, talking to the
+/// An error from DBStream: reading the connection settings, talking to the
 /// server, or writing and reading dump files.
 ///
 /// Every kind carries what a person needs to act on it: the path, the host and
@@ -10,9 +10,7 @@ import SystemCalls
 public struct DBError: Error, CustomStringConvertible, Sendable {
     /// What went wrong, with its context.
     public enum Kind: Sendable, Equatable {
-        /// `app/etc/env.php` does not exist at `path`: Magento is not installed there.
-        case notInstalled(path: String)
-        /// `env.php` exists but cannot be used (parse error, missing key, wrong shape).
+        /// The settings file at `path` cannot be used (parse error, missing key, wrong shape).
         case config(path: String, reason: String)
         /// `mysql_real_connect` failed. `server` is "host:port", the socket path, or "localhost".
         case connect(server: String, user: String, errno: UInt32, message: String)
@@ -51,8 +49,6 @@ public struct DBError: Error, CustomStringConvertible, Sendable {
     /// One line for a person; never contains a password.
     public var description: String {
         switch kind {
-        case .notInstalled:
-            return "No information is available: the Magento application is not installed."
         case .config(let path, let reason):
             return "Cannot read the database settings in \(path): \(reason)"
         case .connect(let server, let user, let errno, let message):

@@ -22,26 +22,9 @@ final class PrivilegeTests: XCTestCase {
         }
 
         let root = NSTemporaryDirectory() + "fbt-root-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: root + "/app/etc", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try """
-            <?php
-            return [
-                'db' => [
-                    'table_prefix' => '',
-                    'connection' => [
-                        'default' => [
-                            'host' => '\(server.socket)',
-                            'dbname' => '\(db.name)',
-                            'username' => '\(user)',
-                            'password' => 'low-pw',
-                            'active' => '1',
-                        ],
-                    ],
-                ],
-            ];
-            """.write(toFile: root + "/app/etc/env.php", atomically: true, encoding: .utf8)
-        let config = try DatabaseConfig.fromMagentoRoot(root)
+        let config = DatabaseConfig(host: "localhost", socket: server.socket, user: user, password: "low-pw", database: db.name)
         XCTAssertEqual(config.socket, server.socket)
         let path = root + "/dump.sql"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

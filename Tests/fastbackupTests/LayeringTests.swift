@@ -32,6 +32,16 @@ final class LayeringTests: XCTestCase {
         }
     }
 
+    /// DBStream knows MariaDB and SQL, not the store: env.php and its PHP values live in the
+    /// Magento folder.
+    func testDBStreamKnowsNoMagento() throws {
+        for (file, line, text) in try codeLines(in: "DBStream") {
+            for word in ["env.php", "EnvPHP", "PHPValue", "MagentoRoot", "app/etc"] where text.contains(word) {
+                XCTFail("\(file):\(line) uses \(word), which belongs to the Magento layer: \(text)")
+            }
+        }
+    }
+
     /// The system-call layer and the compressor stay free of Foundation (start-up time, and the
     /// layer under everything must not pull it in).
     func testSystemCallsThreadKitAndParallelGzipDoNotImportFoundation() throws {

@@ -1,5 +1,7 @@
+import DBStream
+import Foundation
 import XCTest
-@testable import DBStream
+@testable import fastbackup
 
 final class EnvPHPTests: XCTestCase {
     private func arr(_ e: [(PHPArrayKey, PHPValue)]) -> PHPValue { .array(e.map { (key: $0.0, value: $0.1) }) }
@@ -168,13 +170,13 @@ final class EnvPHPTests: XCTestCase {
         XCTAssertThrowsError(try c.applyMagentoHost("db:70000"))
     }
 
-    func testMissingEnvIsNotInstalled() throws {
+    func testMissingEnvIsAnIOErrorAndBadOnesAreConfigErrors() throws {
         let root = NSTemporaryDirectory() + "fbt-env-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: root + "/app/etc", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         XCTAssertThrowsError(try DatabaseConfig.fromMagentoRoot(root)) { e in
-            guard let d = e as? DBError, case .notInstalled = d.kind else { return XCTFail("\(e)") }
-            XCTAssertEqual(d.description, "No information is available: the Magento application is not installed.")
+            guard let d = e as? DBError, case .io(let errno, _, _) = d.kind else { return XCTFail("\(e)") }
+            XCTAssertEqual(errno, ENOENT)
         }
         try Self.magentoEnv.write(toFile: root + "/app/etc/env.php", atomically: true, encoding: .utf8)
         XCTAssertEqual(try DatabaseConfig.fromMagentoRoot(root).database, "magento")
