@@ -333,6 +333,21 @@ final class TarWriterTests: XCTestCase {
         XCTAssertEqual(tracker.linkTarget(device: 1, inode: 20, linkCount: 3, name: "third"), "first")
     }
 
+    /// The two-step use: a name counts only once recorded as written, so a first name whose
+    /// body never got in is no link target; the first recorded name stays the target.
+    func testHardLinkTrackerTargetsOnlyWrittenNames() {
+        var tracker = HardLinkTracker()
+        XCTAssertNil(tracker.target(device: 1, inode: 20, linkCount: 2))
+        tracker.written(device: 1, inode: 10, linkCount: 1, name: "single")
+        XCTAssertNil(tracker.target(device: 1, inode: 10, linkCount: 1))
+        // "vanished" was seen but never written: the next name is written and becomes the target.
+        XCTAssertNil(tracker.target(device: 1, inode: 20, linkCount: 2))
+        tracker.written(device: 1, inode: 20, linkCount: 2, name: "second")
+        tracker.written(device: 1, inode: 20, linkCount: 2, name: "third")
+        XCTAssertEqual(tracker.target(device: 1, inode: 20, linkCount: 2), "second")
+        XCTAssertNil(tracker.target(device: 2, inode: 20, linkCount: 2))
+    }
+
     /// Headers from lstat: each file type maps to its kind; sockets cannot be archived.
     func testHeaderFromFileStatus() throws {
         let tmp = try makeTemporaryDirectory(self)

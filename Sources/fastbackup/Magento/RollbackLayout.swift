@@ -5,7 +5,7 @@ enum RollbackLayout {
     /// `.fastbackup-old-<kind>-<pid>`) a rollback makes in the root, in `pub`, or beside a
     /// symlinked media folder's target. An interrupted rollback can leave one behind until the
     /// next run's recovery removes it, so a code backup must leave these out at the root.
-    static let internalPrefix = ".fastbackup-"
+    static let internalPrefix = InternalNames.prefix
 
     /// Glob patterns (root-relative, `*` not crossing `/`) matching every name a rollback leaves
     /// in the root and in `pub` (a media rollback stages beside `pub/media`): what a code backup
@@ -17,6 +17,6 @@ enum RollbackLayout {
 
     /// A rollback's swap journal: in `var/` of the root, which no code or media rollback replaces.
     static func journalPath(root: MagentoRoot, kind: BackupKind) -> String {
-        root.path + "/var/.fastbackup-rollback-\(kind.rawValue).journal"
+        root.path + "/var/" + InternalNames.journal(kind.rawValue)
     }
 }

@@ -17,7 +17,7 @@ struct TreeBackup {
         // A rollback of media on its own volume stages inside it: its `.fastbackup-*` folders at
         // the top of the media tree are the tool's, never content.
         let internalAtTop: (PathBytes) -> Bool = { [kind] rel in
-            kind == .media && !rel.contains(UInt8(ascii: "/")) && rel.starts(with: PathBytes(path: RollbackLayout.internalPrefix))
+            kind == .media && !rel.contains(UInt8(ascii: "/")) && InternalNames.isInternal(rel)
         }
         let exclude: (PathBytes, stat) -> Bool = { rel, _ in internalAtTop(rel) || rules.excludes(prefix.appendingComponent(rel)) }
 

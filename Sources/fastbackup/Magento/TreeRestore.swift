@@ -64,15 +64,15 @@ struct TreeRestore {
         }
         try checkSpace(liveBase, needed: size)
         let tag = "\(kind.rawValue)-\(getpid())"
-        let staging = liveBase.appendingComponent(PathBytes(path: ".fastbackup-staging-\(tag)"))
-        let old = liveBase.appendingComponent(PathBytes(path: ".fastbackup-old-\(tag)"))
+        let staging = liveBase.appendingComponent(InternalNames.staging(tag))
+        let old = liveBase.appendingComponent(InternalNames.setAside(tag))
         guard staging.withCPath({ mkdir($0, 0o700) }) == 0 else {
             throw CommandError("Cannot create the staging folder \(staging.displayString): \(String(cString: strerror(errno)))")
         }
         // Writer threads may still be creating files in the staging folder when a signal comes.
         // They open paths below its name, so renaming it away first stops them (ENOENT), and
         // what is renamed can then be removed; anything left is the next run's recovery's.
-        let aside = liveBase.appendingComponent(PathBytes(path: ".fastbackup-old-\(tag)-interrupted"))
+        let aside = liveBase.appendingComponent(InternalNames.interrupted(tag))
         let token = SignalGuard.shared.addCleanup {
             guard staging.withCPath({ s in aside.withCPath { rename(s, $0) } }) == 0 else { return }
             // A writer whose path lookup began before the rename may still add one file; retry.
@@ -205,7 +205,7 @@ struct TreeRestore {
             options.manifestPath = PathBytes(path: BackupManifest.archivePath)
             options.manifestMaximumSize = Int64(BackupManifest.maximumSize)
             let rules = ExclusionRules(fixed: MagentoRoot.codeExclusions, patterns: [])
-            options.skip = { rel in rules.excludes(rel) || rel.starts(with: PathBytes(path: ".fastbackup-")) }
+            options.skip = { rel in rules.excludes(rel) || InternalNames.isInternal(rel) }
         }
         return options
     }
@@ -253,7 +253,7 @@ struct TreeRestore {
         var unreadable: [String] = []
         // The walker calls `exclude` on its emitting thread only, once per path.
         try DirectoryWalker(threads: 2, exclude: { rel, _ in
-            if fixed.excludes(rel) || rel.starts(with: PathBytes(path: RollbackLayout.internalPrefix)) { return true }
+            if fixed.excludes(rel) || InternalNames.isInternal(rel) { return true }
             if matching.excludes(rel) { found.append(rel); return true }
             return false
         }).walk(base: liveBase, visit: { _ in }, problem: { p in
@@ -318,11 +318,14 @@ struct TreeRestore {
         }
         for base in Set(bases) {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { continue }
-            for name in names where name.hasPrefix(".fastbackup-staging-") || name.hasPrefix(".fastbackup-old-") {
-                if name.hasPrefix(".fastbackup-staging-") {
+            for name in names {
+                switch InternalNames.leftover(name) {
+                case .staging?:
                     Console.line("Removing \(base)/\(name), left by an interrupted rollback (the live tree was not changed by it).")
-                } else {
+                case .setAside?:
                     Console.line("Removing \(base)/\(name): the tree an earlier rollback replaced, not yet deleted when it stopped.")
+                case nil:
+                    continue
                 }
                 TreeRemover.remove(PathBytes(path: base + "/" + name), diagnostics: .console)
             }
@@ -388,7 +391,7 @@ struct CodeSwapPlanner {
         var names = Set(list(liveBase.appendingComponent(rel)))
         names.formUnion(list(stagedBase.appendingComponent(rel)))
         for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            if rel.isEmpty && name.starts(with: PathBytes(path: ".fastbackup-")) { continue }
+            if rel.isEmpty && InternalNames.isInternal(name) { continue }
             let path = rel.appendingComponent(name)
             if rules.excludes(path) || keep.contains(path) { continue }
             let stagedPath = stagedBase.appendingComponent(path)

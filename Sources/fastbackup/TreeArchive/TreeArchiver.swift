@@ -156,7 +156,7 @@ final class TreeArchiver {
         }
 
         // Names written with a body, by inode, for later names of multiply-linked files.
-        var written: [FileIdentity: TarPath] = [:]
+        var links = HardLinkTracker()
 
         while let handoff = queue.pop() {
             guard case .batch(let batch) = handoff else {
@@ -169,8 +169,9 @@ final class TreeArchiver {
                 var header = item.header
                 beforeWriting?(item.absolutePath)
                 let identity = FileIdentity(item.info)
-                let linked = header.kind != .directory && item.info.st_nlink > 1
-                if linked, let target = written[identity] {
+                let (device, inode) = (UInt64(item.info.st_dev), UInt64(item.info.st_ino))
+                let linkCount = header.kind == .directory ? 1 : UInt64(item.info.st_nlink)
+                if let target = links.target(device: device, inode: inode, linkCount: linkCount) {
                     header.kind = .hardLink
                     header.linkName = target
                     header.size = 0
@@ -190,7 +191,7 @@ final class TreeArchiver {
                     try writer.writeHeader(header)
                     progress.add(bytes: 0, files: 1)
                 }
-                if linked { written[identity] = header.name }
+                links.written(device: device, inode: inode, linkCount: linkCount, name: header.name)
                 report.entries += 1
             }
         }

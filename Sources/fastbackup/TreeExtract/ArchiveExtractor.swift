@@ -484,7 +484,7 @@ final class ArchiveExtractor {
               let mask = mode_t(line.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8)
         else { return nil }
         let predicted = (uid: geteuid(), gid: st.st_gid, umask: mask)
-        let probe = base.appendingComponent(PathBytes(path: ".fastbackup-probe-\(getpid())"))
+        let probe = base.appendingComponent(InternalNames.probe(pid: getpid()))
         let fd = probe.withCPath { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o664) }
         guard fd >= 0 else { return nil }
         var made = stat()

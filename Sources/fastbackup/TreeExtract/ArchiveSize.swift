@@ -22,49 +22,21 @@ struct ArchiveSize {
         return ArchiveSize(bytes: fileSize, exact: false)
     }
 
-    /// Sums the members' stated sizes; nil as soon as one is not ours or does not add up.
+    /// Sums the members' stated sizes (``MemberSizes``); nil as soon as one is not ours or does
+    /// not add up.
     private static func scan(fd: Int32, fileSize: Int64) -> Int64? {
-        var buf = [UInt8](repeating: 0, count: 32)
+        let probe = UnsafeMutableRawBufferPointer.allocate(byteCount: MemberSizes.probeLength, alignment: 8)
+        defer { probe.deallocate() }
         var offset: Int64 = 0
         var total: Int64 = 0
         while offset < fileSize {
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 32, off_t(offset)) }
-            guard n >= 28 else { return nil }
-            let step: Int64, size: Int64
-            if buf[0] == 0x1f && buf[1] == 0x8b {
-                // GzipMemberFormat: FLG = FEXTRA only, XLEN 20, one 'FB' subfield of 16 bytes.
-                guard n == 32, buf[2] == 8, buf[3] == 0x04, buf[10] == 20, buf[11] == 0,
-                      buf[12] == GzipMemberFormat.subfieldID.0, buf[13] == GzipMemberFormat.subfieldID.1,
-                      buf[14] == 16, buf[15] == 0 else { return nil }
-                step = le64(buf, 16)
-                size = le64(buf, 24)
-                guard step >= Int64(GzipMemberFormat.headerLength + GzipMemberFormat.trailerLength) else { return nil }
-            } else if le32(buf, 0) == ZstdFrameFormat.skippableMagic {
-                guard le32(buf, 4) == 20, Array(buf[8..<12]) == Array("FBZF".utf8) else { return nil }
-                let frame = le64(buf, 12)
-                guard frame > 0 else { return nil }
-                step = Int64(ZstdFrameFormat.prefixLength) + frame
-                size = le64(buf, 20)
-            } else {
-                return nil
-            }
-            guard step > 0, size >= 0, offset <= fileSize - step else { return nil }
-            offset += step
-            total += size
+            let n = pread(fd, probe.baseAddress, probe.count, off_t(offset))
+            guard n > 0, let (step, size) = MemberSizes.parse(UnsafeRawBufferPointer(rebasing: probe[0..<n])) else { return nil }
+            guard step > 0, offset <= fileSize - Int64(step) else { return nil }
+            offset += Int64(step)
+            total += Int64(size)
             if total < 0 { return nil }
         }
         return offset == fileSize && fileSize > 0 ? total : nil
-    }
-
-    private static func le64(_ b: [UInt8], _ at: Int) -> Int64 {
-        var v: UInt64 = 0
-        for i in (0..<8).reversed() { v = v << 8 | UInt64(b[at + i]) }
-        return v > UInt64(Int64.max) ? -1 : Int64(v)
-    }
-
-    private static func le32(_ b: [UInt8], _ at: Int) -> UInt32 {
-        var v: UInt32 = 0
-        for i in (0..<4).reversed() { v = v << 8 | UInt32(b[at + i]) }
-        return v
     }
 }
