@@ -103,54 +103,36 @@ final class ArchiveExtractor {
 
     deinit { pool.shutdown() }
 
+    /// What one `extract` call has made so far, for the entries after.
+    private var base: PathBytes = []
+    private var report = Report()
+    private var policy = EntryPathPolicy()
+    /// Folders with their headers, for the metadata pass at the end.
+    private var directories: [(rel: PathBytes, header: TarHeader)] = []
+    /// Symlinks wait until every file is in (nothing is ever written through one); a later
+    /// entry of the same name cancels one.
+    private var symlinks: [PendingSymlink?] = []
+    private var symlinkIndex: [PathKey: Int] = [:]
+    private var knownDirs = Set<PathKey>()
+
     /// Extracts every entry from `reader` below `base` (which must exist). Throws the first
     /// error met, by this thread or a writer; what was written stays for the caller to remove.
     func extract(from reader: TarReader, into base: PathBytes) throws -> Report {
+        self.base = base
         protectedAbsolute = options.protectedPaths.map { base.appendingComponent($0) }
         created = options.replaceExisting ? nil : Self.creationIdentity(base)
-        var report = Report()
-        var policy = EntryPathPolicy()
-        var directories: [(rel: PathBytes, header: TarHeader)] = []
-        var symlinks: [PendingSymlink?] = []
-        var symlinkIndex: [PathKey: Int] = [:]
-        var knownDirs = Set<PathKey>([PathKey([])])
+        report = Report()
+        policy = EntryPathPolicy()
+        directories = []
+        symlinks = []
+        symlinkIndex = [:]
+        knownDirs = [PathKey([])]
         defer { group.wait() }
-
-        /// A later entry at `rel` replaces a symlink still waiting to be created.
-        func cancelSymlink(_ rel: PathBytes) {
-            if let i = symlinkIndex.removeValue(forKey: PathKey(rel)) {
-                symlinks[i] = nil
-                policy.forget(rel)
-            }
-        }
-        /// Removes what is at `rel` when it is a directory we made (writers may still be inside it).
-        func clearDirectory(_ rel: PathBytes, entry: PathBytes) throws {
-            guard knownDirs.contains(PathKey(rel)) else { return }
-            group.wait()
-            try replace(base.appendingComponent(rel), entry: entry)
-            knownDirs = knownDirs.filter { k in
-                let d = k.bytes
-                return !(d == rel || (d.count > rel.count && d.starts(with: rel) && d[rel.count] == UInt8(ascii: "/")))
-            }
-        }
 
         while let header = try reader.next() {
             try throwWorkerError()
             let entryName = header.name.bytes
-            guard var rel = try policy.normalise(entryName) else { continue }
-            if let prefix = options.requiredPrefix {
-                guard let stripped = strip(prefix, from: rel) else {
-                    // Archivers that write the parents of the prefix first (Magento's writes `pub/`
-                    // before `pub/media/`) give entries that are not content.
-                    if header.kind == .directory, isAncestor(rel, of: prefix) { continue }
-                    throw UnsafeArchiveError(entry: entryName.displayString, reason: "is outside \(prefix.displayString)")
-                }
-                rel = stripped
-            }
-            if rel.isEmpty {
-                if header.kind == .directory { directories.append(([], header)) }
-                continue
-            }
+            guard let rel = try place(header, entry: entryName) else { continue }
             if rel == options.manifestPath, header.kind == .regular, header.size <= options.manifestMaximumSize {
                 report.manifest = try readWhole(header, reader: reader)
                 continue
@@ -162,72 +144,10 @@ final class ArchiveExtractor {
             if isInFlight(rel) { group.wait() }
 
             switch header.kind {
-            case .directory:
-                cancelSymlink(rel)
-                if !knownDirs.contains(PathKey(rel)) {
-                    // Made with its own permissions (owner rwx kept until the metadata pass), so
-                    // that pass rarely needs a chmod; mkdir first, as in a fresh staging folder
-                    // nothing is there yet.
-                    let mode = mode_t(Int(header.mode) & 0o777 | 0o700)
-                    if path.withCPath({ mkdir($0, mode) }) != 0 {
-                        let err = errno
-                        var st = stat()
-                        guard err == EEXIST, path.withCPath({ lstat($0, &st) }) == 0 else {
-                            throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: err, message: "cannot create directory")
-                        }
-                        if (st.st_mode & S_IFMT) != S_IFDIR {
-                            try replace(path, entry: entryName)
-                            guard path.withCPath({ mkdir($0, mode) }) == 0 else {
-                                throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: errno, message: "cannot create directory")
-                            }
-                        }
-                    }
-                    knownDirs.insert(PathKey(rel))
-                }
-                directories.append((rel, header))
-                report.directories += 1
-            case .regular:
-                if let limit = fileSizeLimit, header.size > limit {
-                    throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: EFBIG,
-                                       message: "the file is \(header.size) bytes, more than the file size limit of \(limit) bytes (ulimit -f)")
-                }
-                cancelSymlink(rel)
-                try clearDirectory(rel, entry: entryName)
-                try writeFile(header, rel: rel, path: path, entry: entryName, reader: reader)
-                report.files += 1
-                report.bytes += header.size
-                // Counted as the tar stream holds it (header and padded body), so that the
-                // total, the archive's expanded size, is reached at the end.
-                options.progress?.add(bytes: Int((header.size + 511) / 512 * 512) + 512, files: 1)
-            case .symbolicLink:
-                try EntryPathPolicy.checkNoNUL(header.linkName.bytes, entry: entryName)
-                cancelSymlink(rel)
-                symlinkIndex[PathKey(rel)] = symlinks.count
-                symlinks.append(PendingSymlink(rel: rel, header: header))
-                policy.recordSymlink(rel)
-                report.symlinks += 1
-            case .hardLink:
-                guard var target = try policy.normalise(header.linkName.bytes) else {
-                    throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link with an empty target")
-                }
-                if let prefix = options.requiredPrefix {
-                    guard let t = strip(prefix, from: target) else {
-                        throw UnsafeArchiveError(entry: entryName.displayString, reason: "links to '\(target.displayString)', outside \(prefix.displayString)")
-                    }
-                    target = t
-                }
-                try policy.checkNotThroughSymlink(target, entry: entryName)
-                if symlinkIndex[PathKey(target)] != nil {
-                    throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link to the symlink '\(target.displayString)'")
-                }
-                cancelSymlink(rel)
-                try clearDirectory(rel, entry: entryName)
-                // Linked here, at the entry's place in the archive, as GNU tar does: to the target
-                // as it is now (a later entry of the target's name replaces the target, not what
-                // the link holds), and a later entry of the link's name replaces the link.
-                if isInFlight(target) { group.wait() }
-                try makeHardLink(target: target, rel: rel, base: base, entry: entryName)
-                report.hardLinks += 1
+            case .directory: try directory(header, rel: rel, path: path, entry: entryName)
+            case .regular: try regularFile(header, rel: rel, path: path, entry: entryName, reader: reader)
+            case .symbolicLink: try symbolicLink(header, rel: rel, entry: entryName)
+            case .hardLink: try hardLink(header, rel: rel, entry: entryName)
             case .fifo, .characterDevice, .blockDevice:
                 options.diagnostics.warning("\(entryName.displayString): device nodes and FIFOs are not restored; skipped")
             case .other(UInt8(ascii: "V")):
@@ -253,6 +173,121 @@ final class ArchiveExtractor {
             options.diagnostics.warning("could not set the owner of \(ownerFailures) restored entries, which keep the owner \(geteuid()):\(getegid()); the first: \(first)")
         }
         return report
+    }
+
+    // MARK: - One handler per entry kind
+
+    /// The entry's path relative to the base (normalised, the required prefix stripped), or nil
+    /// for an entry that is not content (`.`, the prefix's own parents, the base itself).
+    private func place(_ header: TarHeader, entry entryName: PathBytes) throws -> PathBytes? {
+        guard var rel = try policy.normalise(entryName) else { return nil }
+        if let prefix = options.requiredPrefix {
+            guard let stripped = strip(prefix, from: rel) else {
+                // Archivers that write the parents of the prefix first (Magento's writes `pub/`
+                // before `pub/media/`) give entries that are not content.
+                if header.kind == .directory, isAncestor(rel, of: prefix) { return nil }
+                throw UnsafeArchiveError(entry: entryName.displayString, reason: "is outside \(prefix.displayString)")
+            }
+            rel = stripped
+        }
+        if rel.isEmpty {
+            if header.kind == .directory { directories.append(([], header)) }
+            return nil
+        }
+        return rel
+    }
+
+    private func directory(_ header: TarHeader, rel: PathBytes, path: PathBytes, entry entryName: PathBytes) throws {
+        cancelSymlink(rel)
+        if !knownDirs.contains(PathKey(rel)) {
+            // Made with its own permissions (owner rwx kept until the metadata pass), so that
+            // pass rarely needs a chmod; mkdir first, as in a fresh staging folder nothing is
+            // there yet.
+            let mode = mode_t(Int(header.mode) & 0o777 | 0o700)
+            if path.withCPath({ mkdir($0, mode) }) != 0 {
+                let err = errno
+                var st = stat()
+                guard err == EEXIST, path.withCPath({ lstat($0, &st) }) == 0 else {
+                    throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: err, message: "cannot create directory")
+                }
+                if (st.st_mode & S_IFMT) != S_IFDIR {
+                    try replace(path, entry: entryName)
+                    guard path.withCPath({ mkdir($0, mode) }) == 0 else {
+                        throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: errno, message: "cannot create directory")
+                    }
+                }
+            }
+            knownDirs.insert(PathKey(rel))
+        }
+        directories.append((rel, header))
+        report.directories += 1
+    }
+
+    private func regularFile(_ header: TarHeader, rel: PathBytes, path: PathBytes, entry entryName: PathBytes, reader: TarReader) throws {
+        if let limit = fileSizeLimit, header.size > limit {
+            throw ExtractError(entry: entryName.displayString, path: path.displayString, errno: EFBIG,
+                               message: "the file is \(header.size) bytes, more than the file size limit of \(limit) bytes (ulimit -f)")
+        }
+        cancelSymlink(rel)
+        try clearDirectory(rel, entry: entryName)
+        try writeFile(header, rel: rel, path: path, entry: entryName, reader: reader)
+        report.files += 1
+        report.bytes += header.size
+        // Counted as the tar stream holds it (header and padded body), so that the total, the
+        // archive's expanded size, is reached at the end.
+        options.progress?.add(bytes: Int((header.size + 511) / 512 * 512) + 512, files: 1)
+    }
+
+    private func symbolicLink(_ header: TarHeader, rel: PathBytes, entry entryName: PathBytes) throws {
+        try EntryPathPolicy.checkNoNUL(header.linkName.bytes, entry: entryName)
+        cancelSymlink(rel)
+        symlinkIndex[PathKey(rel)] = symlinks.count
+        symlinks.append(PendingSymlink(rel: rel, header: header))
+        policy.recordSymlink(rel)
+        report.symlinks += 1
+    }
+
+    private func hardLink(_ header: TarHeader, rel: PathBytes, entry entryName: PathBytes) throws {
+        guard var target = try policy.normalise(header.linkName.bytes) else {
+            throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link with an empty target")
+        }
+        if let prefix = options.requiredPrefix {
+            guard let t = strip(prefix, from: target) else {
+                throw UnsafeArchiveError(entry: entryName.displayString, reason: "links to '\(target.displayString)', outside \(prefix.displayString)")
+            }
+            target = t
+        }
+        try policy.checkNotThroughSymlink(target, entry: entryName)
+        if symlinkIndex[PathKey(target)] != nil {
+            throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link to the symlink '\(target.displayString)'")
+        }
+        cancelSymlink(rel)
+        try clearDirectory(rel, entry: entryName)
+        // Linked here, at the entry's place in the archive, as GNU tar does: to the target as it
+        // is now (a later entry of the target's name replaces the target, not what the link
+        // holds), and a later entry of the link's name replaces the link.
+        if isInFlight(target) { group.wait() }
+        try makeHardLink(target: target, rel: rel, base: base, entry: entryName)
+        report.hardLinks += 1
+    }
+
+    /// A later entry at `rel` replaces a symlink still waiting to be created.
+    private func cancelSymlink(_ rel: PathBytes) {
+        if let i = symlinkIndex.removeValue(forKey: PathKey(rel)) {
+            symlinks[i] = nil
+            policy.forget(rel)
+        }
+    }
+
+    /// Removes what is at `rel` when it is a directory we made (writers may still be inside it).
+    private func clearDirectory(_ rel: PathBytes, entry: PathBytes) throws {
+        guard knownDirs.contains(PathKey(rel)) else { return }
+        group.wait()
+        try replace(base.appendingComponent(rel), entry: entry)
+        knownDirs = knownDirs.filter { k in
+            let d = k.bytes
+            return !(d == rel || (d.count > rel.count && d.starts(with: rel) && d[rel.count] == UInt8(ascii: "/")))
+        }
     }
 
     private func readWhole(_ header: TarHeader, reader: TarReader) throws -> [UInt8] {
