@@ -21,90 +21,124 @@ struct TreeRestore {
     /// when this step finds too little free space to stage.
     var pendingRemovals: PendingRemovals? = nil
 
-    /// Restores the tree. Returns the removal of the tree it replaced, for the caller to run
-    /// once the store is out of maintenance mode (nil after `--in-place`).
+    /// Where a staged restore puts things, decided before a byte is extracted.
+    private struct StagingPlan {
+        /// The folder that holds the live tree, and the tree's name in it (nil: swap the
+        /// folder's children, as for code or a media volume's mount point).
+        var liveBase: PathBytes
+        var unit: PathBytes?
+        var childSwap = false
+        var staging: PathBytes = []
+        var old: PathBytes = []
+        /// The staging folder and the renames stamp the folder that holds the tree; it gets
+        /// its own mtime back at the end, so a rollback leaves no trace outside what it restores.
+        var baseTime: timespec?
+        var size = ArchiveSize(bytes: 0, exact: false)
+    }
+
+    /// A staged tree, verified, with the swap that puts it in place.
+    private struct Staged {
+        var swap: TreeSwap
+        /// Folders a code swap descends into (`pub`): their mode and mtime as archived.
+        var holders: [(path: PathBytes, mode: mode_t, mtime: timespec)]
+    }
+
+    /// Restores the tree: plan, stage (extract and verify), swap. Returns the removal of the
+    /// tree it replaced, for the caller to run once the store is out of maintenance mode (nil
+    /// after `--in-place`).
     func run() throws -> PendingRemovals.Removal? {
-        var (liveBase, unit) = try target()
+        let (liveBase, unit) = try target()
         if inPlace { try extractInPlace(liveBase: liveBase, unit: unit); return nil }
+        let plan = try planStaging(liveBase: liveBase, unit: unit)
+        let staged = try stage(plan)
+        return try swapIn(staged, plan: plan)
+    }
+
+    /// Everything that can refuse the rollback before the staging folder exists.
+    private func planStaging(liveBase: PathBytes, unit: PathBytes?) throws -> StagingPlan {
+        var plan = StagingPlan(liveBase: liveBase, unit: unit)
         // Media on its own volume (pub/media mounted there, or a symlink to a mount point, as
         // shared storage is): the mount point itself cannot be renamed, and staging beside it
         // would be on another filesystem. Stage inside the volume and swap its children instead.
-        var childSwap = false
         if kind == .media, let u = unit {
             let real = TreeSwap.resolved(liveBase.appendingComponent(u))
             if MountTable.current().mountPoints.contains(real) {
                 Console.detail("\(real.displayString) is a mount point: staging inside it and swapping its contents")
-                liveBase = real
-                unit = nil
-                childSwap = true
+                plan.liveBase = real
+                plan.unit = nil
+                plan.childSwap = true
             }
         }
         if kind == .media {
             // The media swap sets the whole tree aside and deletes it: a backup kept in there
             // would go with it (the code swap keeps such files where they are instead).
-            let replaced = unit.map { liveBase.appendingComponent($0) } ?? liveBase
+            let replaced = plan.unit.map { plan.liveBase.appendingComponent($0) } ?? plan.liveBase
             if let inside = keep.first(where: { !keptPaths(in: replaced, of: [$0]).isEmpty }) {
                 throw CommandError("The rollback file \(inside) lies inside \(replaced.displayString), which a media rollback replaces and then deletes. Move it to var/backups and try again.")
             }
         }
-        if let unit {
+        if let unit = plan.unit {
             // Known before extracting: refuse now rather than after staging the whole archive.
-            try TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: liveBase, oldBase: liveBase,
+            try TreeSwap(kind: kind.rawValue, liveBase: plan.liveBase, stagingBase: plan.liveBase, oldBase: plan.liveBase,
                          units: [TreeSwap.Unit(path: unit, staged: false)]).checkRenamable()
         }
-
-        // The staging folder and the renames stamp the folder that holds the tree; it gets its
-        // own mtime back at the end, so a rollback leaves no trace outside what it restores.
         var baseInfo = stat()
-        let baseTime = liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
-        let size = ArchiveSize.of(archive)
-        if !hasSpace(liveBase, needed: size), let pending = pendingRemovals, !pending.isEmpty {
+        plan.baseTime = plan.liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
+        plan.size = ArchiveSize.of(archive)
+        if !hasSpace(plan.liveBase, needed: plan.size), let pending = pendingRemovals, !pending.isEmpty {
             Console.detail("removing the trees replaced earlier in this run first, for space")
             pending.performAll()
         }
-        try checkSpace(liveBase, needed: size)
+        try checkSpace(plan.liveBase, needed: plan.size)
         let tag = "\(kind.rawValue)-\(getpid())"
-        let staging = liveBase.appendingComponent(InternalNames.staging(tag))
-        let old = liveBase.appendingComponent(InternalNames.setAside(tag))
+        plan.staging = plan.liveBase.appendingComponent(InternalNames.staging(tag))
+        plan.old = plan.liveBase.appendingComponent(InternalNames.setAside(tag))
+        return plan
+    }
+
+    /// Extracts the whole archive into the staging folder (the extraction reads the stream to
+    /// its end, so every CRC is checked) and plans the swap. On any failure, or a signal, the
+    /// staging folder goes and the live tree was never touched.
+    private func stage(_ plan: StagingPlan) throws -> Staged {
+        let (liveBase, staging) = (plan.liveBase, plan.staging)
         guard staging.withCPath({ mkdir($0, 0o700) }) == 0 else {
             throw CommandError("Cannot create the staging folder \(staging.displayString): \(String(cString: strerror(errno)))")
         }
         // Writer threads may still be creating files in the staging folder when a signal comes.
         // They open paths below its name, so renaming it away first stops them (ENOENT), and
         // what is renamed can then be removed; anything left is the next run's recovery's.
-        let aside = liveBase.appendingComponent(InternalNames.interrupted(tag))
+        let aside = liveBase.appendingComponent(InternalNames.interrupted("\(kind.rawValue)-\(getpid())"))
         let token = SignalGuard.shared.addCleanup {
             guard staging.withCPath({ s in aside.withCPath { rename(s, $0) } }) == 0 else { return }
             // A writer whose path lookup began before the rename may still add one file; retry.
             for _ in 0..<5 where TreeRemover.remove(aside, diagnostics: .console) != nil { usleep(10_000) }
         }
-        var swap: TreeSwap
-        var holders: [(path: PathBytes, mode: mode_t, mtime: timespec)] = []
         do {
             let extractBase: PathBytes
-            if let unit {
+            if let unit = plan.unit {
                 extractBase = staging.appendingComponent(unit)
                 _ = extractBase.withCPath { mkdir($0, 0o755) }
             } else {
                 extractBase = staging
             }
             let started = Clock.seconds()
-            let report = try extract(into: extractBase, options: extractorOptions(), size: size)
+            let report = try extract(into: extractBase, options: extractorOptions(), size: plan.size)
             Console.detail("restored \(report.files) files, \(report.directories) directories, \(report.symlinks) symlinks, \(report.hardLinks) hard links, \(report.bytes) bytes; skipped \(report.skipped); staged in \(Clock.since(started))")
-            let units: [TreeSwap.Unit]
-            if let unit {
-                units = [TreeSwap.Unit(path: unit, staged: true)]
+            var staged = Staged(swap: TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: staging, oldBase: plan.old, units: []), holders: [])
+            if let unit = plan.unit {
+                staged.swap.units = [TreeSwap.Unit(path: unit, staged: true)]
             } else {
                 // What the backup left out with --exclude is not the archive's to remove.
                 let recorded = try report.manifest.map { try BackupManifest.parse($0).exclude } ?? []
                 if !recorded.isEmpty { Console.detail("left in place, as the backup excluded them: \(recorded.joined(separator: ", "))") }
                 let kept = keptPaths(in: liveBase) + (try livePaths(matching: recorded, in: liveBase))
                 let planner = CodeSwapPlanner(liveBase: liveBase, stagedBase: staging, keep: kept,
-                                              exclusions: childSwap ? [] : MagentoRoot.codeExclusions)
-                units = try planner.plan()
-                holders = planner.holderMetadata()
+                                              exclusions: plan.childSwap ? [] : MagentoRoot.codeExclusions)
+                staged.swap.units = try planner.plan()
+                staged.holders = planner.holderMetadata()
             }
-            swap = TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: staging, oldBase: old, units: units)
+            SignalGuard.shared.removeCleanup(token)
+            return staged
         } catch {
             // A signal's clean-up renames the staging folder away, which makes the extraction
             // fail here; wait for that clean-up (it ends the process) rather than exit under it.
@@ -113,45 +147,42 @@ struct TreeRestore {
             TreeRemover.remove(staging, diagnostics: .console)
             throw error
         }
-        SignalGuard.shared.removeCleanup(token)
-        let journal = RollbackLayout.journalPath(root: root, kind: kind)
-        let liveHolderTimes: [(PathBytes, timespec)] = holders.compactMap { h in
+    }
+
+    /// The swap, under its journal and inside the signal guard's critical section: a swap
+    /// that fails is undone (or left journaled for the next run), never half done silently.
+    private func swapIn(_ staged: Staged, plan: StagingPlan) throws -> PendingRemovals.Removal {
+        let (swap, liveBase) = (staged.swap, plan.liveBase)
+        let liveHolderTimes: [(PathBytes, timespec)] = staged.holders.compactMap { h in
             var st = stat()
             return h.path.withCPath({ lstat($0, &st) }) == 0 ? (h.path, st.st_mtim) : nil
         }
         do {
             try swap.checkRenamable()
         } catch {
-            TreeRemover.remove(staging, diagnostics: .console)
+            TreeRemover.remove(plan.staging, diagnostics: .console)
             throw error
         }
-        var journalWritten = false
+        let journal = SwapJournal(path: RollbackLayout.journalPath(root: root, kind: kind))
         do {
-            try SignalGuard.shared.critical {
-                try swap.writeJournal(to: journal)
-                journalWritten = true
-                _ = old.withCPath { mkdir($0, 0o700) }
-                try swap.perform(undoOnFailure: true)
-                unlink(journal)
-            }
+            try SignalGuard.shared.critical { try journal.run(swap) }
         } catch let error as SwapUndoneError {
-            unlink(journal)
             swap.cleanUp(diagnostics: .console)
             // The renames back stamped the folders that hold the units; give them their times back.
             for (path, mtime) in liveHolderTimes { setModificationTime(path, mtime) }
-            if let baseTime { setModificationTime(liveBase, baseTime) }
+            if let baseTime = plan.baseTime { setModificationTime(liveBase, baseTime) }
             throw error
-        } catch where !journalWritten {
+        } catch let error as SwapJournal.NotWritten {
             // No journal (a full disk, say): nothing was renamed, and the staged copy would
             // otherwise stay until the next rollback.
-            unlink(journal + ".tmp")
-            TreeRemover.remove(staging, diagnostics: .console)
-            throw error
+            TreeRemover.remove(plan.staging, diagnostics: .console)
+            throw error.cause
         }
-        for h in holders {
+        for h in staged.holders {
             _ = h.path.withCPath { chmod($0, h.mode) }
             setModificationTime(h.path, h.mtime)
         }
+        let (kind, baseTime) = (self.kind, plan.baseTime)
         return PendingRemovals.Removal {
             let removing = Clock.seconds()
             swap.cleanUp(diagnostics: .console)
@@ -300,13 +331,10 @@ struct TreeRestore {
     /// Finishes or cleans up what an interrupted rollback left behind.
     static func recover(root: MagentoRoot) throws {
         for kind in [BackupKind.code, .media] {
-            let journal = RollbackLayout.journalPath(root: root, kind: kind)
-            guard FileManager.default.fileExists(atPath: journal) else { continue }
-            let swap = try TreeSwap.readJournal(journal)
+            let journal = SwapJournal(path: RollbackLayout.journalPath(root: root, kind: kind))
+            guard journal.exists else { continue }
             Console.line("A previous \(kind.rawValue) rollback was interrupted while swapping the restored tree in; finishing it.")
-            try swap.perform()
-            unlink(journal)
-            swap.cleanUp(diagnostics: .console)
+            try journal.resume()?.cleanUp(diagnostics: .console)
         }
         // Staging or old folders without a journal: a run killed before or after its swap.
         var bases = [root.path, root.path + "/pub"]

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The renames that put a staged tree in place of the live one, written to a journal first so
-/// that a rollback killed in the middle of them can be finished by the next run.
+/// The renames that put a staged tree in place of the live one. ``SwapJournal`` writes them
+/// down first, so that a rollback killed in the middle of them is finished by the next run.
 ///
 /// Each unit is a path relative to `liveBase`. With a staged copy, the live one (if any) is
 /// renamed into `oldBase` and the staged one into place; without, the live one is moved aside.
@@ -17,27 +17,6 @@ struct TreeSwap: Codable {
     let stagingBase: PathBytes
     let oldBase: PathBytes
     var units: [Unit]
-
-    func writeJournal(to path: String) throws {
-        let data = try JSONEncoder().encode(self)
-        let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw TreeError("Cannot write the rollback journal \(tmp): \(String(cString: strerror(errno)))") }
-        let ok = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
-        close(fd)
-        guard ok, Glibc.rename(tmp, path) == 0 else {
-            throw TreeError("Cannot write the rollback journal \(path): \(String(cString: strerror(errno)))")
-        }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
-    }
-
-    static func readJournal(_ path: String) throws -> TreeSwap {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return try JSONDecoder().decode(TreeSwap.self, from: data)
-    }
 
     /// Refuses, before anything is renamed, a swap that rename(2) cannot do: a unit on another
     /// device than `liveBase` (EXDEV), or a mount point at or below a unit (EBUSY, or a mounted
@@ -74,6 +53,9 @@ struct TreeSwap: Codable {
     /// ones already done back, newest first, before the error is thrown, so the live tree is as
     /// it was; the error says whether that worked.
     func perform(undoOnFailure: Bool = false) throws {
+        // The set-aside folder is private (0700) whatever the umask: no other user may swap a
+        // folder in it for a symlink while it is removed.
+        _ = oldBase.withCPath { mkdir($0, 0o700) }
         var done: [(from: PathBytes, to: PathBytes)] = []
         do {
             for unit in units {
