@@ -32,6 +32,7 @@ guard let command = commands.first(where: { $0.name == name }) else {
     Console.error("Command \"\(name)\" is not defined.\n\n" + usage())
     exit(1)
 }
+Console.command = command.name
 do {
     exit(try command.run(Array(arguments.dropFirst())))
 } catch {

@@ -22,7 +22,7 @@ final class LayeringTests: XCTestCase {
     /// TreeArchive, TreeExtract and Support know no console, no command error, no store layout.
     func testGenericTreeMachineryKnowsNoCommandLineAndNoMagento() throws {
         let forbidden = ["CommandError", "Console.", "MagentoRoot", "BackupKind", "RollbackLayout", "BackupManifest",
-                         "MaintenanceMode", "Progress.shared", "\"pub/media", "env.php"]
+                         "MaintenanceMode", "Progress.shared", "\"pub/media", "env.php", "--in-place", "--skip-space-check"]
         for folder in ["fastbackup/TreeArchive", "fastbackup/TreeExtract", "fastbackup/Support"] {
             for (file, line, text) in try codeLines(in: folder) {
                 for word in forbidden where text.contains(word) {

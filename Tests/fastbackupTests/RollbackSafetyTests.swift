@@ -197,6 +197,29 @@ final class RollbackSafetyTests: XCTestCase {
         XCTAssertEqual(leftovers(t.path), [])
     }
 
+    /// A disk that fills up while staging (the archive's size promised room: a foreign
+    /// `tar -czf` of 24 MB of zeros is 24 KB, and states no expanded size) stops the rollback
+    /// with the staging folder removed, the live media untouched, and the advice the command
+    /// line adds: free space or `--in-place`. Fixture: `head -c 24M /dev/zero > pub/media/zeros.bin;
+    /// tar -czf 1_filesystem_media.tgz pub/media` on a 16 MiB tmpfs mounted at `pub/media`.
+    func testDiskFullWhileStagingLeavesLiveMediaAndAdvises() throws {
+        let t = kept(try makeSmallStore())
+        let source = try TempTree("zeros")
+        try sh("mkdir -p '\(source.path)/pub/media' && head -c 24M /dev/zero > '\(source.path)/pub/media/zeros.bin' && tar -czf '\(t.path)/var/backups/1_filesystem_media.tgz' -C '\(source.path)' pub/media")
+        let media = t.path + "/pub/media"
+        try sh("mv '\(media)' '\(t.path)/media-before'")
+        try mountTmpfs(media, size: "16m")
+        try sh("cp -a '\(t.path)/media-before/.' '\(media)/' && rm -rf '\(t.path)/media-before'")
+        let live = try manifest(media)
+        let r = try rollback(t, ["-m", "1_filesystem_media.tgz"])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("No space left on device"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("free some space, or rerun with --in-place"), r.stderr)
+        XCTAssertEqual(try manifest(media), live, "a rollback that ran out of space changed the live media")
+        XCTAssertEqual(leftovers(media), [])
+        unmountAll()
+    }
+
     // MARK: findings 9 and 10
 
     /// A volume mounted inside a unit (`app/code/Shared`, `app/code/With Space`) or as a unit (`generated`) makes the

@@ -23,6 +23,9 @@ enum Console {
 
     static var verbose = false
 
+    /// The command running (`setup:rollback`), for the advice added to its errors.
+    static var command = ""
+
     static func detail(_ text: String) {
         if verbose { emit(STDERR_FILENO, "fastbackup: " + text + "\n") }
     }

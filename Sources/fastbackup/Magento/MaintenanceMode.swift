@@ -103,11 +103,6 @@ final class MaintenanceMode {
     }
 }
 
-/// Prints a command's error the way the tool's entry point does.
-func printCommandError(_ error: Error) {
-    if let usage = error as? UsageError { Console.error(usage.description) } else { Console.error("\(error)") }
-}
-
 /// Runs `body` with maintenance mode on (unless `--no-maintenance` is in `opts`), in Magento's
 /// order: an error from `body` is printed first, then maintenance mode is turned off, and the
 /// command exits 1. Returns `body`'s status otherwise. Throws only when maintenance mode

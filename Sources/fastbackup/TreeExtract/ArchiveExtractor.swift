@@ -13,11 +13,11 @@ struct ExtractError: Error, CustomStringConvertible {
     var description: String {
         var text = "Cannot extract '\(entry)' to \(path): \(message)"
         if let e = errno { text += " (\(String(cString: strerror(e))))" }
-        if errno == ENOSPC || errno == EDQUOT {
-            text += ". The filesystem cannot hold the restored copy beside the live tree; free some space, or rerun with --in-place to extract over the live tree."
-        }
         return text
     }
+
+    /// The file system is full (or the quota reached).
+    var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
 }
 
 /// Extracts a tar stream into a directory with a pool of writer threads.

@@ -20,7 +20,7 @@ struct TreeSwap: Codable {
 
     /// Refuses, before anything is renamed, a swap that rename(2) cannot do: a unit on another
     /// device than `liveBase` (EXDEV), or a mount point at or below a unit (EBUSY, or a mounted
-    /// volume carried into the set-aside tree and emptied with it). Throws `TreeError`.
+    /// volume carried into the set-aside tree and emptied with it). Throws `SwapRefusedError`.
     func checkRenamable(mounts: MountTable = .current()) throws {
         var base = stat()
         guard liveBase.withCPath({ stat($0, &base) }) == 0 else {
@@ -30,13 +30,13 @@ struct TreeSwap: Codable {
         for unit in units {
             let live = realBase.appendingComponent(unit.path)
             if let mount = mounts.mounts(atOrBelow: live).first {
-                throw TreeError("Cannot swap the restored tree in: \(mount.displayString) is a mount point at or inside \(unit.path.displayString), which the swap would rename; a mounted volume cannot be moved (and must not be emptied). Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree), or unmount it first.")
+                throw SwapRefusedError(reason: .mountPoint, description: "Cannot swap the restored tree in: \(mount.displayString) is a mount point at or inside \(unit.path.displayString), which the swap would rename; a mounted volume cannot be moved (and must not be emptied).")
             }
             for (path, what) in [(liveBase.appendingComponent(unit.path), "live"), (stagingBase.appendingComponent(unit.path), "staged")] {
                 var st = stat()
                 guard path.withCPath({ lstat($0, &st) }) == 0 else { continue }
                 if st.st_dev != base.st_dev {
-                    throw TreeError("Cannot swap the restored tree in: the \(what) path \(path.displayString) is on another filesystem than \(liveBase.displayString), and a rename cannot cross filesystems. Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
+                    throw SwapRefusedError(reason: .crossDevice, description: "Cannot swap the restored tree in: the \(what) path \(path.displayString) is on another filesystem than \(liveBase.displayString), and a rename cannot cross filesystems.")
                 }
             }
         }
@@ -145,6 +145,13 @@ struct TreeSwap: Codable {
             throw TreeError("Cannot create \(parent.displayString): \(String(cString: strerror(errno)))")
         }
     }
+}
+
+/// A swap that rename(2) cannot do, refused before anything was renamed.
+struct SwapRefusedError: Error, CustomStringConvertible {
+    enum Reason { case mountPoint, crossDevice }
+    let reason: Reason
+    let description: String
 }
 
 /// A swap failed and every rename it had done was put back: the live tree is as it was, and
