@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"]),
         .testTarget(name: "ThreadKitTests", dependencies: ["ThreadKit", "TestSupport"]),
-        .testTarget(name: "StreamTarTests", dependencies: ["StreamTar", "TestSupport"]),
+        .testTarget(name: "StreamTarTests", dependencies: ["StreamTar", "SystemCalls", "TestSupport"]),
         .testTarget(name: "ParallelGzipTests", dependencies: ["ParallelGzip", "TestSupport"]),
         .testTarget(name: "DBStreamTests", dependencies: ["DBStream", "TestSupport"]),
         .testTarget(name: "fastbackupTests", dependencies: ["fastbackup", "TestSupport"]),

@@ -38,6 +38,12 @@ public struct DBError: Error, CustomStringConvertible, Sendable {
         kind = .io(errno: error.errno.rawValue, path: error.path ?? "", operation: error.call)
     }
 
+    /// The failed system call behind an `.io` error.
+    public var cause: SystemCallError? {
+        guard case .io(let errno, let path, let operation) = kind else { return nil }
+        return SystemCallError(operation, Errno(errno), path: path)
+    }
+
     /// The server's error number, when the server (or the client library) gave one.
     public var serverErrno: UInt32? {
         switch kind {

@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// An error from ``ParallelCompressor`` or ``ParallelDecompressor``.
 ///
@@ -49,6 +50,20 @@ public struct CompressionError: Error, CustomStringConvertible, Equatable, Senda
         self.memberOffset = memberOffset
         self.errno = errno
         self.detail = detail
+    }
+
+    /// A failed system call as an `.io` error of this module.
+    public init(_ cause: SystemCallError, memberOffset: Int64? = nil) {
+        self.init(.io, path: cause.path ?? "", memberOffset: memberOffset, errno: cause.errno.rawValue, detail: cause.call)
+    }
+
+    /// The failed system call behind an `.io` or `.engine` error (a thread the kernel refused),
+    /// for callers that test the errno rather than read the message.
+    public var cause: SystemCallError? {
+        guard kind == .io || kind == .engine, let errno else { return nil }
+        // The detail starts with the call ("read failed at byte offset N", "write failed").
+        let call = kind == .engine ? "pthread_create" : detail.split(separator: " ").first.map(String.init) ?? "read"
+        return SystemCallError(call, Errno(errno), path: path)
     }
 
     /// "path: kind at member offset N: detail (strerror)".

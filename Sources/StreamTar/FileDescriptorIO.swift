@@ -41,7 +41,7 @@ public final class FileDescriptorSink: TarByteSink {
     /// - Throws: `TarError` of kind `.io(operation: "write")` carrying `errno` and `path`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         do { try FileDescriptor(rawValue: fd).writeAll(bytes) }
-        catch { throw TarError(.io(operation: "write"), errno: error.rawValue, path: path) }
+        catch { throw TarError(SystemCallError("write", error, path: path)) }
     }
 }
 
@@ -70,5 +70,5 @@ public final class FileDescriptorSource: TarByteSource {
 /// One `read(2)` (EINTR retried by `FileDescriptor`); the errno becomes a `TarError` naming `path`.
 func readOnce(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
     do { return try FileDescriptor(rawValue: fd).read(into: buffer) }
-    catch { throw TarError(.io(operation: "read"), errno: error.rawValue, path: path) }
+    catch { throw TarError(SystemCallError("read", error, path: path)) }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemCalls
 
 /// The error every StreamTar operation throws.
 ///
@@ -56,6 +57,18 @@ public struct TarError: Error, Hashable, Sendable, CustomStringConvertible {
         self.offset = offset
         self.errno = errno
         self.path = path
+    }
+
+    /// A failed system call as an error of this module: `.io`, with the call, errno and path.
+    public init(_ cause: SystemCallError, entry: TarPath? = nil, offset: Int64? = nil) {
+        self.init(.io(operation: cause.call), entry: entry, offset: offset, errno: cause.errno.rawValue, path: cause.path)
+    }
+
+    /// The failed system call behind an `.io` error: the cause a caller can test (`errno`)
+    /// without reading the message.
+    public var cause: SystemCallError? {
+        guard case .io(let operation) = kind, let errno else { return nil }
+        return SystemCallError(operation, Errno(errno), path: path)
     }
 
     /// A one-line, human-readable explanation including every known piece of context.

@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
 @testable import StreamTar
+import SystemCalls
+import TestSupport
 #if canImport(Glibc)
 import Glibc
-import TestSupport
 #endif
 
 private var interruptions: Int32 = 0
@@ -29,6 +30,26 @@ final class FileDescriptorIOTests: XCTestCase {
     }
 
     override func tearDown() { sigaction(SIGUSR1, &previous, nil) }
+
+    /// A failed system call reaches the caller as a `TarError` whose cause is the call, its errno
+    /// and the path: here `write(2)` and `read(2)` on a descriptor that is not open (EBADF).
+    func testFailedCallsCarryTheirCause() throws {
+        var ends: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&ends), 0)
+        close(ends[0]); close(ends[1])
+        let bytes: [UInt8] = [1, 2, 3]
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try FileDescriptorSink(fd: ends[1], path: "/closed/sink").write($0) }) { e in
+            let cause = (e as? TarError)?.cause
+            XCTAssertEqual(cause?.call, "write")
+            XCTAssertEqual(cause?.errno.rawValue, EBADF)
+            XCTAssertEqual(cause?.path, "/closed/sink")
+        }
+        var buffer = [UInt8](repeating: 0, count: 8)
+        XCTAssertThrowsError(try buffer.withUnsafeMutableBytes { try FileDescriptorSource(fd: ends[0], path: "/closed/source").read(into: $0) }) { e in
+            XCTAssertEqual((e as? TarError)?.cause?.call, "read")
+            XCTAssertEqual((e as? TarError)?.cause?.errno.rawValue, EBADF)
+        }
+    }
 
     func testSourceRetriesEINTR() throws {
         var fds: [Int32] = [0, 0]

@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
 @testable import StreamTar
+import TestSupport
 #if canImport(Glibc)
 import Glibc
-import TestSupport
 #endif
 
 /// Reader behaviour beyond the per-format round trips: global pax headers, offsets, partial

@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
 @testable import StreamTar
+import TestSupport
 #if canImport(Glibc)
 import Glibc
-import TestSupport
 #endif
 
 /// Keeps the bytes outside the body of one huge entry and only counts the body, so an

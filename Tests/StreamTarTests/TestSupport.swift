@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
 @testable import StreamTar
+import TestSupport
 #if canImport(Glibc)
 import Glibc
-import TestSupport
 #endif
 
 // MARK: - In-memory byte streams
