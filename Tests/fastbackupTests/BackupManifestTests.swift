@@ -30,7 +30,8 @@ final class BackupManifestTests: XCTestCase {
         XCTAssertFalse(names.contains { $0.hasPrefix("exports") || $0.hasSuffix(".log") }, "\(names)")
         let body = try sh("tar -xOzf '\(path)' '\(BackupManifest.archivePath)'")
         let m = try BackupManifest.parse(Array(body.utf8))
-        XCTAssertEqual(m.kind, "code")
+        XCTAssertEqual(m.kind, .code)
+        XCTAssertTrue(body.contains("\"kind\":\"code\""), body)
         XCTAssertEqual(m.exclude, ["exports", "*.log"])
         XCTAssertNotNil(ISO8601DateFormatter().date(from: m.created), m.created)
     }
@@ -46,7 +47,7 @@ final class BackupManifestTests: XCTestCase {
         for (text, ok) in cases {
             XCTAssertEqual((try? BackupManifest.parse(Array(text.utf8))) != nil, ok, String(text.prefix(60)))
         }
-        let m = BackupManifest(kind: "code", exclude: ["x y", "é/*"])
+        let m = BackupManifest(kind: .code, exclude: ["x y", "é/*"])
         XCTAssertEqual(try BackupManifest.parse(m.encoded()), m)
     }
 }

@@ -59,7 +59,7 @@ enum BackupCommand {
         AtomicOutputFile.removeLeftovers(in: root.backupsDirectory, diagnostics: .console)
         let timestamp = Int(time(nil))
         for kind in kinds {
-            let name = kind.fileName(timestamp: timestamp, compression: compression.options.codec.rawValue)
+            let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec)
             let path = root.backupsDirectory + "/" + name
             Console.line("\(kind.title) backup is starting...")
             switch kind {

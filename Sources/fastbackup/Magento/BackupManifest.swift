@@ -13,14 +13,14 @@ struct BackupManifest: Codable, Equatable {
     /// The largest manifest `parse` accepts; a larger entry is not one of ours.
     static let maximumSize = 1 << 20
 
-    /// `code` (the only kind that carries a manifest so far).
-    var kind: String
+    /// `code` (the only kind that carries a manifest so far); a string in the JSON.
+    var kind: BackupKind
     /// The `--exclude` patterns, as given on the command line.
     var exclude: [String]
     /// When the backup started, ISO 8601 in UTC.
     var created: String
 
-    init(kind: String, exclude: [String], created: Date = Date()) {
+    init(kind: BackupKind, exclude: [String], created: Date = Date()) {
         self.kind = kind
         self.exclude = exclude
         let f = ISO8601DateFormatter()

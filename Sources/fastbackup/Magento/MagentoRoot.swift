@@ -1,4 +1,5 @@
 import Foundation
+import ParallelGzip
 
 /// The layout of a Magento root as far as backups are concerned.
 struct MagentoRoot {
@@ -31,12 +32,16 @@ struct MagentoRoot {
 }
 
 /// What a backup file holds, told by its name.
-enum BackupKind: String, CaseIterable {
+enum BackupKind: String, CaseIterable, Codable {
     case code, media, db
 
     /// The name Magento 2.4 writes for this kind and timestamp.
-    func fileName(timestamp: Int, compression: String = "gzip") -> String {
-        let ext = compression == "zstd" ? "tar.zst" : "tgz"
+    func fileName(timestamp: Int, codec: CompressionCodec = .gzip) -> String {
+        let ext: String
+        switch codec {
+        case .gzip: ext = "tgz"
+        case .zstd: ext = "tar.zst"
+        }
         switch self {
         case .code: return "\(timestamp)_filesystem_code.\(ext)"
         case .media: return "\(timestamp)_filesystem_media.\(ext)"

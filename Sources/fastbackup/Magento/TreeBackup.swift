@@ -87,7 +87,7 @@ struct TreeBackup {
 
     /// The archive's first entry: the `--exclude` patterns, for the rollback (see BackupManifest).
     private func writeManifest(to writer: TarWriter) throws {
-        let body = BackupManifest(kind: kind.rawValue, exclude: patterns).encoded()
+        let body = BackupManifest(kind: kind, exclude: patterns).encoded()
         var header = TarHeader(name: TarPath(bytes: PathBytes(path: BackupManifest.archivePath)), mode: 0o640,
                                uid: Int(geteuid()), gid: Int(getegid()), size: Int64(body.count),
                                modificationTime: TarTime(seconds: Int64(time(nil))))
