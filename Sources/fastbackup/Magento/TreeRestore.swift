@@ -302,8 +302,8 @@ struct TreeRestore {
         let base = TreeSwap.resolved(liveBase)
         return (files ?? keep).compactMap { path in
             let real = TreeSwap.resolved(PathBytes(path: path))
-            guard real.count > base.count + 1, real.starts(with: base), real[base.count] == UInt8(ascii: "/") else { return nil }
-            return Array(real[(base.count + 1)...])
+            guard real.isBelow(base) else { return nil }
+            return real.relative(to: base)
         }
     }
 

@@ -46,8 +46,7 @@ struct MountTable {
     func fileSystemType(holding path: PathBytes) -> String? {
         var best: (length: Int, type: String)?
         for (m, type) in zip(mountPoints, fileSystemTypes) {
-            let holds = m == path || m == [UInt8(ascii: "/")]
-                || (path.count > m.count && path.starts(with: m) && path[m.count] == UInt8(ascii: "/"))
+            let holds = m == [UInt8(ascii: "/")] || path.isAtOrBelow(m)
             if holds && m.count >= (best?.length ?? -1) { best = (m.count, type) }
         }
         return best?.type
@@ -73,8 +72,7 @@ struct MountTable {
     /// The mount points at `path` or below it (`path` absolute, symlinks resolved).
     func mounts(atOrBelow path: PathBytes) -> [PathBytes] {
         mountPoints.filter { m in
-            m == path || (m.count > path.count && m.starts(with: path) && m[path.count] == UInt8(ascii: "/"))
-                || (path == [UInt8(ascii: "/")] && m.first == UInt8(ascii: "/"))
+            m.isAtOrBelow(path) || (path == [UInt8(ascii: "/")] && m.first == UInt8(ascii: "/"))
         }
     }
 }

@@ -14,6 +14,22 @@ extension Array where Element == UInt8 {
         return self + [UInt8(ascii: "/")] + name
     }
 
+    /// Whether this path lies strictly below `ancestor`, component-wise (`a/bc` is not below
+    /// `a/b`). The one "is this path below that one" of the tree code.
+    func isBelow(_ ancestor: PathBytes) -> Bool {
+        count > ancestor.count && starts(with: ancestor) && self[ancestor.count] == UInt8(ascii: "/")
+    }
+
+    /// The same path as `ancestor` or one below it.
+    func isAtOrBelow(_ ancestor: PathBytes) -> Bool { self == ancestor || isBelow(ancestor) }
+
+    /// What is left of this path below `ancestor`: empty for the same path, nil when it is not
+    /// at or below it.
+    func relative(to ancestor: PathBytes) -> PathBytes? {
+        if self == ancestor { return [] }
+        return isBelow(ancestor) ? Array(self[(ancestor.count + 1)...]) : nil
+    }
+
     /// Calls `body` with a NUL-terminated copy, for the C file APIs.
     /// Typed throws, so that a call throwing `Errno` stays `Errno` through it.
     func withCPath<T, E: Error>(_ body: (UnsafePointer<CChar>) throws(E) -> T) throws(E) -> T {

@@ -182,10 +182,10 @@ final class ArchiveExtractor {
     private func place(_ header: TarHeader, entry entryName: PathBytes) throws -> PathBytes? {
         guard var rel = try policy.normalise(entryName) else { return nil }
         if let prefix = options.requiredPrefix {
-            guard let stripped = strip(prefix, from: rel) else {
+            guard let stripped = rel.relative(to: prefix) else {
                 // Archivers that write the parents of the prefix first (Magento's writes `pub/`
                 // before `pub/media/`) give entries that are not content.
-                if header.kind == .directory, isAncestor(rel, of: prefix) { return nil }
+                if header.kind == .directory, prefix.isBelow(rel) { return nil }
                 throw UnsafeArchiveError(entry: entryName.displayString, reason: "is outside \(prefix.displayString)")
             }
             rel = stripped
@@ -252,7 +252,7 @@ final class ArchiveExtractor {
             throw UnsafeArchiveError(entry: entryName.displayString, reason: "is a hard link with an empty target")
         }
         if let prefix = options.requiredPrefix {
-            guard let t = strip(prefix, from: target) else {
+            guard let t = target.relative(to: prefix) else {
                 throw UnsafeArchiveError(entry: entryName.displayString, reason: "links to '\(target.displayString)', outside \(prefix.displayString)")
             }
             target = t
@@ -286,7 +286,7 @@ final class ArchiveExtractor {
         try replace(base.appendingComponent(rel), entry: entry)
         knownDirs = knownDirs.filter { k in
             let d = k.bytes
-            return !(d == rel || (d.count > rel.count && d.starts(with: rel) && d[rel.count] == UInt8(ascii: "/")))
+            return !d.isAtOrBelow(rel)
         }
     }
 
@@ -301,19 +301,9 @@ final class ArchiveExtractor {
         return Array(bytes[0..<filled])
     }
 
-    private func isAncestor(_ a: PathBytes, of b: PathBytes) -> Bool {
-        a.count < b.count && b.starts(with: a) && b[a.count] == UInt8(ascii: "/")
-    }
-
     private func isInFlight(_ rel: PathBytes) -> Bool {
         lock.lock(); defer { lock.unlock() }
         return inFlight.contains(PathKey(rel))
-    }
-
-    private func strip(_ prefix: PathBytes, from path: PathBytes) -> PathBytes? {
-        if path == prefix { return [] }
-        guard path.count > prefix.count, path.starts(with: prefix), path[prefix.count] == UInt8(ascii: "/") else { return nil }
-        return Array(path[(prefix.count + 1)...])
     }
 
     /// Creates missing parent directories; an existing parent must be a real directory, and one
@@ -368,7 +358,7 @@ final class ArchiveExtractor {
     }
 
     private func replace(_ path: PathBytes, entry: PathBytes) throws {
-        for p in protectedAbsolute where p == path || (p.count > path.count && p.starts(with: path) && p[path.count] == UInt8(ascii: "/")) {
+        for p in protectedAbsolute where p.isAtOrBelow(path) {
             throw UnsafeArchiveError(entry: entry.displayString, reason: "would replace \(path.displayString), which holds \(p.displayString), left alone by this rollback")
         }
         if let err = TreeRemover.remove(path, diagnostics: options.diagnostics) {
