@@ -2,7 +2,10 @@
 /// This is what keeps a fast producer from running ahead of a slow consumer without bound; the
 /// pipelines whose items come from a fixed pool give the pool's size, so `push` never waits there.
 public final class BoundedQueue<Element>: @unchecked Sendable {
-    private let monitor = Monitor()
+    /// Condition 0: not empty (consumers wait); 1: not full (producers wait).
+    private let monitor = Monitor(conditions: 2)
+    private static var notEmpty: Int { 0 }
+    private static var notFull: Int { 1 }
     private var items: [Element?]
     private var head = 0
     private var count = 0
@@ -19,24 +22,24 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     @discardableResult
     public func push(_ item: Element) -> Bool {
         monitor.lock(); defer { monitor.unlock() }
-        while count == items.count && !closed { monitor.wait() }
+        while count == items.count && !closed { monitor.wait(Self.notFull) }
         if closed { return false }
         items[(head + count) % items.count] = item
         count += 1
-        monitor.broadcast()
+        monitor.signal(Self.notEmpty)
         return true
     }
 
     /// Nil once the queue is closed and drained.
     public func pop() -> Element? {
         monitor.lock(); defer { monitor.unlock() }
-        while count == 0 && !closed { monitor.wait() }
+        while count == 0 && !closed { monitor.wait(Self.notEmpty) }
         if count == 0 { return nil }
         let item = items[head]
         items[head] = nil
         head = (head + 1) % items.count
         count -= 1
-        monitor.broadcast()
+        monitor.signal(Self.notFull)
         return item
     }
 
@@ -44,7 +47,8 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     public func close() {
         monitor.withLock {
             closed = true
-            monitor.broadcast()
+            monitor.broadcast(Self.notEmpty)
+            monitor.broadcast(Self.notFull)
         }
     }
 }
