@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // The system-call layer under every other target: Errno, FileDescriptor with the one EINTR
         // loop, getdents64 directory listing. No Foundation, so ParallelGzip keeps its start-up time.
@@ -32,7 +34,10 @@ let package = Package(
         .target(name: "StreamTar", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "ParallelGzip", dependencies: ["SystemCalls", "ThreadKit", "CZlib", "CZstd", "CISAL", "CDeflate"], swiftSettings: swiftSettings),
         .target(name: "DBStream", dependencies: ["SystemCalls", "ThreadKit", "CMariaDB"], swiftSettings: swiftSettings),
-        .executableTarget(name: "fastbackup", dependencies: ["SystemCalls", "ThreadKit", "StreamTar", "ParallelGzip", "DBStream"], swiftSettings: swiftSettings),
+        // S3-compatible object storage: Signature V4 (libcrypto), HTTP (libcurl), parallel
+        // multipart upload from a pipe and parallel ranged download into one.
+        .target(name: "ObjectStore", dependencies: ["SystemCalls", "ThreadKit", "CCurl", "CCrypto"], swiftSettings: swiftSettings),
+        .executableTarget(name: "fastbackup", dependencies: ["SystemCalls", "ThreadKit", "StreamTar", "ParallelGzip", "DBStream", "ObjectStore"], swiftSettings: swiftSettings),
         // Benchmark driver for ParallelGzip (Benchmarks/compression/run.sh builds and runs it).
         .executableTarget(name: "pgzip-bench", dependencies: ["ParallelGzip"], path: "Benchmarks/compression/pgzip-bench", swiftSettings: swiftSettings),
 
@@ -43,7 +48,8 @@ let package = Package(
         .testTarget(name: "StreamTarTests", dependencies: ["StreamTar", "SystemCalls", "TestSupport"]),
         .testTarget(name: "ParallelGzipTests", dependencies: ["ParallelGzip", "TestSupport"]),
         .testTarget(name: "DBStreamTests", dependencies: ["DBStream", "TestSupport"]),
-        .testTarget(name: "fastbackupTests", dependencies: ["fastbackup", "TestSupport"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "TestSupport"]),
+        .testTarget(name: "fastbackupTests", dependencies: ["fastbackup", "ObjectStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -10,9 +10,28 @@ export LC_ALL=C.UTF-8
 . scripts/lib/deps.sh
 . scripts/lib/mariadb.sh
 fastbackup_install_deps
-trap 'rc=$?; fastbackup_mariadb_stop; exit $rc' EXIT
+FASTBACKUP_CEPH_DIR=""
+stop_servers() {
+  fastbackup_mariadb_stop
+  if [ -n "$FASTBACKUP_CEPH_DIR" ]; then scripts/ceph-rgw.sh stop "$FASTBACKUP_CEPH_DIR" >/dev/null 2>&1 || true; rm -rf "$FASTBACKUP_CEPH_DIR"; fi
+}
+trap 'rc=$?; stop_servers; exit $rc' EXIT
 fastbackup_mariadb_start
 echo "private MariaDB on $FASTBACKUP_TEST_MYSQL_SOCKET (port $FASTBACKUP_TEST_MYSQL_PORT)"
+# A private one-node Ceph cluster with the RADOS Gateway, for the object store tests. A short
+# folder name: Ceph's admin sockets must fit in 107 bytes.
+FASTBACKUP_CEPH_DIR=$(mktemp -d /tmp/fbceph.XXXXXX)
+if scripts/ceph-rgw.sh start "$FASTBACKUP_CEPH_DIR" >"$FASTBACKUP_CEPH_DIR.log" 2>&1; then
+  . "$FASTBACKUP_CEPH_DIR/env"
+  export FASTBACKUP_TEST_S3_ENDPOINT="$S3_ENDPOINT" AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  echo "private object store (Ceph RGW) on $S3_ENDPOINT"
+  rm -f "$FASTBACKUP_CEPH_DIR.log"
+else
+  cat "$FASTBACKUP_CEPH_DIR.log" >&2
+  # Under CI the object store tests must run, not skip.
+  if [ "${CI:-}" = true ]; then echo "the object store did not start" >&2; exit 1; fi
+  echo "the object store did not start: the object store tests will skip" >&2
+fi
 swift build --build-tests
 swift test --skip-build
 # The benchmark harness in --quick mode: every case runs on tiny inputs and its output is

@@ -23,7 +23,7 @@ final class LayeringTests: XCTestCase {
     func testGenericTreeMachineryKnowsNoCommandLineAndNoMagento() throws {
         let forbidden = ["CommandError", "Console.", "MagentoRoot", "BackupKind", "RollbackLayout", "BackupManifest",
                          "MaintenanceMode", "Progress.shared", "\"pub/media", "env.php", "--in-place", "--skip-space-check"]
-        for folder in ["fastbackup/TreeArchive", "fastbackup/TreeExtract", "fastbackup/Support"] {
+        for folder in ["fastbackup/TreeArchive", "fastbackup/TreeExtract", "fastbackup/Support", "fastbackup/Offsite"] {
             for (file, line, text) in try codeLines(in: folder) {
                 for word in forbidden where text.contains(word) {
                     XCTFail("\(file):\(line) uses \(word), which belongs to the command line or the Magento layer: \(text)")
@@ -56,7 +56,7 @@ final class LayeringTests: XCTestCase {
     /// threads of its own.
     func testLocksAndThreadsComeFromThreadKit() throws {
         let forbidden = ["NSLock(", "NSCondition(", "NSRecursiveLock(", "Thread {", "Thread(", "pthread_create(", "DispatchSemaphore("]
-        for folder in ["SystemCalls", "StreamTar", "ParallelGzip", "DBStream", "fastbackup/CommandLine", "fastbackup/Magento",
+        for folder in ["SystemCalls", "StreamTar", "ParallelGzip", "DBStream", "ObjectStore", "fastbackup/Offsite", "fastbackup/CommandLine", "fastbackup/Magento",
                        "fastbackup/TreeArchive", "fastbackup/TreeExtract", "fastbackup/Support"] {
             for (file, line, text) in try codeLines(in: folder) {
                 for word in forbidden where Self.containsWord(text, word) {

@@ -3,7 +3,7 @@
 # missing, and only when it can (root, or sudo without a password).
 
 FASTBACKUP_APT_PACKAGES=(
-  zlib1g-dev libzstd-dev libisal-dev libdeflate-dev libmariadb-dev pkg-config
+  zlib1g-dev libzstd-dev libisal-dev libdeflate-dev libmariadb-dev libcurl4-openssl-dev libssl-dev pkg-config
   mariadb-server mariadb-client
   tar gzip pigz zstd p7zip-full libarchive-tools time python3 python3-pil acl
 )

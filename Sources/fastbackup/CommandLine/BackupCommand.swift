@@ -20,6 +20,8 @@ enum BackupCommand {
         .value("exclude", "PATTERN", "Leave out paths matching this glob", repeatable: true),
         .flag("no-maintenance", "Do not enable maintenance mode"),
         .flag("skip-space-check", "Do not refuse to start when free space looks too small"),
+        .value("target", "s3://BUCKET/PREFIX", "Stream the backups to this object store location instead of var/backups"),
+        .value("endpoint", "URL", "Object store endpoint (default: AWS_ENDPOINT_URL, or AWS itself)"),
     ] + OptionSpec.databaseAndCommon
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -41,6 +43,9 @@ enum BackupCommand {
         CommandLimits.backup(compression: compression.options).printDetails()
         var dbConfig: DatabaseConfig?
         if kinds.contains(.db) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
+        // Settings first: missing credentials fail before maintenance mode goes on.
+        let target = try opts.value("target").map { try OffsiteTarget(url: $0, endpoint: opts.value("endpoint")) }
+        if target == nil, opts.value("endpoint") != nil { throw UsageError(description: "--endpoint needs --target.") }
 
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
@@ -49,28 +54,36 @@ enum BackupCommand {
             // taken now would miss it (and rolling back to that backup would delete it). Finish
             // that swap first, as the next rollback would.
             if kinds.contains(where: { $0 != .db }) { try TreeRestore.recover(root: root) }
-            return try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig)
+            return try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig, target: target)
         }
     }
 
     private static func backUp(kinds: [BackupKind], root: MagentoRoot, opts: ParsedOptions,
-                               compression: ArchiveSettings, dbConfig: DatabaseConfig?) throws -> Int32 {
-        try FileManager.default.createDirectory(atPath: root.backupsDirectory, withIntermediateDirectories: true)
-        AtomicOutputFile.removeLeftovers(in: root.backupsDirectory, diagnostics: .console)
+                               compression: ArchiveSettings, dbConfig: DatabaseConfig?, target: OffsiteTarget?) throws -> Int32 {
+        if let target {
+            // A backup killed with SIGKILL leaves its upload unfinished; nothing lists it as a
+            // backup, but the store keeps its parts until someone aborts it.
+            for name in try target.abortLeftoverUploads(where: { BackupKind(fileName: $0) != nil }) {
+                Console.line("Aborted the unfinished upload of \(target.url(name)), left by an interrupted backup.")
+            }
+        } else {
+            try FileManager.default.createDirectory(atPath: root.backupsDirectory, withIntermediateDirectories: true)
+            AtomicOutputFile.removeLeftovers(in: root.backupsDirectory, diagnostics: .console)
+        }
         let timestamp = Int(time(nil))
         for kind in kinds {
             let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec)
-            let path = root.backupsDirectory + "/" + name
+            let destination: BackupDestination = target.map { .object($0, name: name) } ?? .file(root.backupsDirectory + "/" + name)
             Console.line("\(kind.title) backup is starting...")
             switch kind {
             case .code, .media:
                 try TreeBackup(root: root, kind: kind, settings: compression,
-                               patterns: opts.all("exclude"), checkSpace: !opts.has("skip-space-check")).write(to: path)
+                               patterns: opts.all("exclude"), checkSpace: !opts.has("skip-space-check")).write(to: destination)
             case .db:
-                try DatabaseBackup.write(config: dbConfig!, to: path, threads: compression.options.threads)
+                try DatabaseBackup.write(config: dbConfig!, to: destination, threads: compression.options.threads)
             }
             Console.line("\(kind.title) backup filename: \(name) (The archive can be uncompressed with 7-Zip on Windows systems)")
-            Console.line("\(kind.title) backup path: \(path)")
+            Console.line("\(kind.title) backup path: \(destination.shown)")
             Console.success("\(kind.title) backup completed successfully.")
         }
         return 0

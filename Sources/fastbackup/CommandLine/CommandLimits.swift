@@ -1,5 +1,6 @@
 import DBStream
 import Foundation
+import ObjectStore
 import ParallelGzip
 
 /// Every bound one command runs with, named as the README's "Limits and resources" table names
@@ -22,6 +23,7 @@ struct CommandLimits {
         let batches = max(2, tree.queuedEntries / ReadAheadBatching.maxFiles)
         let threads = compression.effectiveThreads
         let dump = DumpOptions(threads: min(threads, DatabaseBackup.maxConnections))
+        let upload = MultipartUpload.Limits()
         return CommandLimits(resources: resources, pools: [
             Pool(name: "directory walker",
                  rule: "min(\(TreeBackup.maxWalkerThreads), (RLIMIT_NOFILE − 16) / 4) threads, one open directory each (plus one held per folder of over \(count(LargeFolderListing.threshold)) entries on the walk's stack); at most \(count(DirectoryWalker.listingsAhead)) directory listings and \(DirectoryWalker.entriesAhead >> 10)k entries read ahead, sibling folders listed \(DirectoryWalker.foldersPerJob) to a job; a folder the walk reaches before a thread has started it is listed by the walk itself",
@@ -38,6 +40,9 @@ struct CommandLimits {
             Pool(name: "SQL dump",
                  rule: "min(threads, \(DatabaseBackup.maxConnections)) connections; connections × (\(dump.queueDepth) + 1) + 1 chunks of \(bytes(dump.chunkBytes)); INSERTs of at most \(bytes(dump.maxStatementBytes))",
                  inUse: "\(dump.threads) connections, \(dump.threads * (dump.queueDepth + 1) + 1) chunks"),
+            Pool(name: "object store upload",
+                 rule: "with `--target`: parts of \(bytes(upload.partSize)), \(upload.partsInFlight) in flight, each on its own connection; \(upload.partsInFlight + 1) part buffers allocated once",
+                 inUse: "\(bytes((upload.partsInFlight + 1) * upload.partSize)) of part buffers when used"),
         ])
     }
 
@@ -46,6 +51,7 @@ struct CommandLimits {
         let writers = TreeRestore.writerThreads(resources)
         let extractor = ArchiveExtractor.Options()
         let restore = RestoreOptions(threads: jobs)
+        let download = RangedDownload.Limits()
         return CommandLimits(resources: resources, pools: [
             Pool(name: "decompression",
                  rule: "one thread per core (or `--jobs`); 2 × threads + 2 members of at most \(bytes(GzipMemberFormat.parallelLimit)) in flight",
@@ -56,6 +62,9 @@ struct CommandLimits {
             Pool(name: "removing the old tree",
                  rule: "min(2 × cores, \(TreeRemover.maxThreads), (RLIMIT_NOFILE − 16) / 2, RLIMIT_NPROC / 4) threads, one open folder each",
                  inUse: "\(TreeRemover.threads(resources)) threads"),
+            Pool(name: "object store download",
+                 rule: "with an `s3://` archive: ranged GETs of \(bytes(download.rangeSize)), \(download.rangesInFlight) in flight, each on its own connection and retried from its start up to \(download.attemptsPerRange) times; \(download.rangesInFlight + 1) range buffers allocated once",
+                 inUse: "\(bytes((download.rangesInFlight + 1) * download.rangeSize)) of range buffers when used"),
             Pool(name: "SQL restore",
                  rule: "one connection per core (or `--jobs`), at most \(RestoreOptions.maxThreads), plus one for the schema; \(restore.queueDepth) statements queued per connection and \(bytes(RestoreOptions.queuedBytesLimit)) of statements queued or running in all",
                  inUse: "\(restore.threads) + 1 connections"),

@@ -5,6 +5,8 @@ enum ListCommand {
     static let specs: [OptionSpec] = [
         .value("root", "DIR", "Magento root (default: the current folder)"),
         .flag("json", "Print the list as JSON, for scripts"),
+        .value("target", "s3://BUCKET/PREFIX", "List the backups in this object store location"),
+        .value("endpoint", "URL", "Object store endpoint (default: AWS_ENDPOINT_URL, or AWS itself)"),
         .flag("help", short: "h", "Display this help message"),
     ]
 
@@ -24,20 +26,29 @@ enum ListCommand {
                                   usage: "[options]", specs: specs))
             return 0
         }
-        let root = try MagentoRoot(opts.value("root"))
-        let rows = try list(root)
+        let rows: [Row]
+        let place: String
+        if let url = opts.value("target") {
+            let target = try OffsiteTarget(url: url, endpoint: opts.value("endpoint"))
+            rows = try list(target)
+            place = target.location.description
+        } else {
+            let root = try MagentoRoot(opts.value("root"))
+            rows = try list(root)
+            place = root.backupsDirectory
+        }
         if opts.has("json") {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             struct Out: Encodable { let directory: String; let backups: [Row] }
-            Console.line(String(decoding: try encoder.encode(Out(directory: root.backupsDirectory, backups: rows)), as: UTF8.self))
+            Console.line(String(decoding: try encoder.encode(Out(directory: place, backups: rows)), as: UTF8.self))
             return 0
         }
         if rows.isEmpty {
             Console.line("No backup files found.")
             return 0
         }
-        Console.line("Showing backup files in \(root.backupsDirectory).")
+        Console.line("Showing backup files in \(place).")
         Console.line(table(header: ["Backup Filename", "Backup Type", "Size", "Created"],
                            rows: rows.map { [$0.file, $0.type, formatBytes($0.size), $0.created] }))
         return 0
@@ -61,6 +72,17 @@ enum ListCommand {
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
             let created = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
             return Row(file: name, type: kind.rawValue, size: Int64(st.st_size), created: created, path: path)
+        }
+    }
+
+    /// The backups under `--target`, by name (oldest first); only finished uploads are
+    /// objects, so nothing half-written is listed.
+    static func list(_ target: OffsiteTarget) throws -> [Row] {
+        try target.objects(where: { BackupKind(fileName: $0) != nil }).sorted { $0.name < $1.name }.map { name, object in
+            // The store's "2026-12-07T20:45:00.000Z"; the local list's form has no fraction.
+            var created = object.lastModified
+            if let dot = created.firstIndex(of: "."), created.hasSuffix("Z") { created = String(created[..<dot]) + "Z" }
+            return Row(file: name, type: BackupKind(fileName: name)!.rawValue, size: object.size, created: created, path: target.url(name))
         }
     }
 

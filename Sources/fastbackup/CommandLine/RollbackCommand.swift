@@ -1,5 +1,6 @@
 import DBStream
 import Foundation
+import ObjectStore
 
 /// `setup:rollback [-c FILE] [-m FILE] [-d FILE]`: Magento's command, made safe. Backups are
 /// kept; code and media are staged and swapped in; maintenance mode is on during the work.
@@ -13,6 +14,8 @@ enum RollbackCommand {
         .value("jobs", short: "j", "N", "Threads for decompression and writing (default: every core)"),
         .flag("in-place", "Extract over the live tree instead of staging beside it (for a full disk)"),
         .flag("no-maintenance", "Do not enable maintenance mode"),
+        .value("target", "s3://BUCKET/PREFIX", "Read the named backups from this object store location"),
+        .value("endpoint", "URL", "Object store endpoint (default: AWS_ENDPOINT_URL, or AWS itself)"),
         .flag("db-as-written", "Run the SQL file's INSERTs and CREATE TABLEs as written: no LOAD DATA rows, no keys built after the rows (slower; for a server whose tmpdir cannot hold a key build)"),
     ] + OptionSpec.databaseAndCommon
 
@@ -33,8 +36,27 @@ enum RollbackCommand {
             return 1
         }
         let root = try MagentoRoot(opts.value("root"))
+        // Backups in the object store: `-m s3://bucket/prefix/name`, or `--target` and a name.
+        let target = try opts.value("target").map { try OffsiteTarget(url: $0, endpoint: opts.value("endpoint")) }
+        var objectStore = target?.settings
         var files: [(BackupKind, String)] = []
         for (kind, name) in requested {
+            if let url = target.map({ $0.url(name) }) ?? (name.hasPrefix("s3://") ? name : nil) {
+                guard let (location, object) = S3Location.object(url) else {
+                    throw UsageError(description: "\(url) is not s3://BUCKET/PREFIX/NAME.")
+                }
+                if objectStore == nil { objectStore = try S3Settings.load(endpoint: opts.value("endpoint")) }
+                guard BackupKind(fileName: object) == kind else {
+                    Console.line("The rollback file is invalid. Verify the file and try again.")
+                    return 1
+                }
+                guard try S3Client(settings: objectStore!).head(location.bucket, location.key(object)) != nil else {
+                    Console.line("The rollback file doesn't exist. Verify the file and try again.")
+                    return 1
+                }
+                files.append((kind, url))
+                continue
+            }
             let path = name.contains("/") ? name : root.backupsDirectory + "/" + name
             var st = stat()
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
@@ -72,13 +94,14 @@ enum RollbackCommand {
                 switch kind {
                 case .code, .media:
                     if opts.has("in-place") { maintenance.keepOnInterruption("in-place \(kind.rawValue) rollback") }
-                    pending.add(try TreeRestore(root: root, kind: kind, archive: path, jobs: jobs, inPlace: opts.has("in-place"),
-                                                keep: files.map(\.1), pendingRemovals: pending).run())
+                    pending.add(try TreeRestore(root: root, kind: kind, archive: path, objectStore: objectStore, jobs: jobs,
+                                                inPlace: opts.has("in-place"), keep: files.map(\.1), pendingRemovals: pending).run())
                     Console.line("\(kind.title) rollback filename: \(name)")
                     Console.line("\(kind.title) rollback file path: \(path)")
                 case .db:
                     maintenance.keepOnInterruption("DB restore")
-                    try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs, asWritten: opts.has("db-as-written"))
+                    try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs, asWritten: opts.has("db-as-written"),
+                                            objectStore: objectStore)
                     Console.line("DB rollback filename: \(name)")
                     Console.line("DB rollback path: \(path)")
                 }

@@ -33,14 +33,15 @@ enum DatabaseBackup {
     /// connections, bound it beyond a few (mydumper with 2 threads is level with it here).
     static let maxConnections = 8
 
-    static func write(config: DatabaseConfig, to path: String, threads: Int) throws {
-        let output = try AtomicOutputFile(finalPath: path)
+    static func write(config: DatabaseConfig, to destination: BackupDestination, threads: Int) throws {
+        let output = try destination.open()
         do {
             let options = DumpOptions(threads: min(threads, maxConnections))
-            let stats = try SQLDumper(config: config, options: options).dump(to: output.fd, path: output.temporaryPath)
+            let stats = try SQLDumper(config: config, options: options).dump(to: output.fd, path: output.displayPath)
             Console.detail("\(stats)")
             try output.commit()
         } catch {
+            if let object = output as? ObjectOutput { throw object.failureBehind(error) }
             output.abandon()
             throw error
         }

@@ -1,6 +1,7 @@
 import DBStream
 import SystemCalls
 import Foundation
+import ObjectStore
 import ThreadKit
 import ParallelGzip
 
@@ -12,12 +13,25 @@ import ParallelGzip
 /// inflated on the way in: a thread feeds the statement splitter through a pipe.
 enum DatabaseRestore {
     /// - Parameter asWritten: no LOAD DATA rows and no held-back keys (``RestoreOptions``).
-    static func run(config: DatabaseConfig, file: String, threads: Int, asWritten: Bool = false) throws {
+    static func run(config: DatabaseConfig, file: String, threads: Int, asWritten: Bool = false,
+                    objectStore: S3Settings? = nil) throws {
+        let restorer = SQLRestorer(config: config, options: RestoreOptions(threads: threads, deferSecondaryKeys: !asWritten,
+                                                                          loadData: !asWritten))
+        if S3Location.object(file) != nil {
+            // From the object store: plain SQL as fastbackup writes it, streamed by ranges.
+            let input = try ArchiveInput(file, settings: objectStore)
+            do {
+                let stats = try restorer.restore(fromFD: input.fd, path: file)
+                try input.finish()
+                Console.detail("\(stats)")
+            } catch {
+                throw input.failureBehind(error)
+            }
+            return
+        }
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CommandError("Cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let restorer = SQLRestorer(config: config, options: RestoreOptions(threads: threads, deferSecondaryKeys: !asWritten,
-                                                                          loadData: !asWritten))
         guard isGzip(fd) else {
             Console.detail("\(try restorer.restore(fromFD: fd, path: file))")
             return

@@ -11,7 +11,8 @@ struct TreeBackup {
     let patterns: [String]
     let checkSpace: Bool
 
-    func write(to path: String) throws {
+    func write(to destination: BackupDestination) throws {
+        let checkSpace = self.checkSpace && destination.isLocalFile
         let (base, prefix, includeBase, rules) = try source()
         let limits = Self.pipelineLimits()
         // A rollback of media on its own volume stages inside it: its `.fastbackup-*` folders at
@@ -39,9 +40,11 @@ struct TreeBackup {
             }
         }
 
-        let output = try AtomicOutputFile(finalPath: path)
+        let output = try destination.open()
         do {
-            let compressor = try ParallelCompressor(outputFD: output.fd, path: output.temporaryPath, options: settings.options)
+            var options = settings.options
+            if !output.isLocalFile { options.directIO = false; options.writeBehind = 0 }
+            let compressor = try ParallelCompressor(outputFD: output.fd, path: output.displayPath, options: options)
             let writer = TarWriter(sink: compressor)
             if kind == .code { try writeManifest(to: writer) }
             let archiving = Clock.seconds()
@@ -60,8 +63,10 @@ struct TreeBackup {
             Console.detail("\(report.entries) entries, \(report.bytes) bytes in, \(stats.outputBytes) bytes out (\(stats.directBytes) written direct) in \(Clock.since(archiving))")
             let syncing = Clock.seconds()
             try output.commit()
-            Console.detail("flushed to disk and linked into place in \(Clock.since(syncing))")
+            Console.detail(output.isLocalFile ? "flushed to disk and linked into place in \(Clock.since(syncing))"
+                                              : "upload completed in \(Clock.since(syncing))")
         } catch {
+            if let object = output as? ObjectOutput { throw object.failureBehind(error) }
             output.abandon()
             throw error
         }

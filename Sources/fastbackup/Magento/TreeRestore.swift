@@ -1,5 +1,6 @@
 import Foundation
 import ThreadKit
+import ObjectStore
 import ParallelGzip
 import StreamTar
 
@@ -11,7 +12,9 @@ extension ParallelDecompressor: TarByteSource {}
 struct TreeRestore {
     let root: MagentoRoot
     let kind: BackupKind
+    /// A path, or `s3://bucket/key` read with `objectStore`'s settings.
     let archive: String
+    var objectStore: S3Settings? = nil
     let jobs: Int
     let inPlace: Bool
     /// Files inside the root that the rollback must not touch: the archives given on the
@@ -84,7 +87,7 @@ struct TreeRestore {
         }
         var baseInfo = stat()
         plan.baseTime = plan.liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
-        plan.size = ArchiveSize.of(archive)
+        plan.size = ArchiveInput.size(archive, settings: objectStore)
         if !hasSpace(plan.liveBase, needed: plan.size), let pending = pendingRemovals, !pending.isEmpty {
             Console.detail("removing the trees replaced earlier in this run first, for space")
             pending.performAll()
@@ -245,18 +248,21 @@ struct TreeRestore {
     /// compressed stream, past the tar trailer, so the last member's CRC and length are checked
     /// before the caller swaps anything in (or reports an in-place run as done).
     private func extract(into base: PathBytes, options: ArchiveExtractor.Options, size: ArchiveSize) throws -> ArchiveExtractor.Report {
-        let fd = open(archive, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CommandError("Cannot open \(archive): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let decompressor = try ParallelDecompressor(inputFD: fd, path: archive, threads: jobs)
-        var options = options
-        options.progress = startProgress(size)
-        defer { Progress.shared.stop() }
-        let report = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
-        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
-        defer { sink.deallocate() }
-        while try decompressor.read(into: sink) > 0 {}
-        return report
+        let input = try ArchiveInput(archive, settings: objectStore)
+        do {
+            let decompressor = try ParallelDecompressor(inputFD: input.fd, path: archive, threads: jobs)
+            var options = options
+            options.progress = startProgress(size)
+            defer { Progress.shared.stop() }
+            let report = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
+            let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+            defer { sink.deallocate() }
+            while try decompressor.read(into: sink) > 0 {}
+            try input.finish()
+            return report
+        } catch {
+            throw input.failureBehind(error)
+        }
     }
 
     /// `--in-place`: Magento's way, over the live tree, for a filesystem too full to stage.
@@ -270,7 +276,7 @@ struct TreeRestore {
             // pub folder, pub/media and pub/static with it.
             options.protectedPaths = MagentoRoot.codeExclusions.map { PathBytes(path: $0) } + keptPaths(in: liveBase)
         }
-        _ = try extract(into: base, options: options, size: ArchiveSize.of(archive))
+        _ = try extract(into: base, options: options, size: ArchiveInput.size(archive, settings: objectStore))
     }
 
     /// The `keep` files that lie inside `liveBase`, relative to it (symlinks resolved on both sides).

@@ -1,0 +1,7 @@
+#ifndef FASTBACKUP_CCRYPTO_SHIM_H
+#define FASTBACKUP_CCRYPTO_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <openssl/md5.h>
+#endif

@@ -1,0 +1,202 @@
+import Foundation
+
+/// The S3 operations a backup needs, on one connection. Not thread-safe: each thread of a
+/// transfer has its own client (and so its own connection).
+public final class S3Client {
+    /// An object as a listing shows it.
+    public struct Object: Sendable, Equatable {
+        public var key: String
+        public var size: Int64
+        /// `2026-12-07T20:45:00.000Z`, as the store gives it.
+        public var lastModified: String
+    }
+
+    /// An upload begun and neither completed nor aborted.
+    public struct PendingUpload: Sendable, Equatable {
+        public var key: String
+        public var uploadID: String
+        public var initiated: String
+    }
+
+    public let settings: S3Settings
+    private let connection: HTTPConnection
+    private let signer: SignatureV4
+    /// Attempts per request for transient failures (5xx, 429, SlowDown, resets), with
+    /// exponential backoff from `backoff` seconds.
+    public var attempts = 5
+    public var backoff = 0.2
+    /// Extra headers on every object read and write (SSE-C).
+    public var objectHeaders: [String: String] = [:]
+
+    public init(settings: S3Settings) throws {
+        self.settings = settings
+        connection = try HTTPConnection()
+        signer = SignatureV4(settings: settings)
+    }
+
+    // MARK: - Buckets and objects
+
+    /// Creates `bucket` (an existing one of the same owner is fine).
+    public func createBucket(_ bucket: String) throws {
+        let empty: [UInt8] = []
+        _ = try empty.withUnsafeBytes { try request("PUT", bucket, "", body: $0, allow: [409]) }
+    }
+
+    public func head(_ bucket: String, _ key: String) throws -> (size: Int64, etag: String)? {
+        let r = try request("HEAD", bucket, key, headers: objectHeaders, allow: [404])
+        if r.status == 404 { return nil }
+        guard let size = r.headers["content-length"].flatMap({ Int64($0) }) else {
+            throw S3Error(.protocolError("no Content-Length"), request: "HEAD \(url(bucket, key))")
+        }
+        return (size, r.headers["etag"] ?? "")
+    }
+
+    /// Reads `range` of the object into `sink` (called as the bytes arrive).
+    public func get(_ bucket: String, _ key: String, range: Range<Int64>, into sink: @escaping (UnsafeRawBufferPointer) -> Bool) throws {
+        var headers = objectHeaders
+        headers["range"] = "bytes=\(range.lowerBound)-\(range.upperBound - 1)"
+        let r = try request("GET", bucket, key, headers: headers, sink: sink)
+        guard r.status == 206 || (r.status == 200 && range.lowerBound == 0) else {
+            throw S3Error(.protocolError("status \(r.status) for a ranged GET"), request: "GET \(url(bucket, key))")
+        }
+    }
+
+    public func put(_ bucket: String, _ key: String, body: UnsafeRawBufferPointer) throws {
+        _ = try request("PUT", bucket, key, headers: objectHeaders, body: body)
+    }
+
+    public func delete(_ bucket: String, _ key: String) throws {
+        _ = try request("DELETE", bucket, key, allow: [404])
+    }
+
+    /// Every object whose key starts with `prefix`, in key order.
+    public func list(_ bucket: String, prefix: String) throws -> [Object] {
+        var out: [Object] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", prefix)]
+            if let token { query.append(("continuation-token", token)) }
+            let r = try request("GET", bucket, "", query: query)
+            let xml = String(decoding: r.body, as: UTF8.self)
+            for block in XMLFields.blocks("Contents", in: xml) {
+                guard let key = XMLFields.first("Key", in: block), let size = XMLFields.first("Size", in: block).flatMap({ Int64($0) }) else { continue }
+                out.append(Object(key: key, size: size, lastModified: XMLFields.first("LastModified", in: block) ?? ""))
+            }
+            token = XMLFields.first("IsTruncated", in: xml) == "true" ? XMLFields.first("NextContinuationToken", in: xml) : nil
+        } while token != nil
+        return out
+    }
+
+    // MARK: - Multipart uploads
+
+    public func createUpload(_ bucket: String, _ key: String) throws -> String {
+        let r = try request("POST", bucket, key, query: [("uploads", "")], headers: objectHeaders)
+        guard let id = XMLFields.first("UploadId", in: String(decoding: r.body, as: UTF8.self)) else {
+            throw S3Error(.protocolError("no UploadId"), request: "POST \(url(bucket, key))?uploads")
+        }
+        return id
+    }
+
+    /// Uploads part `number` (from 1) and returns its ETag.
+    public func uploadPart(_ bucket: String, _ key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer) throws -> String {
+        let r = try request("PUT", bucket, key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+                            headers: objectHeaders, body: body, describe: "part \(number)")
+        guard let etag = r.headers["etag"] else {
+            throw S3Error(.protocolError("no ETag for part \(number)"), request: "PUT \(url(bucket, key))")
+        }
+        return etag
+    }
+
+    public func completeUpload(_ bucket: String, _ key: String, uploadID: String, etags: [String]) throws {
+        var xml = "<CompleteMultipartUpload>"
+        for (i, etag) in etags.enumerated() {
+            xml += "<Part><PartNumber>\(i + 1)</PartNumber><ETag>\(XMLFields.escape(etag))</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        let bytes = Array(xml.utf8)
+        let r = try bytes.withUnsafeBytes {
+            try request("POST", bucket, key, query: [("uploadId", uploadID)], headers: ["content-type": "application/xml"], body: $0)
+        }
+        // S3 may answer 200 and put the error in the body (a failure found while assembling).
+        let answer = String(decoding: r.body, as: UTF8.self)
+        if answer.contains("<Error>") {
+            throw S3Error(.status(r.status, code: XMLFields.first("Code", in: answer) ?? "", message: XMLFields.first("Message", in: answer) ?? ""),
+                          request: "POST \(url(bucket, key))?uploadId")
+        }
+    }
+
+    public func abortUpload(_ bucket: String, _ key: String, uploadID: String) throws {
+        _ = try request("DELETE", bucket, key, query: [("uploadId", uploadID)], allow: [404])
+    }
+
+    /// Uploads begun under `prefix` and not finished.
+    public func pendingUploads(_ bucket: String, prefix: String) throws -> [PendingUpload] {
+        var out: [PendingUpload] = []
+        var markers: (String, String)?
+        repeat {
+            var query = [("uploads", ""), ("prefix", prefix)]
+            if let (k, u) = markers { query += [("key-marker", k), ("upload-id-marker", u)] }
+            let r = try request("GET", bucket, "", query: query)
+            let xml = String(decoding: r.body, as: UTF8.self)
+            for block in XMLFields.blocks("Upload", in: xml) {
+                guard let key = XMLFields.first("Key", in: block), let id = XMLFields.first("UploadId", in: block) else { continue }
+                out.append(PendingUpload(key: key, uploadID: id, initiated: XMLFields.first("Initiated", in: block) ?? ""))
+            }
+            if XMLFields.first("IsTruncated", in: xml) == "true", let k = XMLFields.first("NextKeyMarker", in: xml),
+               let u = XMLFields.first("NextUploadIdMarker", in: xml) {
+                markers = (k, u)
+            } else {
+                markers = nil
+            }
+        } while markers != nil
+        return out
+    }
+
+    // MARK: - Requests
+
+    /// `https://host/bucket/key` (path style) or `https://bucket.host/key`, unencoded key.
+    public func url(_ bucket: String, _ key: String) -> String {
+        let (base, path) = address(bucket, key)
+        return base + path
+    }
+
+    private func address(_ bucket: String, _ key: String) -> (base: String, path: String) {
+        let encodedKey = SignatureV4.uriEncode(key, slash: false)
+        if let endpoint = settings.endpoint {
+            if settings.pathStyle { return (endpoint, "/\(bucket)/\(encodedKey)") }
+            let scheme = endpoint.hasPrefix("https://") ? "https://" : "http://"
+            return (scheme + bucket + "." + endpoint.dropFirst(scheme.count), "/\(encodedKey)")
+        }
+        if settings.pathStyle { return ("https://s3.\(settings.region).amazonaws.com", "/\(bucket)/\(encodedKey)") }
+        return ("https://\(bucket).s3.\(settings.region).amazonaws.com", "/\(encodedKey)")
+    }
+
+    private func request(_ method: String, _ bucket: String, _ key: String, query: [(String, String)] = [],
+                         headers: [String: String] = [:], body: UnsafeRawBufferPointer? = nil,
+                         sink: ((UnsafeRawBufferPointer) -> Bool)? = nil, allow: Set<Int> = [],
+                         describe: String? = nil) throws -> HTTPConnection.Response {
+        let (base, path) = address(bucket, key)
+        let host = base.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? ""
+        let queryText = query.isEmpty ? "" : "?" + SignatureV4.canonicalQuery(query)
+        let shown = "\(method) s3://\(bucket)/\(key)" + (describe.map { " (\($0))" } ?? "")
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                var lowered: [String: String] = [:]
+                for (k, v) in headers { lowered[k.lowercased()] = v }
+                let signed = signer.sign(method: method, host: host, path: path, query: query, headers: lowered)
+                let r = try connection.perform(method: method, url: base + path + queryText, headers: signed, body: body, sink: sink)
+                if (200..<300).contains(r.status) || allow.contains(r.status) { return r }
+                let xml = String(decoding: r.body, as: UTF8.self)
+                throw S3Error(.status(r.status, code: XMLFields.first("Code", in: xml) ?? "", message: XMLFields.first("Message", in: xml) ?? ""),
+                              request: shown)
+            } catch var error as S3Error {
+                error.request = shown
+                // A body streamed to a sink cannot be taken back: the caller retries whole.
+                guard error.isTransient, attempt < attempts, sink == nil else { throw error }
+                usleep(useconds_t(backoff * pow(2, Double(attempt - 1)) * 1_000_000))
+            }
+        }
+    }
+}
