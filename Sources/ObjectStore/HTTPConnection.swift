@@ -17,16 +17,18 @@ final class HTTPConnection {
     typealias BodySink = (UnsafeRawBufferPointer) -> Bool
 
     private let handle: UnsafeMutableRawPointer
-    // CURL_GLOBAL_ALL (SSL and Win32 socket set-up); once, before any handle exists.
-    private static let globalInit: Void = { _ = curl_global_init(3) }()
+    /// libcurl, loaded and initialised once, before any handle exists (thread-safe: a static).
+    private static let loaded: Bool = fb_curl_load() != 0
 
     init() throws {
-        _ = Self.globalInit
-        guard let h = curl_easy_init() else { throw S3Error(.transport("cannot create a libcurl handle")) }
+        guard Self.loaded else {
+            throw S3Error(.settings("the object store needs libcurl, which is not installed: apt-get install libcurl4"))
+        }
+        guard let h = fb_curl_easy_init() else { throw S3Error(.transport("cannot create a libcurl handle")) }
         handle = h
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit { fb_curl_easy_cleanup(handle) }
 
     /// Runs one request. `body` is sent as is (its bytes must stay valid for the call);
     /// the response body goes to `sink` when given (for downloads straight into a buffer),
@@ -34,12 +36,12 @@ final class HTTPConnection {
     func perform(method: String, url: String, headers: [String: String], body: UnsafeRawBufferPointer? = nil,
                  sink: BodySink? = nil, maxBody: Int = 4 << 20, timeout: Int = 300) throws -> Response {
         let context = TransferContext(body: body, sink: sink, maxBody: maxBody)
-        curl_easy_reset(handle)
+        fb_curl_easy_reset(handle)
         var list: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(list) }
-        for (k, v) in headers { list = curl_slist_append(list, "\(k): \(v)") }
+        defer { fb_curl_slist_free_all(list) }
+        for (k, v) in headers { list = fb_curl_slist_append(list, "\(k): \(v)") }
         // libcurl adds "Expect: 100-continue" to large PUTs, a round trip per part for nothing.
-        list = curl_slist_append(list, "Expect:")
+        list = fb_curl_slist_append(list, "Expect:")
         let unmanaged = Unmanaged.passUnretained(context).toOpaque()
         _ = fb_curl_set_string(handle, CURLOPT_URL, url)
         _ = fb_curl_set_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
@@ -80,9 +82,9 @@ final class HTTPConnection {
         default:
             _ = fb_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
         }
-        let rc = curl_easy_perform(handle)
+        let rc = fb_curl_easy_perform(handle)
         if rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && context.stoppedBySink) {
-            throw S3Error(.transport(String(cString: curl_easy_strerror(rc))))
+            throw S3Error(.transport(String(cString: fb_curl_easy_strerror(rc))))
         }
         var status = 0
         _ = fb_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)

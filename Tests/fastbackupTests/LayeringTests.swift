@@ -32,6 +32,16 @@ final class LayeringTests: XCTestCase {
         }
     }
 
+    /// String errors belong to the command line: the store layer throws StoreError, whose
+    /// failed system call stays a value.
+    func testOnlyTheCommandLineThrowsStringErrors() throws {
+        for folder in ["fastbackup/Magento", "fastbackup/Offsite", "fastbackup/TreeArchive", "fastbackup/TreeExtract", "fastbackup/Support"] {
+            for (file, line, text) in try codeLines(in: folder) where Self.containsWord(text, "CommandError(") {
+                XCTFail("\(file):\(line) throws a CommandError; throw a typed error (StoreError, TreeError) instead: \(text)")
+            }
+        }
+    }
+
     /// DBStream knows MariaDB and SQL, not the store: env.php and its PHP values live in the
     /// Magento folder.
     func testDBStreamKnowsNoMagento() throws {

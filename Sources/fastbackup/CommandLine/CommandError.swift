@@ -1,6 +1,7 @@
-/// An error the command reports with its message and exit code 1. Messages are made at the
-/// command line's edge; the layers below throw typed errors (ExtractError, TarError,
-/// CompressionError, DBError, SystemCallError) or, where they have not been moved yet, this.
+/// An error the command reports with its message and exit code 1: the command line's own
+/// (a lock held by another run, a folder it cannot list). The layers below throw typed
+/// errors (StoreError, TreeError, ExtractError, TarError, CompressionError, DBError, S3Error,
+/// SystemCallError), whose causes stay values; LayeringTests keeps this type at the edge.
 struct CommandError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }

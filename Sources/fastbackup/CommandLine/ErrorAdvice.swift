@@ -5,15 +5,20 @@ import Foundation
 /// to the command that has them.
 enum ErrorAdvice {
     static func message(for error: Error, command: String) -> String {
-        var text = "\(error)"
-        guard command == "setup:rollback" else { return text }
-        if let e = error as? ExtractError, e.isOutOfSpace {
-            text += ". The filesystem cannot hold the restored copy beside the live tree; free some space, or rerun with --in-place to extract over the live tree."
-        } else if let e = error as? SwapRefusedError {
-            text += " Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree)"
-            text += e.reason == .mountPoint ? ", or unmount it first." : "."
+        let text = "\(error)"
+        switch error {
+        case let e as StoreError where e.kind == .notEnoughSpace(rollback: false):
+            return text + " Free some space, or use --skip-space-check if the data compresses well."
+        case let e as StoreError where e.kind == .notEnoughSpace(rollback: true):
+            return text + " Free some space, or rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree)."
+        case let e as ExtractError where e.isOutOfSpace && command == "setup:rollback":
+            return text + ". The filesystem cannot hold the restored copy beside the live tree; free some space, or rerun with --in-place to extract over the live tree."
+        case let e as SwapRefusedError:
+            return text + " Rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree)"
+                + (e.reason == .mountPoint ? ", or unmount it first." : ".")
+        default:
+            return text
         }
-        return text
     }
 }
 

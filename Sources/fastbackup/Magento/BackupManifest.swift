@@ -40,12 +40,12 @@ struct BackupManifest: Codable, Equatable {
     /// than `maximumSize` or not a manifest (missing fields, not JSON).
     static func parse(_ bytes: [UInt8]) throws -> BackupManifest {
         guard bytes.count <= maximumSize else {
-            throw CommandError("\(archivePath) in the archive is \(bytes.count) bytes; a backup manifest is at most \(maximumSize)")
+            throw StoreError(.refused, "\(archivePath) in the archive is \(bytes.count) bytes; a backup manifest is at most \(maximumSize)")
         }
         do {
             return try JSONDecoder().decode(BackupManifest.self, from: Data(bytes))
         } catch {
-            throw CommandError("\(archivePath) in the archive is not a readable backup manifest: \(error)")
+            throw StoreError(.refused, "\(archivePath) in the archive is not a readable backup manifest: \(error)")
         }
     }
 }

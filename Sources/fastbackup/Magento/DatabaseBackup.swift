@@ -5,7 +5,7 @@ import Foundation
 enum DatabaseSettings {
     static func load(root: MagentoRoot, options opts: ParsedOptions) throws -> DatabaseConfig {
         guard FileManager.default.fileExists(atPath: root.envPHP) else {
-            throw CommandError("No information is available: the Magento application is not installed.")
+            throw StoreError(.notInstalled, "No information is available: the Magento application is not installed.")
         }
         var config = try DatabaseConfig.fromMagentoRoot(root.path)
         if let host = opts.value("db-host") {

@@ -30,7 +30,7 @@ enum DatabaseRestore {
             return
         }
         let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CommandError("Cannot open \(file): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StoreError.call("Cannot open \(file)", "open", path: file) }
         defer { close(fd) }
         guard isGzip(fd) else {
             Console.detail("\(try restorer.restore(fromFD: fd, path: file))")
@@ -38,7 +38,7 @@ enum DatabaseRestore {
         }
         Console.detail("\(file) is gzip-compressed (as Magento writes its DB backups); inflating it on the way in")
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw CommandError("Cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&ends) == 0 else { throw StoreError.call("Cannot create a pipe", "pipe") }
         let (readEnd, writeEnd) = (ends[0], ends[1])
         let inflater = Inflater(input: fd, path: file, output: writeEnd)
         let done = DispatchGroup()
@@ -94,11 +94,11 @@ private final class Inflater: @unchecked Sendable {
                 do throws(Errno) { try FileDescriptor(rawValue: output).writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
                 catch {
                     if error.rawValue == EPIPE { stoppedByReader = true }
-                    throw CommandError("Cannot pass \(path) on after inflating it: \(error)")
+                    throw StoreError(.failed, "Cannot pass \(path) on after inflating it: \(error)")
                 }
             }
         } catch {
-            self.error = CommandError("Cannot read \(path): \(error)")
+            self.error = StoreError(.failed, "Cannot read \(path): \(error)")
         }
     }
 }

@@ -8,12 +8,12 @@ struct MagentoRoot {
 
     init(_ path: String?) throws {
         // An empty --root (an unset variable in a cron line) must not mean the current folder.
-        if let path, path.isEmpty { throw CommandError("--root is empty; give the Magento root folder.") }
+        if let path, path.isEmpty { throw StoreError(.refused, "--root is empty; give the Magento root folder.") }
         let given = path ?? FileManager.default.currentDirectoryPath
         let absolute = given.hasPrefix("/") ? given : FileManager.default.currentDirectoryPath + "/" + given
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDir), isDir.boolValue else {
-            throw CommandError("The Magento root '\(absolute)' is not a directory.")
+            throw StoreError(.refused, "The Magento root '\(absolute)' is not a directory.")
         }
         self.path = URL(fileURLWithPath: absolute).standardizedFileURL.path
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 
 /// Magento's maintenance flag (`var/.maintenance.flag`): on while work runs, and left as it
 /// was found. `var/.maintenance.ip` is never touched.
@@ -57,7 +58,7 @@ final class MaintenanceMode {
         let path = replacing ? "\(flagPath).\(getpid()).tmp" : flagPath
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CommandError("Cannot enable maintenance mode: \(path): \(String(cString: strerror(errno)))")
+            throw StoreError.call("Cannot enable maintenance mode: \(path)", "open", path: path)
         }
         let bytes = Array(Self.marker.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -65,12 +66,12 @@ final class MaintenanceMode {
         close(fd)
         if written != bytes.count {
             unlink(path)
-            throw CommandError("Cannot enable maintenance mode: \(path): \(String(cString: strerror(written < 0 ? err : ENOSPC)))")
+            throw StoreError.call("Cannot enable maintenance mode: \(path)", "write", path: path, errno: Errno(written < 0 ? err : ENOSPC))
         }
         if replacing, rename(path, flagPath) != 0 {
             let err = errno
             unlink(path)
-            throw CommandError("Cannot take over maintenance mode: \(flagPath): \(String(cString: strerror(err)))")
+            throw StoreError.call("Cannot take over maintenance mode: \(flagPath)", "rename", path: flagPath, errno: Errno(err))
         }
         state = .enabledByUs
         // A signal ends the process without running `disable`; the store must not stay down.

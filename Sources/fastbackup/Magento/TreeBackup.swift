@@ -58,7 +58,7 @@ struct TreeBackup {
                 let shown = report.unreadable.prefix(20).joined(separator: "\n  ")
                 let more = report.unreadable.count > 20 ? "\n  ... and \(report.unreadable.count - 20) more" : ""
                 let heading = report.unreadableForPermissions ? "Not enough permissions to read files for backup" : "Cannot read files for backup"
-                throw CommandError("\(heading):\n  \(shown)\(more)")
+                throw StoreError(.failed, "\(heading):\n  \(shown)\(more)")
             }
             Console.detail("\(report.entries) entries, \(report.bytes) bytes in, \(stats.outputBytes) bytes out (\(stats.directBytes) written direct) in \(Clock.since(archiving))")
             let syncing = Clock.seconds()
@@ -78,7 +78,7 @@ struct TreeBackup {
         case .media:
             // A symlinked pub/media (shared storage) is archived by its content, under its own name.
             guard let real = realpath(root.media, nil) else {
-                throw CommandError("Cannot back up media: \(root.media): \(String(cString: strerror(errno)))")
+                throw StoreError.call("Cannot back up media: \(root.media)", "realpath", path: root.media)
             }
             defer { free(real) }
             return (PathBytes(path: String(cString: real)), PathBytes(path: "pub/media"), true,
@@ -123,7 +123,7 @@ struct TreeBackup {
     static func checkFreeSpace(needed: Int, at dir: String) throws {
         guard let free = SpaceBound.freeBytes(at: dir) else { return }
         if free < needed {
-            throw CommandError("Not enough free space in \(dir): the archive may need up to \(formatBytes(Int64(needed))) and \(formatBytes(Int64(free))) is free. Free some space, or use --skip-space-check if the data compresses well.")
+            throw StoreError(.notEnoughSpace(rollback: false), "Not enough free space in \(dir): the archive may need up to \(formatBytes(Int64(needed))) and \(formatBytes(Int64(free))) is free.")
         }
     }
 }

@@ -77,7 +77,7 @@ struct TreeRestore {
             // would go with it (the code swap keeps such files where they are instead).
             let replaced = plan.unit.map { plan.liveBase.appendingComponent($0) } ?? plan.liveBase
             if let inside = keep.first(where: { !keptPaths(in: replaced, of: [$0]).isEmpty }) {
-                throw CommandError("The rollback file \(inside) lies inside \(replaced.displayString), which a media rollback replaces and then deletes. Move it to var/backups and try again.")
+                throw StoreError(.refused, "The rollback file \(inside) lies inside \(replaced.displayString), which a media rollback replaces and then deletes. Move it to var/backups and try again.")
             }
         }
         if let unit = plan.unit {
@@ -105,7 +105,7 @@ struct TreeRestore {
     private func stage(_ plan: StagingPlan) throws -> Staged {
         let (liveBase, staging) = (plan.liveBase, plan.staging)
         guard staging.withCPath({ mkdir($0, 0o700) }) == 0 else {
-            throw CommandError("Cannot create the staging folder \(staging.displayString): \(String(cString: strerror(errno)))")
+            throw StoreError.call("Cannot create the staging folder \(staging.displayString)", "mkdir", path: staging.displayString)
         }
         // Writer threads may still be creating files in the staging folder when a signal comes.
         // They open paths below its name, so renaming it away first stops them (ENOENT), and
@@ -203,7 +203,7 @@ struct TreeRestore {
             if lstat(root.media, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
                 // Shared storage: restore into the symlink's target, keep the symlink.
                 guard let real = realpath(root.media, nil) else {
-                    throw CommandError("pub/media is a symlink that does not resolve: \(String(cString: strerror(errno)))")
+                    throw StoreError.call("pub/media is a symlink that does not resolve", "realpath", path: root.media)
                 }
                 defer { free(real) }
                 let path = String(cString: real)
@@ -299,7 +299,7 @@ struct TreeRestore {
             if case let .unreadable(path, errno) = p { unreadable.append("\(path.displayString): \(String(cString: strerror(errno)))") }
         })
         if let first = unreadable.first {
-            throw CommandError("Cannot read the live folder \(first), so the paths the backup excluded in it cannot be kept. Nothing was changed.")
+            throw StoreError(.refused, "Cannot read the live folder \(first), so the paths the backup excluded in it cannot be kept. Nothing was changed.")
         }
         return found
     }
@@ -330,7 +330,7 @@ struct TreeRestore {
             let what = size.exact
                 ? "the archive expands to \(formatBytes(size.bytes))"
                 : "the archive is \(formatBytes(size.bytes)) (it was not written by fastbackup, so its expanded size is unknown; counted at its compressed size, which is a lower bound)"
-            throw CommandError("Not enough free space in \(dir.displayString) to stage the restore beside the live tree: \(what) and \(formatBytes(free)) is free. Free some space, or rerun with --in-place to extract over the live tree (Magento's way; a failure midway then leaves a mixed tree).")
+            throw StoreError(.notEnoughSpace(rollback: true), "Not enough free space in \(dir.displayString) to stage the restore beside the live tree: \(what) and \(formatBytes(free)) is free.")
         }
     }
 
@@ -432,7 +432,7 @@ struct CodeSwapPlanner {
             if holders.contains(path) {
                 for (side, p) in [("archive's", stagedPath), ("live", liveBase.appendingComponent(path))]
                 where exists(p) && !isDirectory(p) {
-                    throw CommandError("The \(side) \(path.displayString) is not a folder (\(kindName(p))), but it holds paths a rollback keeps in place (\((exclusions + keep.map(\.displayString)).joined(separator: ", "))); swapping it would move files through it. Refusing to roll back; nothing was changed. Make \(path.displayString) a real folder, or use an archive that has one.")
+                    throw StoreError(.refused, "The \(side) \(path.displayString) is not a folder (\(kindName(p))), but it holds paths a rollback keeps in place (\((exclusions + keep.map(\.displayString)).joined(separator: ", "))); swapping it would move files through it. Refusing to roll back; nothing was changed. Make \(path.displayString) a real folder, or use an archive that has one.")
                 }
                 if !exists(liveBase.appendingComponent(path)) {
                     _ = liveBase.appendingComponent(path).withCPath { mkdir($0, 0o755) }
