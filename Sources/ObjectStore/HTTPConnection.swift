@@ -65,16 +65,10 @@ final class HTTPConnection {
         switch method {
         case "GET": break
         case "HEAD": _ = fb_curl_set_long(handle, CURLOPT_NOBODY, 1)
-        case "PUT":
-            _ = fb_curl_set_long(handle, CURLOPT_UPLOAD, 1)
-            _ = fb_curl_set_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body?.count ?? 0))
-            _ = fb_curl_set_function(handle, CURLOPT_READFUNCTION, { ptr, size, count, user in
-                Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue().send(into: ptr!, size * count)
-            })
-            _ = fb_curl_set_pointer(handle, CURLOPT_READDATA, unmanaged)
-        case "POST":
-            _ = fb_curl_set_long(handle, CURLOPT_POST, 1)
-            _ = fb_curl_set_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
+        case "PUT", "POST":
+            let put = method == "PUT"
+            _ = fb_curl_set_long(handle, put ? CURLOPT_UPLOAD : CURLOPT_POST, 1)
+            _ = fb_curl_set_off(handle, put ? CURLOPT_INFILESIZE_LARGE : CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
             _ = fb_curl_set_function(handle, CURLOPT_READFUNCTION, { ptr, size, count, user in
                 Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue().send(into: ptr!, size * count)
             })

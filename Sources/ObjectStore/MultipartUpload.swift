@@ -45,19 +45,14 @@ public final class MultipartUpload {
         self.key = key
         self.limits = limits
         self.objectHeaders = objectHeaders
-        let client = try S3Client(settings: settings)
-        client.objectHeaders = objectHeaders
+        let client = try S3Client(settings: settings, objectHeaders: objectHeaders)
         uploadID = try client.createUpload(bucket, key)
-        var ends: [Int32] = [0, 0]
-        guard makePipe(&ends) else {
-            let e = errno
+        do {
+            (readEnd, writeEnd) = try transferPipe()
+        } catch {
             try? client.abortUpload(bucket, key, uploadID: uploadID)
-            throw S3Error(.transport("cannot create a pipe: \(Errno(e))"))
+            throw error
         }
-        readEnd = ends[0]
-        writeEnd = ends[1]
-        // A 1 MiB pipe: fewer wake-ups between the compressor and this reader.
-        _ = fcntl(writeEnd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
         do {
             try startThread(named: "s3-upload", stackSize: ThreadStack.standard, group: done) { [self] in pump(firstClient: client) }
         } catch {
@@ -126,7 +121,7 @@ public final class MultipartUpload {
         let clients = BoundedQueue<S3Client>(capacity: limits.partsInFlight)
         clients.push(firstClient)
         for _ in 1..<limits.partsInFlight {
-            guard let c = try? S3Client(settings: settings) else { continue }
+            guard let c = try? S3Client(settings: settings, objectHeaders: objectHeaders) else { continue }
             clients.push(c)
         }
         let uploads = DispatchGroup()

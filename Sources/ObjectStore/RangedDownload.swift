@@ -39,17 +39,12 @@ public final class RangedDownload {
         self.key = key
         self.limits = limits
         self.objectHeaders = objectHeaders
-        let client = try S3Client(settings: settings)
-        client.objectHeaders = objectHeaders
+        let client = try S3Client(settings: settings, objectHeaders: objectHeaders)
         guard let head = try client.head(bucket, key) else {
             throw S3Error(.status(404, code: "NoSuchKey", message: "no such object"), request: "HEAD s3://\(bucket)/\(key)")
         }
         size = head.size
-        var ends: [Int32] = [0, 0]
-        guard makePipe(&ends) else { throw S3Error(.transport("cannot create a pipe: \(Errno.current)")) }
-        readEnd = ends[0]
-        writeEnd = ends[1]
-        _ = fcntl(writeEnd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
+        (readEnd, writeEnd) = try transferPipe()
         do {
             try startThread(named: "s3-download", stackSize: ThreadStack.standard, group: done) { [self] in run(firstClient: client) }
         } catch {
@@ -80,7 +75,7 @@ public final class RangedDownload {
         }
         let clients = BoundedQueue<S3Client>(capacity: limits.rangesInFlight)
         clients.push(firstClient)
-        for _ in 1..<limits.rangesInFlight { if let c = try? S3Client(settings: settings) { c.objectHeaders = objectHeaders; clients.push(c) } }
+        for _ in 1..<limits.rangesInFlight { if let c = try? S3Client(settings: settings, objectHeaders: objectHeaders) { clients.push(c) } }
         let outbox = OrderedOutbox<(UnsafeMutableRawBufferPointer, Int)>()
         let fetchers = DispatchGroup()
         let pool: WorkerPool

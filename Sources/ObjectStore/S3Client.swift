@@ -28,8 +28,9 @@ public final class S3Client {
     /// Extra headers on every object read and write (SSE-C).
     public var objectHeaders: [String: String] = [:]
 
-    public init(settings: S3Settings) throws {
+    public init(settings: S3Settings, objectHeaders: [String: String] = [:]) throws {
         self.settings = settings
+        self.objectHeaders = objectHeaders
         connection = try HTTPConnection()
         signer = SignatureV4(settings: settings)
     }
