@@ -79,7 +79,7 @@ public final class S3Client {
             if let token { query.append(("continuation-token", token)) }
             let r = try request("GET", bucket, "", query: query)
             let xml = String(decoding: r.body, as: UTF8.self)
-            for block in XMLFields.blocks("Contents", in: xml) {
+            for block in XMLFields.all("Contents", in: xml) {
                 guard let key = XMLFields.first("Key", in: block), let size = XMLFields.first("Size", in: block).flatMap({ Int64($0) }) else { continue }
                 out.append(Object(key: key, size: size, lastModified: XMLFields.first("LastModified", in: block) ?? ""))
             }
@@ -139,7 +139,7 @@ public final class S3Client {
             if let (k, u) = markers { query += [("key-marker", k), ("upload-id-marker", u)] }
             let r = try request("GET", bucket, "", query: query)
             let xml = String(decoding: r.body, as: UTF8.self)
-            for block in XMLFields.blocks("Upload", in: xml) {
+            for block in XMLFields.all("Upload", in: xml) {
                 guard let key = XMLFields.first("Key", in: block), let id = XMLFields.first("UploadId", in: block) else { continue }
                 out.append(PendingUpload(key: key, uploadID: id, initiated: XMLFields.first("Initiated", in: block) ?? ""))
             }

@@ -2,7 +2,8 @@
 /// (`<Key>`, `<Size>`, `<UploadId>`, `<Code>`) that a scanner serves where a parser would
 /// only add weight. Entities are decoded; CDATA does not occur in these answers.
 enum XMLFields {
-    /// Every `<tag>value</tag>` in order.
+    /// Every `<tag>value</tag>` in order: values, or the inner text of record blocks
+    /// (`<Contents>`, `<Upload>`) to read fields from.
     static func all(_ tag: String, in xml: String) -> [String] {
         var out: [String] = []
         let open = "<\(tag)>", close = "</\(tag)>"
@@ -15,9 +16,6 @@ enum XMLFields {
     }
 
     static func first(_ tag: String, in xml: String) -> String? { all(tag, in: xml).first }
-
-    /// The inner text of each `<tag>...</tag>` block, for lists of records (`<Contents>`).
-    static func blocks(_ tag: String, in xml: String) -> [String] { all(tag, in: xml) }
 
     static func decode(_ s: String) -> String {
         guard s.contains("&") else { return s }

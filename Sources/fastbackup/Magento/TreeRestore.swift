@@ -308,8 +308,7 @@ struct TreeRestore {
         let base = TreeSwap.resolved(liveBase)
         return (files ?? keep).compactMap { path in
             let real = TreeSwap.resolved(PathBytes(path: path))
-            guard real.isBelow(base) else { return nil }
-            return real.relative(to: base)
+            return real.isBelow(base) ? real.relative(to: base) : nil
         }
     }
 

@@ -21,15 +21,12 @@ final class ObjectOutput: BackupOutput {
     var displayPath: String { url }
     var isLocalFile: Bool { false }
 
-    /// The stream's bytes, once committed.
-    private(set) var bytes: Int64 = 0
-
     func commit() throws {
         guard !finished else { return }
         finished = true
         defer { removeCleanup() }
         upload.closeWriting()
-        bytes = try upload.finish()
+        _ = try upload.finish()
     }
 
     func abandon() {
@@ -44,8 +41,8 @@ final class ObjectOutput: BackupOutput {
     func failureBehind(_ error: Error) -> Error {
         let cause = upload.failureSoFar
         abandon()
-        if let cause, !(cause is S3Error && (cause as! S3Error).kind == .cancelled) { return cause }
-        return error
+        guard let cause, (cause as? S3Error)?.kind != .cancelled else { return error }
+        return cause
     }
 
     private func removeCleanup() {

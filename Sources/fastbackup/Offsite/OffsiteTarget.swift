@@ -16,11 +16,6 @@ struct OffsiteTarget {
         settings = try S3Settings.load(endpoint: endpoint)
     }
 
-    init(location: S3Location, endpoint: String?) throws {
-        self.location = location
-        settings = try S3Settings.load(endpoint: endpoint)
-    }
-
     /// `s3://bucket/prefix/name`.
     func url(_ name: String) -> String { "s3://\(location.bucket)/\(location.key(name))" }
 
