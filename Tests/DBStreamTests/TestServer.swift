@@ -71,8 +71,13 @@ struct TestServer {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw DBError(.io(errno: errno, path: path, operation: "Cannot create")) }
         defer { close(fd) }
-        let stats = try SQLDumper(config: config(database), options: options).dump(to: fd, path: path)
-        return (path, stats)
+        do {
+            let stats = try SQLDumper(config: config(database), options: options).dump(to: fd, path: path)
+            return (path, stats)
+        } catch {
+            unlink(path)   // a failed dump's file is the test's to remove, not the caller's
+            throw error
+        }
     }
 
     /// CHECKSUM TABLE of every base table, by name.

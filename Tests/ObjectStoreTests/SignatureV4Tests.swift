@@ -49,9 +49,9 @@ final class SignatureV4Tests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "[default]\naws_access_key_id = AKDEFAULT\naws_secret_access_key = secret-default\n\n[shop]\naws_access_key_id=AKSHOP\naws_secret_access_key=secret shop\n"
-            .write(toFile: dir + "/credentials", atomically: true, encoding: .utf8)
+            .write(toFile: dir + "/credentials", atomically: false, encoding: .utf8)
         try "[default]\nregion = eu-west-1\n[profile shop]\nregion = eu-central-1\nendpoint_url = http://127.0.0.1:9000\n# comment\n"
-            .write(toFile: dir + "/config", atomically: true, encoding: .utf8)
+            .write(toFile: dir + "/config", atomically: false, encoding: .utf8)
         let files = ["AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials", "AWS_CONFIG_FILE": dir + "/config", "HOME": dir]
         let plain = try S3Settings.load(environment: files)
         XCTAssertEqual(plain.accessKey, "AKDEFAULT")

@@ -100,7 +100,7 @@ func findExecutable(_ name: String) -> String? {
 /// A fresh temporary folder, removed when the test ends.
 func makeTemporaryDirectory(_ test: XCTestCase) throws -> URL {
     let folder = try TemporaryFolder("streamtar-test")
-    test.addTeardownBlock { _ = folder }
+    test.addTeardownBlock { folder.remove() }
     return folder.url
 }
 

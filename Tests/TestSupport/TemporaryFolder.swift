@@ -14,7 +14,16 @@ open class TemporaryFolder {
         path = String(cString: made)
     }
 
-    deinit {
+    private var removed = false
+
+    deinit { remove() }
+
+    /// Removes the folder now. XCTest keeps a test case's teardown blocks, and what they
+    /// capture, until the process ends, so a folder captured there must be removed by a call
+    /// rather than by its last reference going.
+    public func remove() {
+        guard !removed else { return }
+        removed = true
         let rm = Process()
         rm.executableURL = URL(fileURLWithPath: "/bin/rm")
         rm.arguments = ["-rf", path]

@@ -10,7 +10,17 @@ final class BackupSpaceCheckTests: XCTestCase {
         guard geteuid() == 0 else { throw XCTSkip("needs root to mount a tmpfs") }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try sh("mount -t tmpfs -o size=\(size) tmpfs '\(path)'")
-        addTeardownBlock { _ = try? runProcess(["/bin/umount", "-l", path]) }
+        // The tree's own removal meets the mount point (EBUSY) when the test's variable goes
+        // away before this runs, so the folder is removed again once it is unmounted.
+        addTeardownBlock {
+            _ = try? runProcess(["/bin/umount", "-l", path])
+            _ = try? runProcess(["/bin/rm", "-rf", path])
+            var dir = (path as NSString).deletingLastPathComponent
+            while dir.hasPrefix(NSTemporaryDirectory()) || dir.hasPrefix("/tmp/") {
+                guard rmdir(dir) == 0 else { break }
+                dir = (dir as NSString).deletingLastPathComponent
+            }
+        }
     }
 
     private func writeRandom(_ path: String, bytes: Int) throws {

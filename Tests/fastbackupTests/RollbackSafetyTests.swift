@@ -253,7 +253,8 @@ final class RollbackSafetyTests: XCTestCase {
     /// puts back the ones already done: the live tree is as it was and no journal is left.
     func testFailedRenameIsUndone() throws {
         try requireRoot()
-        let t = try makeSmallStore()
+        // Kept until tearDown has lifted the immutable flag, or its removal would fail.
+        let t = kept(try makeSmallStore())
         try t.file("vendor/autoload.php", "<?php\n")
         let archive = try backup(t, "code")
         try t.file("app/etc/di.xml", "changed\n")
