@@ -318,6 +318,8 @@ rgw_data = $DIR/rgw
 rgw_thread_pool_size = 32
 rgw_enable_usage_log = false
 rgw_enable_ops_log = false
+# SSE-C over plain http on loopback (RGW refuses customer keys without TLS otherwise).
+rgw_crypt_require_ssl = false
 EOF
 
   ceph-authtool --create-keyring "$DIR/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null

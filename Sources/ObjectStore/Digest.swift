@@ -1,7 +1,15 @@
 import CCrypto
 
-/// SHA-256 and HMAC-SHA-256 from OpenSSL's libcrypto, the two primitives Signature V4 needs.
+/// SHA-256 and HMAC-SHA-256 from OpenSSL's libcrypto, the two primitives Signature V4 needs,
+/// and MD5, which SSE-C wants of its key.
 enum Digest {
+    static func md5(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        var length: UInt32 = 16
+        _ = bytes.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, EVP_md5(), nil) }
+        return out
+    }
+
     static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         _ = SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &out)

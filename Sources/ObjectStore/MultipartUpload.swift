@@ -24,7 +24,6 @@ public final class MultipartUpload {
     public let key: String
     public let limits: Limits
     private let settings: S3Settings
-    private let objectHeaders: [String: String]
     private let readEnd: Int32
     /// The end the producer writes to; closed by ``closeWriting()``.
     public let writeEnd: Int32
@@ -38,14 +37,12 @@ public final class MultipartUpload {
 
     /// Begins the upload (so a refused key or bad credentials fail before any work) and the
     /// thread that reads the pipe.
-    public init(settings: S3Settings, bucket: String, key: String, objectHeaders: [String: String] = [:],
-                limits: Limits = Limits()) throws {
+    public init(settings: S3Settings, bucket: String, key: String, limits: Limits = Limits()) throws {
         self.settings = settings
         self.bucket = bucket
         self.key = key
         self.limits = limits
-        self.objectHeaders = objectHeaders
-        let client = try S3Client(settings: settings, objectHeaders: objectHeaders)
+        let client = try S3Client(settings: settings)
         uploadID = try client.createUpload(bucket, key)
         do {
             (readEnd, writeEnd) = try transferPipe()
@@ -121,7 +118,7 @@ public final class MultipartUpload {
         let clients = BoundedQueue<S3Client>(capacity: limits.partsInFlight)
         clients.push(firstClient)
         for _ in 1..<limits.partsInFlight {
-            guard let c = try? S3Client(settings: settings, objectHeaders: objectHeaders) else { continue }
+            guard let c = try? S3Client(settings: settings) else { continue }
             clients.push(c)
         }
         let uploads = DispatchGroup()

@@ -26,20 +26,17 @@ public final class RangedDownload {
     public let readEnd: Int32
     private let writeEnd: Int32
     private let settings: S3Settings
-    private let objectHeaders: [String: String]
     private let monitor = Monitor()
     private var failure: Error?
     private let done = DispatchGroup()
 
     /// Asks the object's size (HEAD) and starts the transfer.
-    public init(settings: S3Settings, bucket: String, key: String, objectHeaders: [String: String] = [:],
-                limits: Limits = Limits()) throws {
+    public init(settings: S3Settings, bucket: String, key: String, limits: Limits = Limits()) throws {
         self.settings = settings
         self.bucket = bucket
         self.key = key
         self.limits = limits
-        self.objectHeaders = objectHeaders
-        let client = try S3Client(settings: settings, objectHeaders: objectHeaders)
+        let client = try S3Client(settings: settings)
         guard let head = try client.head(bucket, key) else {
             throw S3Error(.status(404, code: "NoSuchKey", message: "no such object"), request: "HEAD s3://\(bucket)/\(key)")
         }
@@ -75,7 +72,7 @@ public final class RangedDownload {
         }
         let clients = BoundedQueue<S3Client>(capacity: limits.rangesInFlight)
         clients.push(firstClient)
-        for _ in 1..<limits.rangesInFlight { if let c = try? S3Client(settings: settings, objectHeaders: objectHeaders) { clients.push(c) } }
+        for _ in 1..<limits.rangesInFlight { if let c = try? S3Client(settings: settings) { clients.push(c) } }
         let outbox = OrderedOutbox<(UnsafeMutableRawBufferPointer, Int)>()
         let fetchers = DispatchGroup()
         let pool: WorkerPool

@@ -25,12 +25,8 @@ public final class S3Client {
     /// exponential backoff from `backoff` seconds.
     public var attempts = 5
     public var backoff = 0.2
-    /// Extra headers on every object read and write (SSE-C).
-    public var objectHeaders: [String: String] = [:]
-
-    public init(settings: S3Settings, objectHeaders: [String: String] = [:]) throws {
+    public init(settings: S3Settings) throws {
         self.settings = settings
-        self.objectHeaders = objectHeaders
         connection = try HTTPConnection()
         signer = SignatureV4(settings: settings)
     }
@@ -44,7 +40,7 @@ public final class S3Client {
     }
 
     public func head(_ bucket: String, _ key: String) throws -> (size: Int64, etag: String)? {
-        let r = try request("HEAD", bucket, key, headers: objectHeaders, allow: [404])
+        let r = try request("HEAD", bucket, key, headers: encryption(.read), allow: [404])
         if r.status == 404 { return nil }
         guard let size = r.headers["content-length"].flatMap({ Int64($0) }) else {
             throw S3Error(.protocolError("no Content-Length"), request: "HEAD \(url(bucket, key))")
@@ -54,7 +50,7 @@ public final class S3Client {
 
     /// Reads `range` of the object into `sink` (called as the bytes arrive).
     public func get(_ bucket: String, _ key: String, range: Range<Int64>, into sink: @escaping (UnsafeRawBufferPointer) -> Bool) throws {
-        var headers = objectHeaders
+        var headers = encryption(.read)
         headers["range"] = "bytes=\(range.lowerBound)-\(range.upperBound - 1)"
         let r = try request("GET", bucket, key, headers: headers, sink: sink)
         guard r.status == 206 || (r.status == 200 && range.lowerBound == 0) else {
@@ -63,7 +59,7 @@ public final class S3Client {
     }
 
     public func put(_ bucket: String, _ key: String, body: UnsafeRawBufferPointer) throws {
-        _ = try request("PUT", bucket, key, headers: objectHeaders, body: body)
+        _ = try request("PUT", bucket, key, headers: encryption(.create), body: body)
     }
 
     public func delete(_ bucket: String, _ key: String) throws {
@@ -91,9 +87,16 @@ public final class S3Client {
     // MARK: - Multipart uploads
 
     public func createUpload(_ bucket: String, _ key: String) throws -> String {
-        let r = try request("POST", bucket, key, query: [("uploads", "")], headers: objectHeaders)
+        let r = try request("POST", bucket, key, query: [("uploads", "")], headers: encryption(.create))
         guard let id = XMLFields.first("UploadId", in: String(decoding: r.body, as: UTF8.self)) else {
             throw S3Error(.protocolError("no UploadId"), request: "POST \(url(bucket, key))?uploads")
+        }
+        if settings.encryption == .storeManaged && r.headers["x-amz-server-side-encryption"] == nil {
+            // Stores without SSE-S3 (RGW 16 without a key backend) accept the header and store
+            // the object in the clear; S3 confirms the encryption in this header.
+            try? abortUpload(bucket, key, uploadID: id)
+            throw S3Error(.refused("the store did not confirm server-side encryption (no x-amz-server-side-encryption in its answer), so it would keep the backup unencrypted; use --sse-c-key-file instead"),
+                          request: "POST s3://\(bucket)/\(key)?uploads")
         }
         return id
     }
@@ -101,7 +104,7 @@ public final class S3Client {
     /// Uploads part `number` (from 1) and returns its ETag.
     public func uploadPart(_ bucket: String, _ key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer) throws -> String {
         let r = try request("PUT", bucket, key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                            headers: objectHeaders, body: body, describe: "part \(number)")
+                            headers: encryption(.part), body: body, describe: "part \(number)")
         guard let etag = r.headers["etag"] else {
             throw S3Error(.protocolError("no ETag for part \(number)"), request: "PUT \(url(bucket, key))")
         }
@@ -155,6 +158,21 @@ public final class S3Client {
 
     // MARK: - Requests
 
+    private func encryption(_ request: S3Encryption.Request) -> [String: String] {
+        settings.encryption?.headers(for: request) ?? [:]
+    }
+
+    /// A read of an object refused with 400 or 403: S3 and RGW answer so both for an SSE-C
+    /// object read without its key (or with another) and for a plain object read with one,
+    /// and a HEAD carries no body to tell which.
+    private func encryptionAdvice(method: String, key: String, status: Int) -> String? {
+        guard method == "GET" || method == "HEAD", !key.isEmpty, status == 400 || status == 403 else { return nil }
+        if case .customerKey = settings.encryption {
+            return "the object may be encrypted with another SSE-C key, or not with SSE-C at all (check --sse-c-key-file)"
+        }
+        return status == 400 ? "if the backup was written with an SSE-C key, give the same key with --sse-c-key-file" : nil
+    }
+
     /// `https://host/bucket/key` (path style) or `https://bucket.host/key`, unencoded key.
     public func url(_ bucket: String, _ key: String) -> String {
         let (base, path) = address(bucket, key)
@@ -190,8 +208,10 @@ public final class S3Client {
                 let r = try connection.perform(method: method, url: base + path + queryText, headers: signed, body: body, sink: sink)
                 if (200..<300).contains(r.status) || allow.contains(r.status) { return r }
                 let xml = String(decoding: r.body, as: UTF8.self)
-                throw S3Error(.status(r.status, code: XMLFields.first("Code", in: xml) ?? "", message: XMLFields.first("Message", in: xml) ?? ""),
-                              request: shown)
+                var error = S3Error(.status(r.status, code: XMLFields.first("Code", in: xml) ?? "", message: XMLFields.first("Message", in: xml) ?? ""),
+                                    request: shown)
+                error.advice = encryptionAdvice(method: method, key: key, status: r.status)
+                throw error
             } catch var error as S3Error {
                 error.request = shown
                 // A body streamed to a sink cannot be taken back: the caller retries whole.

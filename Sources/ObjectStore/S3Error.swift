@@ -12,11 +12,16 @@ public struct S3Error: Error, CustomStringConvertible, Sendable {
         case protocolError(String)
         /// Stopped because another part of the same transfer failed first.
         case cancelled
+        /// The store cannot do what was asked (and would silently do less).
+        case refused(String)
     }
 
     public var kind: Kind
     /// `PUT s3://bucket/key (part 3)`, say.
     public var request: String
+    /// What the client knows that the store's answer does not say (a read refused for want of
+    /// the right SSE-C key, say).
+    public var advice: String?
 
     public init(_ kind: Kind, request: String = "") {
         self.kind = kind
@@ -38,10 +43,12 @@ public struct S3Error: Error, CustomStringConvertible, Sendable {
         case .settings(let why): return "Object store settings: \(why)"
         case .status(let s, let code, let message):
             let detail = [code, message].filter { !$0.isEmpty }.joined(separator: ": ")
-            return "\(on)the object store answered \(s)\(detail.isEmpty ? "" : " (\(detail))")\(Self.hint(s, code))"
+            let hint = advice.map { "; " + $0 } ?? Self.hint(s, code)
+            return "\(on)the object store answered \(s)\(detail.isEmpty ? "" : " (\(detail))")\(hint)"
         case .transport(let why): return "\(on)cannot reach the object store: \(why)"
         case .protocolError(let why): return "\(on)unexpected answer from the object store: \(why)"
         case .cancelled: return "\(on)stopped after an earlier failure"
+        case .refused(let why): return "\(on)\(why)"
         }
     }
 

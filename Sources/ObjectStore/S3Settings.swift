@@ -15,6 +15,8 @@ public struct S3Settings: Sendable {
     /// Bucket in the path (`host/bucket/key`), as S3-compatible stores want; virtual-hosted
     /// (`bucket.host/key`) for AWS.
     public var pathStyle: Bool
+    /// How the objects written are encrypted at rest (and so how they are read back).
+    public var encryption: S3Encryption?
 
     public init(accessKey: String, secretKey: String, sessionToken: String? = nil, region: String = "us-east-1",
                 endpoint: String? = nil, pathStyle: Bool? = nil) {

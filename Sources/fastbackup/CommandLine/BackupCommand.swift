@@ -22,6 +22,10 @@ enum BackupCommand {
         .flag("skip-space-check", "Do not refuse to start when free space looks too small"),
         .value("target", "s3://BUCKET/PREFIX", "Stream the backups to this object store location instead of var/backups"),
         .value("endpoint", "URL", "Object store endpoint (default: AWS_ENDPOINT_URL, or AWS itself)"),
+        .flag("keep-local", "With --target, also keep each backup in var/backups"),
+        .value("sse-c-key-file", "FILE", "With --target, encrypt the objects with this 256-bit key (SSE-C); rollback needs the same file"),
+        .flag("sse", "With --target, ask the store to encrypt the objects with its own keys (SSE-S3)"),
+        .value("keep", "N", "After each backup, remove the oldest of its kind beyond the newest N (where it was written)"),
     ] + OptionSpec.databaseAndCommon
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -44,8 +48,12 @@ enum BackupCommand {
         var dbConfig: DatabaseConfig?
         if kinds.contains(.db) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
         // Settings first: missing credentials fail before maintenance mode goes on.
-        let target = try opts.value("target").map { try OffsiteTarget(url: $0, endpoint: opts.value("endpoint")) }
+        let encryption = try OffsiteOptions.encryption(opts, writing: true)
+        let target = try opts.value("target").map { try OffsiteTarget(url: $0, endpoint: opts.value("endpoint"), encryption: encryption) }
         if target == nil, opts.value("endpoint") != nil { throw UsageError(description: "--endpoint needs --target.") }
+        if target == nil, encryption != nil { throw UsageError(description: "--sse and --sse-c-key-file need --target.") }
+        if target == nil, opts.has("keep-local") { throw UsageError(description: "--keep-local needs --target.") }
+        let retention = try opts.int("keep", in: 1...100_000).map(BackupRetention.init(keep:))
 
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
@@ -54,26 +62,33 @@ enum BackupCommand {
             // taken now would miss it (and rolling back to that backup would delete it). Finish
             // that swap first, as the next rollback would.
             if kinds.contains(where: { $0 != .db }) { try TreeRestore.recover(root: root) }
-            return try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig, target: target)
+            return try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig,
+                              target: target, retention: retention)
         }
     }
 
     private static func backUp(kinds: [BackupKind], root: MagentoRoot, opts: ParsedOptions,
-                               compression: ArchiveSettings, dbConfig: DatabaseConfig?, target: OffsiteTarget?) throws -> Int32 {
+                               compression: ArchiveSettings, dbConfig: DatabaseConfig?, target: OffsiteTarget?,
+                               retention: BackupRetention?) throws -> Int32 {
+        let keepLocal = opts.has("keep-local")
         if let target {
             // A backup killed with SIGKILL leaves its upload unfinished; nothing lists it as a
             // backup, but the store keeps its parts until someone aborts it.
             for name in try target.abortLeftoverUploads(where: { BackupKind(fileName: $0) != nil }) {
                 Console.line("Aborted the unfinished upload of \(target.url(name)), left by an interrupted backup.")
             }
-        } else {
+        }
+        if target == nil || keepLocal {
             try FileManager.default.createDirectory(atPath: root.backupsDirectory, withIntermediateDirectories: true)
             AtomicOutputFile.removeLeftovers(in: root.backupsDirectory, diagnostics: .console)
         }
+        var retentionFailures: [String] = []
         let timestamp = Int(time(nil))
         for kind in kinds {
             let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec)
-            let destination: BackupDestination = target.map { .object($0, name: name) } ?? .file(root.backupsDirectory + "/" + name)
+            let file = root.backupsDirectory + "/" + name
+            let destination: BackupDestination = target.map { keepLocal ? .objectAndFile($0, name: name, file: file) : .object($0, name: name) }
+                ?? .file(file)
             Console.line("\(kind.title) backup is starting...")
             switch kind {
             case .code, .media:
@@ -84,9 +99,14 @@ enum BackupCommand {
             }
             Console.line("\(kind.title) backup filename: \(name) (The archive can be uncompressed with 7-Zip on Windows systems)")
             Console.line("\(kind.title) backup path: \(destination.shown)")
+            if let copy = destination.localCopy { Console.line("\(kind.title) backup local copy: \(copy)") }
             Console.success("\(kind.title) backup completed successfully.")
+            if let retention {
+                retentionFailures += retention.apply(kind: kind, written: name, destination: destination, root: root)
+            }
         }
-        return 0
+        for failure in retentionFailures { Console.error(failure) }
+        return retentionFailures.isEmpty ? 0 : 1
     }
 }
 

@@ -16,6 +16,7 @@ enum RollbackCommand {
         .flag("no-maintenance", "Do not enable maintenance mode"),
         .value("target", "s3://BUCKET/PREFIX", "Read the named backups from this object store location"),
         .value("endpoint", "URL", "Object store endpoint (default: AWS_ENDPOINT_URL, or AWS itself)"),
+        .value("sse-c-key-file", "FILE", "The SSE-C key the backups in the object store were written with"),
         .flag("db-as-written", "Run the SQL file's INSERTs and CREATE TABLEs as written: no LOAD DATA rows, no keys built after the rows (slower; for a server whose tmpdir cannot hold a key build)"),
     ] + OptionSpec.databaseAndCommon
 
@@ -37,7 +38,8 @@ enum RollbackCommand {
         }
         let root = try MagentoRoot(opts.value("root"))
         // Backups in the object store: `-m s3://bucket/prefix/name`, or `--target` and a name.
-        let target = try opts.value("target").map { try OffsiteTarget(url: $0, endpoint: opts.value("endpoint")) }
+        let encryption = try OffsiteOptions.encryption(opts, writing: false)
+        let target = try opts.value("target").map { try OffsiteTarget(url: $0, endpoint: opts.value("endpoint"), encryption: encryption) }
         var objectStore = target?.settings
         var files: [(BackupKind, String)] = []
         for (kind, name) in requested {
@@ -45,7 +47,10 @@ enum RollbackCommand {
                 guard let (location, object) = S3Location.object(url) else {
                     throw UsageError(description: "\(url) is not s3://BUCKET/PREFIX/NAME.")
                 }
-                if objectStore == nil { objectStore = try S3Settings.load(endpoint: opts.value("endpoint")) }
+                if objectStore == nil {
+                    objectStore = try S3Settings.load(endpoint: opts.value("endpoint"))
+                    objectStore?.encryption = encryption
+                }
                 guard BackupKind(fileName: object) == kind else {
                     Console.line("The rollback file is invalid. Verify the file and try again.")
                     return 1

@@ -41,9 +41,7 @@ enum DatabaseBackup {
             Console.detail("\(stats)")
             try output.commit()
         } catch {
-            if let object = output as? ObjectOutput { throw object.failureBehind(error) }
-            output.abandon()
-            throw error
+            throw output.failureBehind(error)
         }
     }
 }

@@ -12,7 +12,7 @@ struct TreeBackup {
     let checkSpace: Bool
 
     func write(to destination: BackupDestination) throws {
-        let checkSpace = self.checkSpace && destination.isLocalFile
+        let checkSpace = self.checkSpace && destination.writesLocalFile
         let (base, prefix, includeBase, rules) = try source()
         let limits = Self.pipelineLimits()
         // A rollback of media on its own volume stages inside it: its `.fastbackup-*` folders at
@@ -66,9 +66,7 @@ struct TreeBackup {
             Console.detail(output.isLocalFile ? "flushed to disk and linked into place in \(Clock.since(syncing))"
                                               : "upload completed in \(Clock.since(syncing))")
         } catch {
-            if let object = output as? ObjectOutput { throw object.failureBehind(error) }
-            output.abandon()
-            throw error
+            throw output.failureBehind(error)
         }
     }
 

@@ -12,9 +12,17 @@ protocol BackupOutput: AnyObject {
     func commit() throws
     /// Leaves nothing behind (safe after a failure, and more than once).
     func abandon()
+    /// Abandons the output and returns the error to report for the producer's `error`: a
+    /// transfer's own failure when the producer only saw its pipe closed (EPIPE).
+    func failureBehind(_ error: Error) -> Error
 }
 
 extension AtomicOutputFile: BackupOutput {
     var displayPath: String { temporaryPath }
     var isLocalFile: Bool { true }
+
+    func failureBehind(_ error: Error) -> Error {
+        abandon()
+        return error
+    }
 }

@@ -8,12 +8,14 @@ struct OffsiteTarget {
     let location: S3Location
     let settings: S3Settings
 
-    init(url: String, endpoint: String?) throws {
+    init(url: String, endpoint: String?, encryption: S3Encryption? = nil) throws {
         guard let location = S3Location(url: url) else {
             throw TreeError("--target takes s3://BUCKET/PREFIX, not '\(url)'")
         }
         self.location = location
-        settings = try S3Settings.load(endpoint: endpoint)
+        var settings = try S3Settings.load(endpoint: endpoint)
+        settings.encryption = encryption
+        self.settings = settings
     }
 
     /// `s3://bucket/prefix/name`.
