@@ -9,6 +9,8 @@
 #                                   # AWS_DEFAULT_REGION=default, CEPH_CONF
 #   ...tests...
 #   scripts/ceph-rgw.sh stop DIR    # idempotent; removing DIR is the caller's job
+#   scripts/ceph-rgw.sh kill-rgw DIR   # SIGKILL the gateway alone (fault tests)
+#   scripts/ceph-rgw.sh start-rgw DIR  # start it again on the same port and wait for it
 #
 # `start` installs what is missing (as root: apt-get install -y --no-install-recommends
 # ceph-mon ceph-osd radosgw ceph-common python3; `apt-get update` once only if that fails),
@@ -92,7 +94,7 @@ DAEMONS=(client.rgw.a osd.0 mon.a)
 STARTED=()
 
 usage() {
-  echo "usage: $0 start DIR | stop DIR" >&2
+  echo "usage: $0 start DIR | stop DIR | kill-rgw DIR | start-rgw DIR" >&2
   exit 2
 }
 
@@ -308,6 +310,10 @@ osd_op_num_threads_per_shard = 1
 pid_file = $DIR/run/\$name.pid
 admin_socket = $DIR/run/\$name.asok
 [osd]
+# A gateway killed by a fault test leaves its watches on the control objects; until the OSD
+# drops them (30 s by default) the next gateway's notifies wait for the dead one, and S3
+# requests stalled ~20 s after every restart.
+osd_client_watch_timeout = 5
 pid_file = $DIR/run/\$name.pid
 admin_socket = $DIR/run/\$name.asok
 [client.rgw.a]
@@ -381,6 +387,32 @@ EOF
   log "ready: $endpoint (credentials in $DIR/env)"
 }
 
+# kill-rgw: the gateway dies at once (SIGKILL), as when its host fails; mon and OSD stay.
+kill_rgw() {
+  local pid i
+  pid=$(live_pid client.rgw.a) || { log "radosgw is not running"; return 0; }
+  kill -KILL "$pid"
+  for i in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+  rm -f "$(pidfile client.rgw.a)"
+}
+
+# start-rgw: the gateway again on the same port, after kill-rgw; ready when a signed
+# ListBuckets answers (30 s at most).
+start_rgw() {
+  [ -s "$DIR/env" ] || { log "no $DIR/env: start the cluster first"; exit 1; }
+  live_pid client.rgw.a >/dev/null && return 0
+  local S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY i
+  eval "$(grep -E '^(S3_ENDPOINT|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=' "$DIR/env")"
+  timeout 30 radosgw -c "$DIR/ceph.conf" -n client.rgw.a >>"$DIR/log/radosgw.out" 2>&1 \
+    || { log "radosgw did not start again"; exit 1; }
+  for i in $(seq 1 150); do
+    s3_list_buckets "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" default >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  log "radosgw started again but does not answer at $S3_ENDPOINT"
+  exit 1
+}
+
 [ $# -eq 2 ] || usage
 DIR=$2
 case $1 in
@@ -390,5 +422,7 @@ case $1 in
     DIR=$(cd "$DIR" && pwd)
     stop_all
     ;;
+  kill-rgw) DIR=$(cd "$DIR" && pwd); kill_rgw ;;
+  start-rgw) DIR=$(cd "$DIR" && pwd); start_rgw ;;
   *) usage ;;
 esac

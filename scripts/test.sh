@@ -23,7 +23,8 @@ echo "private MariaDB on $FASTBACKUP_TEST_MYSQL_SOCKET (port $FASTBACKUP_TEST_MY
 FASTBACKUP_CEPH_DIR=$(mktemp -d /tmp/fbceph.XXXXXX)
 if scripts/ceph-rgw.sh start "$FASTBACKUP_CEPH_DIR" >"$FASTBACKUP_CEPH_DIR.log" 2>&1; then
   . "$FASTBACKUP_CEPH_DIR/env"
-  export FASTBACKUP_TEST_S3_ENDPOINT="$S3_ENDPOINT" AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  # The fault tests kill the gateway and start it again through the script and this folder.
+  export FASTBACKUP_TEST_S3_ENDPOINT="$S3_ENDPOINT" AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY FASTBACKUP_TEST_CEPH_DIR="$FASTBACKUP_CEPH_DIR"
   echo "private object store (Ceph RGW) on $S3_ENDPOINT"
   rm -f "$FASTBACKUP_CEPH_DIR.log"
 else
