@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import cases
+import offsite
 import inputs
 import report
 import restore_volume
@@ -195,6 +196,7 @@ def run_case(case, ctx, args):
     shared machine hits all tools alike. A run counts only after its check
     passes; a tool that fails once is dropped from the case."""
     result = {"key": case.key, "title": case.title, "target": case.target, "size_target": case.size_target,
+              "extra_targets": [list(t) for t in case.extra_targets],
               "rss_limit_mib": case.rss_limit_mib, "tree": case.tree, "tools": []}
     state = {}
     case_missing = case.missing(ctx)
@@ -284,6 +286,10 @@ def summarize(result):
     if target and fb:
         anchor = next((t for t in result["tools"] if t["name"] == target[0]), None)
         result["target_met"] = None if not anchor or "speedup" not in anchor else anchor["speedup"] >= target[1]
+    result["extra_met"] = {}
+    for name, speed in result.get("extra_targets", []):
+        anchor = next((t for t in result["tools"] if t["name"] == name), None)
+        result["extra_met"][name] = None if not fb or not anchor or "speedup" not in anchor else anchor["speedup"] >= speed
     if result["rss_limit_mib"] and fb and fb.get("median"):
         result["rss_met"] = fb["median"]["peak_rss_mib"] <= result["rss_limit_mib"]
     size_target = result.get("size_target")
@@ -352,6 +358,11 @@ def _run_pass_in(args, scale, binary, fb_missing, src, volume):
         ctx.db_missing = setup_db(ctx, rows)
         if ctx.db_missing:
             log(f"DB cases skip: {ctx.db_missing}")
+    if any(c.needs_s3 for c in chosen):
+        ctx.s3_missing = offsite.prepare(ctx)
+        if ctx.s3_missing:
+            ctx.s3 = None
+            log(f"offsite cases skip: {ctx.s3_missing}")
     results = [run_case(c, ctx, args) for c in chosen]
     if ctx.db:
         cases.mysql(ctx, "DROP DATABASE IF EXISTS fb_restore")

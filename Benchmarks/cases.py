@@ -164,6 +164,8 @@ class Context:
     db: dict | None = None      # socket, user, password, src, dst, tables, checksums
     db_missing: str = ""
     keep: dict = field(default_factory=dict)   # outputs kept for later cases
+    s3: dict | None = None      # the object store of the offsite cases (offsite.prepare)
+    s3_missing: str = ""
     timeout: float | None = None                # seconds one command may take
 
     def fastbackup(self, *args):
@@ -274,12 +276,18 @@ class Case:
     rss_limit_mib: int | None = None
     tree: str | None = None
     size_target: tuple | None = None
+    needs_s3: bool = False
+    # More (anchor, minimum speedup) pairs, beside `target`; a minimum under 1
+    # bounds a slowdown (1 / 1.3: at most 1.3x the anchor's time).
+    extra_targets: tuple = ()
 
     def missing(self, ctx):
-        """Why the whole case cannot run here (no database, an input that
-        could not be built), or ''."""
+        """Why the whole case cannot run here (no database, no object store,
+        an input that could not be built), or ''."""
         if self.needs_db and ctx.db is None:
             return ctx.db_missing
+        if self.needs_s3 and ctx.s3 is None:
+            return ctx.s3_missing or "no object store"
         if self.tree and self.tree not in ctx.inputs.trees:
             return ctx.inputs.missing.get(self.tree, f"the {self.tree} input was not built")
         return ""
@@ -657,7 +665,9 @@ def all_cases():
             _rollback_case("cache-media", ("tar -I pigz -xf", 2.0)),
             _backup_case("vendor-code", speed=1.6, max_output=1.03),
             _rollback_case("vendor-code", None),
-            _db_dump_case(), _db_restore_case()]
+            _db_dump_case(), _db_restore_case(), *offsite.offsite_cases()]
 
+
+import offsite  # noqa: E402  (offsite builds on the helpers above)
 
 CASE_KEYS = [c.key for c in all_cases()]

@@ -101,6 +101,11 @@ def case_table(case):
         if target and t["name"] == target[0]:
             met = case.get("target_met")
             goals.append(f"speedup >= {target[1]:g}x: " + ("met" if met else "missed" if met is False else "not measured"))
+        for name, speed in case.get("extra_targets", []):
+            if t["name"] == name:
+                met = case.get("extra_met", {}).get(name)
+                what = f"speedup >= {speed:g}x" if speed >= 1 else f"at most {1 / speed:.2g}x this one's time"
+                goals.append(f"{what}: " + ("met" if met else "missed" if met is False else "not measured"))
         if size_target and t["name"] == size_target[0]:
             met = case.get("size_met")
             goals.append(f"fastbackup's output <= {size_target[1]:g}x this one's: "

@@ -5,7 +5,9 @@
 #
 # Usage:
 #   scripts/ceph-rgw.sh start DIR   # DIR: an empty (or missing) folder the caller owns
-#   . DIR/env                       # S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+#   . DIR/env                       # S3_ENDPOINT (http), S3_TLS_ENDPOINT (https, s3.localhost),
+#                                   # S3_CA_BUNDLE (its self-signed certificate),
+#                                   # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 #                                   # AWS_DEFAULT_REGION=default, CEPH_CONF
 #   ...tests...
 #   scripts/ceph-rgw.sh stop DIR    # idempotent; removing DIR is the caller's job
@@ -59,8 +61,9 @@
 #     V2 (header `AWS key:sig`, presigned `?AWSAccessKeyId=&Expires=&Signature=`) both accepted.
 #   - Region: the zonegroup is "default"; RGW signs with whatever region the credential scope
 #     names (default, us-east-1 and a made-up one all worked), so sign with "default".
-#   - Path-style addressing works (http://127.0.0.1:PORT/bucket/key). Virtual-host style does
-#     not (rgw_dns_name unset): a Host of bkt.localhost is ignored, GET / lists the buckets.
+#   - Path-style addressing works (http://127.0.0.1:PORT/bucket/key). Virtual-host style needs
+#     rgw_dns_name (s3.localhost here; without it a Host of bkt.localhost is ignored and GET /
+#     lists the buckets).
 #   - Bucket names need at least 3 characters (InvalidBucketName).
 #   - SigV4 header auth needs an x-amz-content-sha256 header (sha256 hex, UNSIGNED-PAYLOAD or
 #     the streaming value); without it: 403 SignatureDoesNotMatch (curl 7.88 --aws-sigv4
@@ -246,8 +249,15 @@ start() {
   [ ! -e "$DIR/ceph.conf" ] || { log "$DIR already holds a cluster; give an empty folder"; exit 1; }
   mkdir -p "$DIR"/{run,log,mon,osd/ceph-0,rgw,crash,tmp}
 
-  local mon_port rgw_port fsid
-  read -r mon_port rgw_port < <(free_ports 2)
+  local mon_port rgw_port tls_port fsid
+  read -r mon_port rgw_port tls_port < <(free_ports 3)
+  # A self-signed certificate for the https endpoint, valid for s3.localhost, its subdomains
+  # (virtual-hosted buckets; curl takes no wildcard with fewer than two dots after it, so not
+  # *.localhost) and 127.0.0.1; clients trust it through AWS_CA_BUNDLE.
+  mkdir -p "$DIR/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,DNS:s3.localhost,DNS:*.s3.localhost,IP:127.0.0.1" \
+    -keyout "$DIR/tls/key.pem" -out "$DIR/tls/cert.pem" >"$DIR/log/tls.log" 2>&1 || fail "openssl req"
   fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
 
   cat >"$DIR/ceph.conf" <<EOF
@@ -319,7 +329,10 @@ admin_socket = $DIR/run/\$name.asok
 [client.rgw.a]
 pid_file = $DIR/run/\$name.pid
 admin_socket = $DIR/run/\$name.asok
-rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw_frontends = beast endpoint=127.0.0.1:$rgw_port ssl_endpoint=127.0.0.1:$tls_port ssl_certificate=$DIR/tls/cert.pem ssl_private_key=$DIR/tls/key.pem
+# Virtual-hosted addressing for http(s)://BUCKET.s3.localhost:PORT (curl resolves *.localhost
+# to loopback itself); path-style requests to 127.0.0.1 or s3.localhost work as before.
+rgw_dns_name = s3.localhost
 rgw_data = $DIR/rgw
 rgw_thread_pool_size = 32
 rgw_enable_usage_log = false
@@ -378,6 +391,8 @@ EOF
 
   cat >"$DIR/env.tmp" <<EOF
 S3_ENDPOINT=$endpoint
+S3_TLS_ENDPOINT=https://s3.localhost:$tls_port
+S3_CA_BUNDLE=$DIR/tls/cert.pem
 AWS_ACCESS_KEY_ID=$ak
 AWS_SECRET_ACCESS_KEY=$sk
 AWS_DEFAULT_REGION=default

@@ -17,18 +17,24 @@ final class HTTPConnection {
     typealias BodySink = (UnsafeRawBufferPointer) -> Bool
 
     private let handle: UnsafeMutableRawPointer
-    /// libcurl, loaded and initialised once, before any handle exists (thread-safe: a static).
-    private static let loaded: Bool = fb_curl_load() != 0
+    private let curl: fb_curl_t
+    /// PEM certificates to trust instead of the system's CA store.
+    private let caBundle: String?
+    /// libcurl's functions, loaded and initialised once, before any handle exists (a Swift
+    /// static: one copy for the process, whatever inlines this class).
+    private static let api: fb_curl_t? = fb_curl_load().map { fb_curl_t($0) }
 
-    init() throws {
-        guard Self.loaded else {
+    init(caBundle: String? = nil) throws {
+        guard let api = Self.api else {
             throw S3Error(.settings("the object store needs libcurl, which is not installed: apt-get install libcurl4"))
         }
-        guard let h = fb_curl_easy_init() else { throw S3Error(.transport("cannot create a libcurl handle")) }
+        guard let h = fb_curl_easy_init(api) else { throw S3Error(.transport("cannot create a libcurl handle")) }
+        curl = api
         handle = h
+        self.caBundle = caBundle
     }
 
-    deinit { fb_curl_easy_cleanup(handle) }
+    deinit { fb_curl_easy_cleanup(curl, handle) }
 
     /// Runs one request. `body` is sent as is (its bytes must stay valid for the call);
     /// the response body goes to `sink` when given (for downloads straight into a buffer),
@@ -36,52 +42,58 @@ final class HTTPConnection {
     func perform(method: String, url: String, headers: [String: String], body: UnsafeRawBufferPointer? = nil,
                  sink: BodySink? = nil, maxBody: Int = 4 << 20, timeout: Int = 300) throws -> Response {
         let context = TransferContext(body: body, sink: sink, maxBody: maxBody)
-        fb_curl_easy_reset(handle)
+        fb_curl_easy_reset(curl, handle)
         var list: UnsafeMutablePointer<curl_slist>?
-        defer { fb_curl_slist_free_all(list) }
-        for (k, v) in headers { list = fb_curl_slist_append(list, "\(k): \(v)") }
+        defer { fb_curl_slist_free_all(curl, list) }
+        for (k, v) in headers { list = fb_curl_slist_append(curl, list, "\(k): \(v)") }
         // libcurl adds "Expect: 100-continue" to large PUTs, a round trip per part for nothing.
-        list = fb_curl_slist_append(list, "Expect:")
+        list = fb_curl_slist_append(curl, list, "Expect:")
         let unmanaged = Unmanaged.passUnretained(context).toOpaque()
-        _ = fb_curl_set_string(handle, CURLOPT_URL, url)
-        _ = fb_curl_set_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
-        _ = fb_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = fb_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
+        _ = fb_curl_set_string(curl, handle, CURLOPT_URL, url)
+        _ = fb_curl_set_pointer(curl, handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
+        _ = fb_curl_set_long(curl, handle, CURLOPT_NOSIGNAL, 1)
+        _ = fb_curl_set_long(curl, handle, CURLOPT_CONNECTTIMEOUT, 30)
         // A stalled transfer (under 1 KiB/s for 60 s) is a failure to retry, not a hang.
-        _ = fb_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
-        _ = fb_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
-        _ = fb_curl_set_long(handle, CURLOPT_TIMEOUT, timeout)
-        _ = fb_curl_set_function(handle, CURLOPT_WRITEFUNCTION, { ptr, size, count, user in
+        _ = fb_curl_set_long(curl, handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
+        _ = fb_curl_set_long(curl, handle, CURLOPT_LOW_SPEED_TIME, 60)
+        _ = fb_curl_set_long(curl, handle, CURLOPT_TIMEOUT, timeout)
+        if let caBundle { _ = fb_curl_set_string(curl, handle, CURLOPT_CAINFO, caBundle) }
+        _ = fb_curl_set_function(curl, handle, CURLOPT_WRITEFUNCTION, { ptr, size, count, user in
             let c = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
             return c.received(UnsafeRawBufferPointer(start: ptr, count: size * count)) ? size * count : 0
         })
-        _ = fb_curl_set_pointer(handle, CURLOPT_WRITEDATA, unmanaged)
-        _ = fb_curl_set_function(handle, CURLOPT_HEADERFUNCTION, { ptr, size, count, user in
+        _ = fb_curl_set_pointer(curl, handle, CURLOPT_WRITEDATA, unmanaged)
+        _ = fb_curl_set_function(curl, handle, CURLOPT_HEADERFUNCTION, { ptr, size, count, user in
             let c = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
             c.header(UnsafeRawBufferPointer(start: ptr, count: size * count))
             return size * count
         })
-        _ = fb_curl_set_pointer(handle, CURLOPT_HEADERDATA, unmanaged)
+        _ = fb_curl_set_pointer(curl, handle, CURLOPT_HEADERDATA, unmanaged)
         switch method {
         case "GET": break
-        case "HEAD": _ = fb_curl_set_long(handle, CURLOPT_NOBODY, 1)
+        case "HEAD": _ = fb_curl_set_long(curl, handle, CURLOPT_NOBODY, 1)
         case "PUT", "POST":
             let put = method == "PUT"
-            _ = fb_curl_set_long(handle, put ? CURLOPT_UPLOAD : CURLOPT_POST, 1)
-            _ = fb_curl_set_off(handle, put ? CURLOPT_INFILESIZE_LARGE : CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
-            _ = fb_curl_set_function(handle, CURLOPT_READFUNCTION, { ptr, size, count, user in
+            _ = fb_curl_set_long(curl, handle, put ? CURLOPT_UPLOAD : CURLOPT_POST, 1)
+            _ = fb_curl_set_off(curl, handle, put ? CURLOPT_INFILESIZE_LARGE : CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
+            _ = fb_curl_set_function(curl, handle, CURLOPT_READFUNCTION, { ptr, size, count, user in
                 Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue().send(into: ptr!, size * count)
             })
-            _ = fb_curl_set_pointer(handle, CURLOPT_READDATA, unmanaged)
+            _ = fb_curl_set_pointer(curl, handle, CURLOPT_READDATA, unmanaged)
         default:
-            _ = fb_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
+            _ = fb_curl_set_string(curl, handle, CURLOPT_CUSTOMREQUEST, method)
         }
-        let rc = fb_curl_easy_perform(handle)
+        let rc = fb_curl_easy_perform(curl, handle)
         if rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && context.stoppedBySink) {
-            throw S3Error(.transport(String(cString: fb_curl_easy_strerror(rc))))
+            let why = String(cString: fb_curl_easy_strerror(curl, rc))
+            // A certificate that is not trusted stays so: no retries.
+            if rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE {
+                throw S3Error(.tls(why + (caBundle.map { " (with the CA bundle \($0))" } ?? " (a private CA's certificate goes in AWS_CA_BUNDLE)")))
+            }
+            throw S3Error(.transport(why))
         }
         var status = 0
-        _ = fb_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        _ = fb_curl_get_long(curl, handle, CURLINFO_RESPONSE_CODE, &status)
         return Response(status: status, headers: context.headers, body: context.bodyBytes)
     }
 }

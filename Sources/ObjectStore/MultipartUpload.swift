@@ -118,8 +118,9 @@ public final class MultipartUpload {
         let clients = BoundedQueue<S3Client>(capacity: limits.partsInFlight)
         clients.push(firstClient)
         for _ in 1..<limits.partsInFlight {
-            guard let c = try? S3Client(settings: settings) else { continue }
-            clients.push(c)
+            // A client that cannot be made fails the transfer: quietly going on with fewer
+            // connections once hid a libcurl that was loaded twice, and halved the speed.
+            do { clients.push(try S3Client(settings: settings)) } catch { fail(error) }
         }
         let uploads = DispatchGroup()
         var number = 0

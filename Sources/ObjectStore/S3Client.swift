@@ -27,7 +27,7 @@ public final class S3Client {
     public var backoff = 0.2
     public init(settings: S3Settings) throws {
         self.settings = settings
-        connection = try HTTPConnection()
+        connection = try HTTPConnection(caBundle: settings.caBundle)
         signer = SignatureV4(settings: settings)
     }
 

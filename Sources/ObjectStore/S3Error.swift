@@ -14,6 +14,8 @@ public struct S3Error: Error, CustomStringConvertible, Sendable {
         case cancelled
         /// The store cannot do what was asked (and would silently do less).
         case refused(String)
+        /// The store's certificate is not trusted.
+        case tls(String)
     }
 
     public var kind: Kind
@@ -49,6 +51,7 @@ public struct S3Error: Error, CustomStringConvertible, Sendable {
         case .protocolError(let why): return "\(on)unexpected answer from the object store: \(why)"
         case .cancelled: return "\(on)stopped after an earlier failure"
         case .refused(let why): return "\(on)\(why)"
+        case .tls(let why): return "\(on)the object store's certificate is not trusted: \(why)"
         }
     }
 

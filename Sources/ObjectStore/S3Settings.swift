@@ -17,6 +17,8 @@ public struct S3Settings: Sendable {
     public var pathStyle: Bool
     /// How the objects written are encrypted at rest (and so how they are read back).
     public var encryption: S3Encryption?
+    /// PEM certificates to trust instead of the system's CA store (`AWS_CA_BUNDLE`).
+    public var caBundle: String?
 
     public init(accessKey: String, secretKey: String, sessionToken: String? = nil, region: String = "us-east-1",
                 endpoint: String? = nil, pathStyle: Bool? = nil) {
@@ -51,8 +53,20 @@ public struct S3Settings: Sendable {
         if let e = endpoint, !(e.hasPrefix("http://") || e.hasPrefix("https://")) {
             throw S3Error(.settings("the endpoint '\(e)' is not an http:// or https:// URL"))
         }
-        return S3Settings(accessKey: access, secretKey: secret, sessionToken: value("AWS_SESSION_TOKEN", "aws_session_token"),
-                          region: region, endpoint: endpoint)
+        // The AWS CLI's `s3 = addressing_style = path|virtual|auto` (the nested key reads as a
+        // key of the profile here); auto is path-style with an endpoint, virtual without.
+        let style = fromConfig["addressing_style"]?.lowercased()
+        if let style, !["path", "virtual", "auto"].contains(style) {
+            throw S3Error(.settings("addressing_style is path, virtual or auto, not '\(style)'"))
+        }
+        var settings = S3Settings(accessKey: access, secretKey: secret, sessionToken: value("AWS_SESSION_TOKEN", "aws_session_token"),
+                                  region: region, endpoint: endpoint,
+                                  pathStyle: style == "path" ? true : style == "virtual" ? false : nil)
+        settings.caBundle = value("AWS_CA_BUNDLE", "ca_bundle")
+        if let bundle = settings.caBundle, !FileManager.default.isReadableFile(atPath: bundle) {
+            throw S3Error(.settings("the CA bundle \(bundle) (AWS_CA_BUNDLE) cannot be read"))
+        }
+        return settings
     }
 }
 

@@ -127,6 +127,32 @@ final class OffsiteTests: XCTestCase {
         XCTAssertEqual(try client.list(bucket, prefix: "").count, 1)
     }
 
+    /// The settings as an admin gives them for a store behind https with a private CA and
+    /// virtual-hosted buckets: AWS_ENDPOINT_URL, AWS_CA_BUNDLE and `addressing_style` in
+    /// ~/.aws/config. A backup and its rollback go through them.
+    func testHTTPSWithAPrivateCAAndVirtualHostedBuckets() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let https = env["FASTBACKUP_TEST_S3_TLS_ENDPOINT"], let ca = env["FASTBACKUP_TEST_S3_CA_BUNDLE"] else {
+            throw XCTSkip("no https object store: FASTBACKUP_TEST_S3_TLS_ENDPOINT is not set (scripts/test.sh sets it)")
+        }
+        let store = try makeSmallStore()
+        let bucket = try bucket()
+        try store.file("aws-config", "[default]\ns3 =\n    addressing_style = virtual\n")
+        let tls = ["AWS_ENDPOINT_URL": https, "AWS_CA_BUNDLE": ca, "AWS_CONFIG_FILE": store.path + "/aws-config"]
+        let media = try manifest(store.path + "/pub/media")
+        let b = try run(["setup:backup", "--media", "--no-maintenance", "--target", "s3://\(bucket)/shop", "--root", store.path], tls)
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let url = try XCTUnwrap(path(b, "Media"))
+        try sh("rm -rf '\(store.path)/pub/media/catalog'")
+        let r = try run(["setup:rollback", "-n", "--no-maintenance", "-m", url, "--root", store.path], tls)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try manifest(store.path + "/pub/media"), media)
+        // The system's CA store does not know the private CA: refused at once, saying where it goes.
+        let untrusted = try run(["info:backups:list", "--target", "s3://\(bucket)/shop"], ["AWS_ENDPOINT_URL": https, "AWS_CA_BUNDLE": ""])
+        XCTAssertEqual(untrusted.status, 1)
+        XCTAssertTrue(untrusted.stderr.contains("certificate is not trusted"), untrusted.stderr)
+    }
+
     /// Wrong credentials fail before maintenance mode goes on, with the variable to fix
     /// named; nothing is left in the bucket.
     func testWrongSecretFailsClearlyAndLeavesNothing() throws {
