@@ -490,6 +490,54 @@ def _rollback_case(tree, target):
                 lambda ctx: inputs.count_entries(man(ctx))[2], target=target, tree=tree)
 
 
+# ---- verify
+
+def _verify_case(tree, speed):
+    """info:backups:verify of the tree's archive beside `pigz -t` of the same file and the
+    read floor `cat FILE > /dev/null`: the same bytes read, checked or not."""
+    kind = inputs.TREES[tree]
+    stamp = 1700000100 + list(inputs.TREES).index(tree)
+
+    def archive(ctx):
+        dest = ctx.restore_root / "var" / "backups" / f"{stamp}_filesystem_{kind}.tgz"
+        if dest.exists():
+            return dest
+        src = ctx.keep.get((tree, "fastbackup"))
+        if src is None or not Path(src).exists():
+            root = ctx.tree(tree).root
+            _empty_backups(root)
+            m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", root, "--no-maintenance"), ctx.timeout)
+            if m.rc != 0:
+                raise unavailable_or_crash(m, f"setup:backup --{kind}")
+            src = _fastbackup_output(m, root, "Media" if kind == "media" else "Code", f"_filesystem_{kind}.tgz")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _link_or_copy(src, dest)
+        return dest
+
+    def fb_verify(ctx, m):
+        if f"{archive(ctx).name}: OK (" not in m.stdout:
+            raise CheckFailed(f"verify did not say OK: {output_tail(m)}")
+        return archive(ctx).stat().st_size
+
+    def warm(ctx):
+        with open(archive(ctx), "rb") as f:
+            while f.read(8 << 20):
+                pass
+
+    tools = [
+        Tool("fastbackup", (), warm,
+             lambda ctx: ctx.fastbackup("info:backups:verify", archive(ctx).name, "--root", ctx.restore_root),
+             fb_verify, fastbackup=True, subcommands=("setup:backup", "info:backups:verify")),
+        Tool("pigz -t", ("pigz",), warm, lambda ctx: ["pigz", "-t", archive(ctx)],
+             lambda ctx, m: archive(ctx).stat().st_size),
+        Tool("floor: cat", ("cat",), warm, lambda ctx: f"cat {q(archive(ctx))} > /dev/null",
+             lambda ctx, m: 0, floor=True),
+    ]
+    return Case(f"{tree}-verify", f"{tree} verify", tools,
+                lambda ctx: archive(ctx).stat().st_size, target=("pigz -t", speed), tree=tree,
+                extra_targets=(("floor: cat", 1 / 1.5),))
+
+
 # ---- database dump and restore
 
 def mysql(ctx, sql, db=None):
@@ -665,6 +713,7 @@ def all_cases():
             _rollback_case("cache-media", ("tar -I pigz -xf", 2.0)),
             _backup_case("vendor-code", speed=1.6, max_output=1.03),
             _rollback_case("vendor-code", None),
+            _verify_case("media", 2.0),
             _db_dump_case(), _db_restore_case(), *offsite.offsite_cases()]
 
 

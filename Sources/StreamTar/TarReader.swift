@@ -366,3 +366,18 @@ public final class TarReader {
         return n
     }
 }
+
+extension TarReader {
+    /// The current entry's body, whole, for small entries a caller keeps (a manifest): at most
+    /// `size` bytes (the header's size), fewer only if the archive ends early.
+    public func readWholeBody(size: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < bytes.count {
+            let n = try bytes.withUnsafeMutableBytes { try readBody(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes[0..<filled])
+    }
+}

@@ -5,6 +5,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Int32)]
     ("setup:backup", "Takes backup of Magento Application code base, media and database", BackupCommand.run),
     ("setup:rollback", "Rolls back Magento Application codebase, media and database", RollbackCommand.run),
     ("info:backups:list", "Prints list of available backup files", ListCommand.run),
+    ("info:backups:verify", "Reads backup files through and checks that they would restore", VerifyCommand.run),
 ]
 
 func usage() -> String {

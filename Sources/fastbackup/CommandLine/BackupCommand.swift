@@ -22,6 +22,7 @@ enum BackupCommand {
         .flag("skip-space-check", "Do not refuse to start when free space looks too small"),
         .value("target", "s3://BUCKET/PREFIX", "Stream the backups to this object store location instead of var/backups"),
         .value("endpoint", "URL", "Object store endpoint (default: AWS_ENDPOINT_URL, or AWS itself)"),
+        .flag("verify", "Read each backup through once written, as info:backups:verify does"),
         .flag("keep-local", "With --target, also keep each backup in var/backups"),
         .value("sse-c-key-file", "FILE", "With --target, encrypt the objects with this 256-bit key (SSE-C); rollback needs the same file"),
         .flag("sse", "With --target, ask the store to encrypt the objects with its own keys (SSE-S3)"),
@@ -83,6 +84,7 @@ enum BackupCommand {
             AtomicOutputFile.removeLeftovers(in: root.backupsDirectory, diagnostics: .console)
         }
         var retentionFailures: [String] = []
+        var unverified = 0
         let timestamp = Int(time(nil))
         for kind in kinds {
             let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec)
@@ -101,12 +103,27 @@ enum BackupCommand {
             Console.line("\(kind.title) backup path: \(destination.shown)")
             if let copy = destination.localCopy { Console.line("\(kind.title) backup local copy: \(copy)") }
             Console.success("\(kind.title) backup completed successfully.")
+            if opts.has("verify") {
+                let verifier = BackupVerifier(settings: target?.settings, threads: compression.options.threads)
+                var whole = true
+                for written in [destination.shown] + (destination.localCopy.map { [$0] } ?? []) {
+                    let report = verifier.verify(written, kind: kind)
+                    if report.ok {
+                        Console.line("\(kind.title) backup verified: " + VerifyCommand.line(report))
+                    } else {
+                        Console.error("\(kind.title) backup verification failed: " + VerifyCommand.line(report))
+                        whole = false
+                    }
+                }
+                // A backup that does not read back must not make room by removing good ones.
+                if !whole { unverified += 1; continue }
+            }
             if let retention {
                 retentionFailures += retention.apply(kind: kind, written: name, destination: destination, root: root)
             }
         }
         for failure in retentionFailures { Console.error(failure) }
-        return retentionFailures.isEmpty ? 0 : 1
+        return retentionFailures.isEmpty && unverified == 0 ? 0 : 1
     }
 }
 

@@ -48,6 +48,8 @@ struct UsageError: Error, CustomStringConvertible {
 struct ParsedOptions {
     private(set) var values: [String: [String]] = [:]
     private(set) var flags: Set<String> = []
+    /// Arguments that are not options, for commands that take them (`acceptsNames`).
+    private(set) var positional: [String] = []
 
     func has(_ long: String) -> Bool { flags.contains(long) || values[long] != nil }
     func value(_ long: String) -> String? { values[long]?.last }
@@ -63,7 +65,7 @@ struct ParsedOptions {
 
     /// Parses `--name value`, `--name=value`, `-x value`, `-xvalue` and flags. Positional
     /// arguments are refused: no command here takes one.
-    static func parse(_ args: [String], specs commandSpecs: [OptionSpec]) throws -> ParsedOptions {
+    static func parse(_ args: [String], specs commandSpecs: [OptionSpec], acceptsNames: Bool = false) throws -> ParsedOptions {
         let specs = commandSpecs + OptionSpec.symfonyGlobals.filter { g in
             !commandSpecs.contains { $0.long == g.long || ($0.short != nil && $0.short == g.short) }
         }
@@ -124,6 +126,8 @@ struct ParsedOptions {
                     }
                     try add(s, nil)
                 }
+            } else if acceptsNames {
+                parsed.positional.append(arg)
             } else {
                 throw UsageError(description: "No arguments expected, got \"\(arg)\".")
             }

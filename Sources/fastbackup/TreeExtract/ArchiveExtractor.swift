@@ -137,7 +137,7 @@ final class ArchiveExtractor {
             let entryName = header.name.bytes
             guard let rel = try place(header, entry: entryName) else { continue }
             if rel == options.manifestPath, header.kind == .regular, header.size <= options.manifestMaximumSize {
-                report.manifest = try readWhole(header, reader: reader)
+                report.manifest = try reader.readWholeBody(size: Int(header.size))
                 continue
             }
             if options.skip(rel) { report.skipped += 1; continue }
@@ -291,17 +291,6 @@ final class ArchiveExtractor {
             let d = k.bytes
             return !d.isAtOrBelow(rel)
         }
-    }
-
-    private func readWhole(_ header: TarHeader, reader: TarReader) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Int(header.size))
-        var filled = 0
-        while filled < bytes.count {
-            let n = try bytes.withUnsafeMutableBytes { try reader.readBody(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
-            if n == 0 { break }
-            filled += n
-        }
-        return Array(bytes[0..<filled])
     }
 
     private func isInFlight(_ rel: PathBytes) -> Bool {
