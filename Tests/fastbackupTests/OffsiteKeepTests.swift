@@ -126,6 +126,10 @@ final class OffsiteKeepTests: XCTestCase {
         try client.get(bucket, String(url.dropFirst("s3://\(bucket)/".count)), range: 0..<size) { remote += $0; return true }
         XCTAssertEqual(remote, [UInt8](try Data(contentsOf: URL(fileURLWithPath: local))))
         XCTAssertEqual(try client.pendingUploads(bucket, prefix: ""), [])
+        // The object verifies through the store, by ranged downloads.
+        let verified = try run(["info:backups:verify", "--target", "s3://\(bucket)/shop"])
+        XCTAssertEqual(verified.status, 0, verified.stdout + verified.stderr)
+        XCTAssertTrue(verified.stdout.contains("\((url as NSString).lastPathComponent): OK ("), verified.stdout)
         try sh("rm -rf '\(t.path)/pub/media/catalog'")
         let back = try fastbackup(["setup:rollback", "-n", "--no-maintenance", "-m", (local as NSString).lastPathComponent, "--root", t.path])
         XCTAssertEqual(back.status, 0, back.stderr)
