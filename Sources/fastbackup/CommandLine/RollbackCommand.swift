@@ -17,6 +17,9 @@ enum RollbackCommand {
         .value("target", "s3://BUCKET/PREFIX", "Read the named backups from this object store location"),
         .value("endpoint", "URL", "Object store endpoint (default: AWS_ENDPOINT_URL, or AWS itself)"),
         .value("sse-c-key-file", "FILE", "The SSE-C key the backups in the object store were written with"),
+        .value("only", "PATTERN", "Restore only the paths (root-relative globs, as --exclude) that match, and what lies below them", repeatable: true),
+        .value("to", "DIR", "Extract into DIR (outside the store) instead of the live store; the store is not touched"),
+        .flag("force", "With --to, write into a DIR that is not empty"),
         .flag("db-as-written", "Run the SQL file's INSERTs and CREATE TABLEs as written: no LOAD DATA rows, no keys built after the rows (slower; for a server whose tmpdir cannot hold a key build)"),
     ] + OptionSpec.databaseAndCommon
 
@@ -79,6 +82,15 @@ enum RollbackCommand {
 
         // Checked before the question: a typo must not cost an answered prompt.
         let jobs = try opts.int("jobs", in: 1...1024) ?? ResourceLimits.current.cores
+        let partial = opts.has("only") || opts.has("to")
+        if partial {
+            if files.contains(where: { $0.0 == .db }) {
+                throw UsageError(description: "--only and --to restore files from code and media backups, not a database.")
+            }
+            if opts.has("in-place") { throw UsageError(description: "--only and --to do not go with --in-place.") }
+            if opts.has("to") { return try restoreElsewhere(files, root: root, opts: opts, objectStore: objectStore, jobs: jobs) }
+        }
+        if opts.has("force") { throw UsageError(description: "--force goes with --to.") }
         if !opts.has("no-interaction") && !confirm("You are about to remove current code and/or database tables. Are you sure?[y/N]") {
             return 1
         }
@@ -97,6 +109,12 @@ enum RollbackCommand {
                 let name = (path as NSString).lastPathComponent
                 Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
                 switch kind {
+                case .code, .media where partial:
+                    let report = try PartialRestore(root: root, kind: kind, archive: path, objectStore: objectStore, jobs: jobs,
+                                                    patterns: opts.all("only")).run()
+                    Console.line("\(kind.title) rollback filename: \(name)")
+                    Console.line("\(kind.title) rollback file path: \(path)")
+                    Console.line("Restored \(report.files) files, \(report.symlinks) symlinks and \(report.directories) folders matching --only; nothing else was changed.")
                 case .code, .media:
                     if opts.has("in-place") { maintenance.keepOnInterruption("in-place \(kind.rawValue) rollback") }
                     pending.add(try TreeRestore(root: root, kind: kind, archive: path, objectStore: objectStore, jobs: jobs,
@@ -114,6 +132,23 @@ enum RollbackCommand {
             }
             return 0
         }
+    }
+
+    /// `--to DIR`: each archive (or the paths of it `--only` names) into DIR; the store, its
+    /// maintenance mode and its run lock are left alone, so this runs beside a live store.
+    private static func restoreElsewhere(_ files: [(BackupKind, String)], root: MagentoRoot, opts: ParsedOptions,
+                                         objectStore: S3Settings?, jobs: Int) throws -> Int32 {
+        var force = opts.has("force")
+        for (kind, path) in files {
+            Console.line("\(kind.title) restore into \(opts.value("to")!) is starting ...")
+            let report = try PartialRestore(root: root, kind: kind, archive: path, objectStore: objectStore, jobs: jobs,
+                                            patterns: opts.all("only"), destination: opts.value("to"), force: force).run()
+            // The second archive of the same run writes beside the first.
+            force = true
+            Console.line("\(kind.title) restore file path: \(path)")
+            Console.success("Restored \(report.files) files, \(report.symlinks) symlinks and \(report.directories) folders into \(opts.value("to")!).")
+        }
+        return 0
     }
 
     /// Symfony's confirmation: only y or yes (any case) proceeds; no input means no.

@@ -1,0 +1,162 @@
+import Foundation
+import ObjectStore
+import ParallelGzip
+import StreamTar
+
+/// `setup:rollback -c|-m FILE --only PATTERN [--to DIR]`: part of a backup back, for the
+/// incident that lost one category's images or one config file.
+///
+/// Entries match when their root-relative path, or a folder above it, matches a pattern (globs
+/// as `--exclude` takes them: with a `/` the whole path, `*` not crossing `/`; without, any
+/// one name). The whole archive is read and checked, as for a full rollback; only matching
+/// entries are written.
+///
+/// - `--to DIR`: into DIR (root-relative layout, `DIR/pub/media/...`), which must be empty or
+///   new (or `--force`) and outside the store; the store is not touched.
+/// - without `--to`: into a staging folder in the store, then each restored file or symlink is
+///   renamed over its live path, one by one (each is the old or the restored one at any
+///   moment). Nothing is deleted: live files the archive does not have stay, and a live
+///   folder is never replaced by a file.
+struct PartialRestore {
+    let root: MagentoRoot
+    let kind: BackupKind
+    let archive: String
+    var objectStore: S3Settings?
+    let jobs: Int
+    let patterns: [String]
+    /// `--to`: a folder outside the store.
+    var destination: String?
+    var force = false
+
+    struct Report {
+        var files = 0, directories = 0, symlinks = 0
+        var bytes: Int64 = 0
+    }
+
+    func run() throws -> Report {
+        if let destination {
+            let made = !FileManager.default.fileExists(atPath: destination)
+            let base = try prepared(destination)
+            do {
+                return try restore(into: base)
+            } catch {
+                // A folder this run made holds only what it wrote: nothing is left of a failure.
+                if made { _ = TreeRemover.remove(base, diagnostics: .standardError) }
+                throw error
+            }
+        }
+        let staging = PathBytes(path: root.path).appendingComponent(InternalNames.staging("partial-\(kind.rawValue)-\(getpid())"))
+        guard staging.withCPath({ mkdir($0, 0o700) }) == 0 else {
+            throw StoreError.call("Cannot create \(staging.displayString)", "mkdir", path: staging.displayString)
+        }
+        defer { _ = TreeRemover.remove(staging, diagnostics: .standardError) }
+        let report = try restore(into: staging)
+        try moveIn(from: staging, to: PathBytes(path: root.path))
+        return report
+    }
+
+    /// Whether a root-relative path, or a folder above it, matches a pattern.
+    func matches(_ path: PathBytes) -> Bool {
+        if patterns.isEmpty { return true }
+        let rules = ExclusionRules(fixed: [], patterns: patterns)
+        var prefix = path[...]
+        while true {
+            if rules.excludes(PathBytes(prefix)) { return true }
+            guard let slash = prefix.lastIndex(of: UInt8(ascii: "/")) else { return false }
+            prefix = prefix[..<slash]
+        }
+    }
+
+    private func restore(into base: PathBytes) throws -> Report {
+        let input = try ArchiveInput(archive, settings: objectStore)
+        var options = ArchiveExtractor.Options()
+        options.writerThreads = max(2, jobs)
+        options.skip = { rel in !matches(rel) }
+        if kind == .code { options.manifestPath = PathBytes(path: BackupManifest.archivePath) }
+        do {
+            let decompressor = try ParallelDecompressor(inputFD: input.fd, path: archive, threads: jobs)
+            let extracted = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
+            let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+            defer { sink.deallocate() }
+            while try decompressor.read(into: sink) > 0 {}
+            try input.finish()
+            let report = Report(files: extracted.files + extracted.hardLinks, directories: extracted.directories,
+                                symlinks: extracted.symlinks, bytes: extracted.bytes)
+            if report.files + report.directories + report.symlinks == 0 {
+                throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
+            }
+            return report
+        } catch {
+            throw input.failureBehind(error)
+        }
+    }
+
+    /// `--to DIR`: made if missing; refused inside the store, or holding anything without `--force`.
+    private func prepared(_ dir: String) throws -> PathBytes {
+        _ = mkdir(dir, 0o755)
+        guard let real = realpath(dir, nil) else {
+            throw StoreError.call("Cannot create \(dir)", "mkdir", path: dir)
+        }
+        defer { free(real) }
+        let path = PathBytes(path: String(cString: real))
+        let store = PathBytes(path: realpath(root.path, nil).map { p in defer { free(p) }; return String(cString: p) } ?? root.path)
+        if path.isAtOrBelow(store) {
+            throw StoreError(.refused, "--to \(dir) lies inside the store \(store.displayString); give a folder outside it")
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path.displayString)) ?? []
+        if !names.isEmpty && !force {
+            throw StoreError(.refused, "--to \(dir) is not empty (\(names.count) entries); empty it, or add --force to write into it")
+        }
+        return path
+    }
+
+    /// Renames every staged file and symlink over its live path, making missing folders on the
+    /// way; refuses (before any rename) a live folder where a file goes, or a live file or
+    /// symlink where a folder is needed.
+    private func moveIn(from staging: PathBytes, to live: PathBytes) throws {
+        var moves: [PathBytes] = []
+        try collect(staging, rel: [], into: &moves)
+        for rel in moves {
+            var st = stat()
+            let target = live.appendingComponent(rel)
+            if target.withCPath({ lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+                throw StoreError(.refused, "\(target.displayString) is a folder in the store and a file in the backup; nothing was changed")
+            }
+            var folder: PathBytes = []
+            for part in rel.split(separator: UInt8(ascii: "/")).dropLast() {
+                folder = folder.appendingComponent(PathBytes(part))
+                let path = live.appendingComponent(folder)
+                if path.withCPath({ lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) != S_IFDIR {
+                    throw StoreError(.refused, "\(path.displayString) is not a folder in the store; nothing was changed")
+                }
+            }
+        }
+        for rel in moves {
+            let target = live.appendingComponent(rel)
+            var folder: PathBytes = []
+            for part in rel.split(separator: UInt8(ascii: "/")).dropLast() {
+                folder = folder.appendingComponent(PathBytes(part))
+                _ = live.appendingComponent(folder).withCPath { mkdir($0, 0o755) }
+            }
+            let from = staging.appendingComponent(rel)
+            guard from.withCPath({ f in target.withCPath { rename(f, $0) } }) == 0 else {
+                throw StoreError.call("Cannot move the restored \(rel.displayString) into place", "rename", path: target.displayString)
+            }
+        }
+    }
+
+    private func collect(_ base: PathBytes, rel: PathBytes, into out: inout [PathBytes]) throws {
+        let folder = rel.isEmpty ? base : base.appendingComponent(rel)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.displayString).sorted()
+        for name in names {
+            let child = rel.isEmpty ? PathBytes(path: name) : rel.appendingComponent(PathBytes(path: name))
+            var st = stat()
+            guard base.appendingComponent(child).withCPath({ lstat($0, &st) }) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                try collect(base, rel: child, into: &out)
+            } else {
+                out.append(child)
+            }
+        }
+    }
+}
