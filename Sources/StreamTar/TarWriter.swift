@@ -56,6 +56,11 @@ public final class TarWriter {
     /// Bytes of the tar stream produced so far (the offset of the next byte).
     public var offset: Int64 { streamOffset }
 
+    /// Told of every entry as its header is written: the stream offset where the entry starts
+    /// (its extension headers included, after the previous body's padding) and its name. An
+    /// archive index is built from it.
+    public var entryObserver: ((_ offset: Int64, _ name: TarPath) -> Void)?
+
     /// Starts a new entry: pads the previous body to a block boundary, then writes the
     /// header (preceded by a pax header when ustar cannot hold it, see `TarFormat`).
     ///
@@ -77,6 +82,7 @@ public final class TarWriter {
         // scripts that read `tar -t` tell folders by the slash.
         if header.kind == .directory, header.name.bytes.last != UInt8(ascii: "/") { header.name.bytes.append(UInt8(ascii: "/")) }
 
+        entryObserver?(streamOffset + Int64(pendingPadding), header.name)
         let reasons = TarFormat.extensionReasons(for: header)
         try guarded {
             try appendZeros(pendingPadding)

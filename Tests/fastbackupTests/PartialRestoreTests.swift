@@ -32,6 +32,38 @@ final class PartialRestoreTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: t.path + "/var/.maintenance.flag"))
     }
 
+    /// From an archive of many members, a literal path is read from the index's mark before it,
+    /// not from the start (`-v` names the member), and comes back byte for byte; a folder too.
+    /// The archive still lists with GNU tar and tests with gzip (the index sits after the
+    /// end-of-archive blocks).
+    func testIndexedArchiveReadsFromTheMarkBeforeThePath() throws {
+        let t = try makeSmallStore()
+        try sh("cd '\(t.path)/pub/media' && for d in $(seq -w 1 30); do mkdir -p big/d$d && head -c 400000 /dev/urandom > big/d$d/f.bin; done")
+        let r = try fastbackup(["setup:backup", "--media", "--chunk-size", "1", "--no-maintenance", "--root", t.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let media = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: t.path + "/var/backups").first { $0.hasSuffix("_filesystem_media.tgz") })
+        XCTAssertTrue(try sh("tar -tzf '\(t.path)/var/backups/\(media)'").contains("pub/media/big/d30/f.bin"))
+        _ = try sh("gzip -t '\(t.path)/var/backups/\(media)'")
+        let out = try TemporaryFolder("partial-indexed")
+        let one = try fastbackup(["setup:rollback", "-m", media, "--only", "pub/media/big/d27/f.bin", "--to", out.path + "/one",
+                                  "--root", t.path, "-v"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        // "--only PATH: 2 members read from byte N (stream offset M)"
+        let from = one.stderr.split(separator: "\n").first { $0.contains(" members read from byte ") }.map { $0.split(separator: " ") }
+        let members = from.flatMap { words in words.firstIndex(of: "members").flatMap { Int(words[$0 - 1]) } }
+        let byte = from.flatMap { words in words.firstIndex(of: "byte").flatMap { Int(words[$0 + 1]) } }
+        XCTAssertGreaterThan(byte ?? 0, 0, "the index was not used: \(one.stderr)")
+        // The mark's member, and the next when the body or the following header runs on.
+        XCTAssertLessThanOrEqual(members ?? 99, 3, one.stderr)
+        XCTAssertEqual(try sh("cmp '\(out.path)/one/pub/media/big/d27/f.bin' '\(t.path)/pub/media/big/d27/f.bin' && echo same"), "same\n")
+        XCTAssertEqual(try sh("cd '\(out.path)/one' && find . -type f | wc -l").trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        let folder = try fastbackup(["setup:rollback", "-m", media, "--only", "pub/media/big/d12", "--only", "pub/media/wysiwyg",
+                                     "--to", out.path + "/two", "--root", t.path])
+        XCTAssertEqual(folder.status, 0, folder.stderr)
+        XCTAssertEqual(try manifest(out.path + "/two/pub/media/big/d12"), try manifest(t.path + "/pub/media/big/d12"))
+        XCTAssertEqual(try manifest(out.path + "/two/pub/media/wysiwyg"), try manifest(t.path + "/pub/media/wysiwyg"))
+    }
+
     /// `--to` inside the store, or at a folder with something in it, is refused; `--force`
     /// writes into the latter.
     func testDestinationChecks() throws {

@@ -109,7 +109,8 @@ enum RollbackCommand {
                 let name = (path as NSString).lastPathComponent
                 Console.line(kind == .db ? "DB rollback is starting..." : "\(kind.title) rollback is starting ...")
                 switch kind {
-                case .code, .media where partial:
+                // `where` binds to each pattern alone: both are written out.
+                case .code where partial, .media where partial:
                     let report = try PartialRestore(root: root, kind: kind, archive: path, objectStore: objectStore, jobs: jobs,
                                                     patterns: opts.all("only")).run()
                     Console.line("\(kind.title) rollback filename: \(name)")

@@ -67,12 +67,65 @@ struct PartialRestore {
         }
     }
 
+    /// Literal paths (no glob characters) of a local fastbackup archive with an index: only the
+    /// members around each path are read (``ArchiveIndex``). Otherwise the whole archive.
     private func restore(into base: PathBytes) throws -> Report {
-        let input = try ArchiveInput(archive, settings: objectStore)
+        let literal = !patterns.isEmpty && patterns.allSatisfy { !$0.contains(where: { "*?[\\".contains($0) }) }
+        if literal, S3Location.object(archive) == nil, let (index, members) = ArchiveIndex.read(archive: archive) {
+            var report = Report()
+            for pattern in patterns {
+                let path = PathBytes(path: pattern.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
+                let part = try restore(path, into: base, index: index, members: members)
+                report.files += part.files
+                report.directories += part.directories
+                report.symlinks += part.symlinks
+                report.bytes += part.bytes
+            }
+            if report.files + report.directories + report.symlinks == 0 {
+                throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
+            }
+            return report
+        }
+        return try restoreReadingAll(into: base)
+    }
+
+    /// One path's subtree from an indexed archive: from the index's last mark at or before it,
+    /// to the first entry past its subtree. The members read are checked as always.
+    private func restore(_ path: PathBytes, into base: PathBytes, index: ArchiveIndex, members: [ArchiveIndex.Member]) throws -> Report {
+        let start = index.start(for: path) ?? 0
+        guard let member = members.last(where: { $0.streamOffset <= start }) else { return Report() }
+        let fd = open(archive, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.call("Cannot open \(archive)", "open", path: archive) }
+        defer { close(fd) }
+        let source = try MemberByMemberReader(fd: fd, path: archive, memberAt: member.fileOffset)
+        var skip = start - member.streamOffset
+        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { sink.deallocate() }
+        while skip > 0 {
+            let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: sink[0..<Int(min(Int64(sink.count), skip))]))
+            if n == 0 { throw StoreError(.refused, "\(archive): its index points past the end of the archive") }
+            skip -= Int64(n)
+        }
+        var options = extractorOptions()
+        options.skip = { rel in !rel.isAtOrBelow(path) }
+        options.stop = { rel in ArchiveIndex.isPast(rel, subtreeOf: path) }
+        let extracted = try ArchiveExtractor(options: options).extract(from: TarReader(source: source), into: base)
+        Console.detail("--only \(path.displayString): \(source.membersRead) members read from byte \(member.fileOffset) (stream offset \(start))")
+        return Report(files: extracted.files + extracted.hardLinks, directories: extracted.directories,
+                      symlinks: extracted.symlinks, bytes: extracted.bytes)
+    }
+
+    private func extractorOptions() -> ArchiveExtractor.Options {
         var options = ArchiveExtractor.Options()
         options.writerThreads = max(2, jobs)
         options.skip = { rel in !matches(rel) }
         if kind == .code { options.manifestPath = PathBytes(path: BackupManifest.archivePath) }
+        return options
+    }
+
+    private func restoreReadingAll(into base: PathBytes) throws -> Report {
+        let input = try ArchiveInput(archive, settings: objectStore)
+        let options = extractorOptions()
         do {
             let decompressor = try ParallelDecompressor(inputFD: input.fd, path: archive, threads: jobs)
             let extracted = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
@@ -160,3 +213,5 @@ struct PartialRestore {
         }
     }
 }
+
+extension MemberByMemberReader: TarByteSource {}

@@ -46,6 +46,8 @@ struct TreeBackup {
             if !output.isLocalFile { options.directIO = false; options.writeBehind = 0 }
             let compressor = try ParallelCompressor(outputFD: output.fd, path: output.displayPath, options: options)
             let writer = TarWriter(sink: compressor)
+            var index = ArchiveIndex(stride: options.chunkSize)
+            writer.entryObserver = { offset, name in index.note(offset: offset, name: name.bytes) }
             if kind == .code { try writeManifest(to: writer) }
             let archiving = Clock.seconds()
             Progress.shared.start(label: "\(kind.title) backup", totalBytes: totalBytes, totalFiles: totalFiles)
@@ -53,6 +55,8 @@ struct TreeBackup {
             let report = try TreeArchiver(limits: limits, diagnostics: .console).archive(
                 base: base, prefix: prefix, includeBase: includeBase, exclude: exclude, into: writer, progress: Progress.shared)
             try writer.finish()
+            // After the end-of-archive blocks, where tar readers stop: see ArchiveIndex.
+            try index.encoded().withUnsafeBytes { try compressor.write($0) }
             let stats = try compressor.finish()
             if !report.unreadable.isEmpty {
                 let shown = report.unreadable.prefix(20).joined(separator: "\n  ")

@@ -51,6 +51,9 @@ final class ArchiveExtractor {
         var requiredPrefix: PathBytes?
         /// Paths (after stripping) that are skipped, such as a code archive's excluded folders.
         var skip: (PathBytes) -> Bool = { _ in false }
+        /// The first path (after stripping) at which extraction stops, the rest of the stream
+        /// unread: a partial restore from an indexed archive stops past the subtree it wants.
+        var stop: ((PathBytes) -> Bool)?
         /// Replace what is already at a path (extracting over a live tree).
         var replaceExisting = false
         /// Paths (relative to the base) that must survive whatever the archive holds: over a
@@ -140,6 +143,7 @@ final class ArchiveExtractor {
                 report.manifest = try reader.readWholeBody(size: Int(header.size))
                 continue
             }
+            if let stop = options.stop, stop(rel) { break }
             if options.skip(rel) { report.skipped += 1; continue }
             try policy.checkNotThroughSymlink(rel, entry: entryName)
             let path = base.appendingComponent(rel)
