@@ -492,27 +492,33 @@ def _rollback_case(tree, target):
 
 # ---- verify
 
+def _placed_archive(ctx, tree):
+    """fastbackup's archive of the tree in the restore root's var/backups (where the verify
+    and partial-rollback commands find it by name): the backup case's, else one made now,
+    untimed."""
+    kind = inputs.TREES[tree]
+    stamp = 1700000100 + list(inputs.TREES).index(tree)
+    dest = ctx.restore_root / "var" / "backups" / f"{stamp}_filesystem_{kind}.tgz"
+    if dest.exists():
+        return dest
+    src = ctx.keep.get((tree, "fastbackup"))
+    if src is None or not Path(src).exists():
+        root = ctx.tree(tree).root
+        _empty_backups(root)
+        m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", root, "--no-maintenance"), ctx.timeout)
+        if m.rc != 0:
+            raise unavailable_or_crash(m, f"setup:backup --{kind}")
+        src = _fastbackup_output(m, root, "Media" if kind == "media" else "Code", f"_filesystem_{kind}.tgz")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _link_or_copy(src, dest)
+    return dest
+
+
 def _verify_case(tree, speed):
     """info:backups:verify of the tree's archive beside `pigz -t` of the same file and the
     read floor `cat FILE > /dev/null`: the same bytes read, checked or not."""
-    kind = inputs.TREES[tree]
-    stamp = 1700000100 + list(inputs.TREES).index(tree)
-
     def archive(ctx):
-        dest = ctx.restore_root / "var" / "backups" / f"{stamp}_filesystem_{kind}.tgz"
-        if dest.exists():
-            return dest
-        src = ctx.keep.get((tree, "fastbackup"))
-        if src is None or not Path(src).exists():
-            root = ctx.tree(tree).root
-            _empty_backups(root)
-            m = measure(ctx.fastbackup("setup:backup", f"--{kind}", "--root", root, "--no-maintenance"), ctx.timeout)
-            if m.rc != 0:
-                raise unavailable_or_crash(m, f"setup:backup --{kind}")
-            src = _fastbackup_output(m, root, "Media" if kind == "media" else "Code", f"_filesystem_{kind}.tgz")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _link_or_copy(src, dest)
-        return dest
+        return _placed_archive(ctx, tree)
 
     def fb_verify(ctx, m):
         if f"{archive(ctx).name}: OK (" not in m.stdout:
@@ -536,6 +542,51 @@ def _verify_case(tree, speed):
     return Case(f"{tree}-verify", f"{tree} verify", tools,
                 lambda ctx: archive(ctx).stat().st_size, target=("pigz -t", speed), tree=tree,
                 extra_targets=(("floor: cat", 1 / 1.5),))
+
+
+# ---- partial rollback
+
+def _partial_case(tree):
+    """One file back from the tree's archive: setup:rollback --only FILE --to DIR (fastbackup's
+    index: only the members around the file are read) beside tar extracting the same one
+    member from the same archive (which reads the archive up to it, or all of it)."""
+    kind = inputs.TREES[tree]
+
+    def archive(ctx):
+        return _placed_archive(ctx, tree)
+
+    def wanted(ctx):
+        """A file about two thirds into the archive's order."""
+        files = sorted(p for p, v in ctx.tree(tree).manifest.items() if v[0] == "f")
+        return ("pub/media/" if kind == "media" else "") + files[len(files) * 2 // 3]
+
+    def out(ctx):
+        return ctx.out_dir / "partial"
+
+    def setup(ctx):
+        archive(ctx)
+        sh(["rm", "-rf", str(out(ctx))])
+        out(ctx).mkdir(parents=True)
+
+    def verify(ctx, m):
+        got, src = out(ctx) / wanted(ctx), ctx.tree(tree).root / wanted(ctx)
+        if not got.is_file() or got.read_bytes() != src.read_bytes():
+            raise CheckFailed(f"{wanted(ctx)} did not come back whole")
+        found = [p for p in out(ctx).rglob("*") if p.is_file()]
+        if len(found) != 1:
+            raise CheckFailed(f"{len(found)} files written, not 1")
+        return got.stat().st_size
+
+    tools = [
+        Tool("fastbackup", (), setup,
+             lambda ctx: ctx.fastbackup("setup:rollback", "-m", archive(ctx).name, "--only", wanted(ctx),
+                                        "--to", out(ctx), "--force", "--root", ctx.restore_root),
+             verify, fastbackup=True, subcommands=("setup:backup", "setup:rollback")),
+        Tool("tar -I pigz -xf ARCHIVE FILE", ("tar", "pigz"), setup,
+             lambda ctx: f"tar -I pigz -xf {q(archive(ctx))} -C {q(out(ctx))} {q(wanted(ctx))}", verify),
+    ]
+    return Case(f"{tree}-partial-rollback", f"{tree} one file back", tools,
+                lambda ctx: inputs.count_entries(ctx.tree(tree).manifest)[2], tree=tree)
 
 
 # ---- database dump and restore
@@ -713,7 +764,7 @@ def all_cases():
             _rollback_case("cache-media", ("tar -I pigz -xf", 2.0)),
             _backup_case("vendor-code", speed=1.6, max_output=1.03),
             _rollback_case("vendor-code", None),
-            _verify_case("media", 2.0),
+            _verify_case("media", 2.0), _partial_case("media"),
             _db_dump_case(), _db_restore_case(), *offsite.offsite_cases()]
 
 
