@@ -544,6 +544,15 @@ def _verify_case(tree, speed):
                 extra_targets=(("floor: cat", 1 / 1.5),))
 
 
+def check_creates(ctx, sql_command, what):
+    """The dump that `sql_command` prints creates every table of the source database."""
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", f"{sql_command} | grep -c '^CREATE TABLE'"],
+                       capture_output=True, text=True)
+    n, want = int(r.stdout.strip() or 0), len(ctx.db["tables"])
+    if n != want:
+        raise CheckFailed(f"{what} creates {n} tables, the database has {want}")
+
+
 # ---- partial rollback
 
 def _partial_case(tree):
@@ -683,6 +692,78 @@ def _db_dump_case():
                 target=("mariadb-dump", 1.5), needs_db=True, rss_limit_mib=64)
 
 
+def _db_dump_compressed_case(codec):
+    """setup:backup --db --compression CODEC beside mariadb-dump piped to pigz -6 (gzip) or
+    zstd -T0 -3 (zstd): the same rows, compressed as they stream."""
+    ext, tool, flags = {"gzip": ("sql.gz", "pigz", "-6"), "zstd": ("sql.zst", "zstd", "-T0 -3 -q")}[codec]
+    out = lambda ctx: ctx.out_dir / f"db-anchor.{ext}"
+
+    def check(ctx, path):
+        check_creates(ctx, f"{tool} -dc {q(path)}", path.name)
+        return path.stat().st_size
+
+    def fb_verify(ctx, m):
+        path = _fastbackup_output(m, ctx.db["src_root"], "DB", f"_db.{ext}")
+        size = check(ctx, path)
+        kept = ctx.out_dir / f"db-fastbackup.{ext}"
+        os.replace(path, kept)
+        ctx.keep[("db", f"fastbackup-{codec}")] = kept
+        return size
+
+    def dump_cmd(ctx):
+        d = ctx.db
+        return (f"MYSQL_PWD={q(d['password'])} mariadb-dump --no-defaults -S {q(d['socket'])} -u {q(d['user'])} "
+                f"--single-transaction --quick {d['src']} | {tool} {flags} > {q(out(ctx))}")
+
+    tools = [
+        Tool("fastbackup", (), lambda ctx: _empty_backups(ctx.db["src_root"]),
+             lambda ctx: ctx.fastbackup("setup:backup", "--db", "--compression", codec, "--root", ctx.db["src_root"],
+                                        "--no-maintenance"),
+             fb_verify, fastbackup=True, subcommands=("setup:backup",)),
+        Tool(f"mariadb-dump | {tool} {flags.split(' -q')[0]}", ("mariadb-dump", tool), lambda ctx: out(ctx).unlink(missing_ok=True),
+             dump_cmd, lambda ctx, m: check(ctx, out(ctx))),
+    ]
+    anchor = tools[1].name
+    return Case(f"db-dump-{codec}", f"DB dump ({codec})", tools, lambda ctx: ctx.db["data_bytes"],
+                target=(anchor, 1.5), needs_db=True, rss_limit_mib=64, size_target=(anchor, 1.03))
+
+
+def _db_restore_gzip_case():
+    """setup:rollback -d of the gzip-compressed dump beside the same command on the plain dump:
+    inflating on the way in must cost little (at most 1.1x the plain restore's time)."""
+    plain_case = _db_restore_case()
+    plain = plain_case.tools[0]
+
+    def gz_archive(ctx):
+        dest = ctx.db["dst_root"] / "var" / "backups" / "1700000001_db.sql.gz"
+        if not dest.exists():
+            src = ctx.keep.get(("db", "fastbackup-gzip"))
+            if src is None or not Path(src).exists():
+                tool = _db_dump_compressed_case("gzip").tools[0]
+                tool.setup(ctx)
+                m = measure(tool.cmd(ctx), ctx.timeout)
+                if m.rc != 0:
+                    raise unavailable_or_crash(m, "setup:backup --db --compression gzip")
+                tool.verify(ctx, m)
+                src = ctx.keep[("db", "fastbackup-gzip")]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(src, dest)
+        return dest
+
+    def gz_setup(ctx):
+        gz_archive(ctx)
+        mysql(ctx, f"DROP DATABASE IF EXISTS `{ctx.db['dst']}`; CREATE DATABASE `{ctx.db['dst']}`")
+
+    tools = [
+        Tool("fastbackup", (), gz_setup,
+             lambda ctx: ctx.fastbackup("setup:rollback", "-n", "-d", gz_archive(ctx), "--root", ctx.db["dst_root"]),
+             plain.verify, fastbackup=True, subcommands=("setup:backup", "setup:rollback")),
+        Tool("fastbackup, plain .sql", (), plain.setup, plain.cmd, plain.verify),
+    ]
+    return Case("db-restore-gzip", "DB restore (.sql.gz)", tools, lambda ctx: ctx.db["data_bytes"], needs_db=True,
+                extra_targets=(("fastbackup, plain .sql", 1 / 1.1),))
+
+
 def _db_restore_case():
     def fresh_db(ctx):
         dst = ctx.db["dst"]
@@ -765,7 +846,8 @@ def all_cases():
             _backup_case("vendor-code", speed=1.6, max_output=1.03),
             _rollback_case("vendor-code", None),
             _verify_case("media", 2.0), _partial_case("media"),
-            _db_dump_case(), _db_restore_case(), *offsite.offsite_cases()]
+            _db_dump_case(), _db_restore_case(), _db_dump_compressed_case("gzip"), _db_dump_compressed_case("zstd"),
+            _db_restore_gzip_case(), *offsite.offsite_cases()]
 
 
 import offsite  # noqa: E402  (offsite builds on the helpers above)

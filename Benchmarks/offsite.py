@@ -14,7 +14,7 @@ import re
 import subprocess
 
 import inputs
-from cases import Case, CheckFailed, Tool, _empty_backups, q, sh
+from cases import Case, CheckFailed, Tool, _empty_backups, check_creates, q, sh
 
 BUCKET = "fbbench"
 # The corpus once, so restic's deduplication finds no copies to skip (the media tree repeats
@@ -245,15 +245,8 @@ def _media_rollback_case():
 # ---- database dump to the store
 
 def _db_dump_case():
-    def count_create(key):
-        r = subprocess.run(["bash", "-o", "pipefail", "-c", f"rclone cat fbs3:{BUCKET}/{key} | grep -c '^CREATE TABLE'"],
-                           capture_output=True, text=True)
-        return int(r.stdout.strip() or 0)
-
     def check(ctx, key):
-        n, want = count_create(key), len(ctx.db["tables"])
-        if n != want:
-            raise CheckFailed(f"{key} creates {n} tables, the database has {want}")
+        check_creates(ctx, f"rclone cat fbs3:{BUCKET}/{key}", key)
 
     def fb_verify(ctx, m):
         o = _one_object("fb-db", "_db.sql")

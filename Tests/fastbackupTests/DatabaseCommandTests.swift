@@ -24,7 +24,9 @@ final class DatabaseCommandTests: XCTestCase {
         }
     }
 
-    func server() throws -> Server {
+    func server() throws -> Server { try Self.server() }
+
+    static func server() throws -> Server {
         let env = ProcessInfo.processInfo.environment
         guard let socket = env["FASTBACKUP_TEST_MYSQL_SOCKET"], let user = env["FASTBACKUP_TEST_MYSQL_USER"] else {
             throw XCTSkip("no test MariaDB: FASTBACKUP_TEST_MYSQL_SOCKET/USER are unset (run scripts/test.sh, which starts one)")
@@ -38,6 +40,10 @@ final class DatabaseCommandTests: XCTestCase {
     /// A store whose env.php uses the `array(...)` form, comments and a trailing comma, as
     /// hand-edited env.php files do.
     func store(database: String, server: Server, password: String? = nil, prefix: String = "") throws -> TempTree {
+        try Self.store(database: database, server: server, password: password, prefix: prefix)
+    }
+
+    static func store(database: String, server: Server, password: String? = nil, prefix: String = "") throws -> TempTree {
         let t = try TempTree("dbstore")
         try t.file("app/etc/env.php", """
         <?php

@@ -15,7 +15,7 @@ enum BackupCommand {
         .value("root", "DIR", "Magento root (default: the current folder)"),
         .value("jobs", short: "j", "N", "Threads for compression (default: every core)"),
         .value("level", "0-9", "Fixed compression level; 0 stores (default: chosen per chunk)"),
-        .value("compression", "gzip|zstd", "Archive codec (default: gzip, .tgz)"),
+        .value("compression", "gzip|zstd", "Archive codec (default: gzip, .tgz); given, it also compresses the DB dump (.sql.gz, .sql.zst)"),
         .value("chunk-size", "MiB", "Compression chunk size in MiB"),
         .value("exclude", "PATTERN", "Leave out paths matching this glob", repeatable: true),
         .flag("no-maintenance", "Do not enable maintenance mode"),
@@ -86,8 +86,10 @@ enum BackupCommand {
         var retentionFailures: [String] = []
         var unverified = 0
         let timestamp = Int(time(nil))
+        // The dump stays Magento's plain .sql unless --compression is given.
+        let dumpCodec = opts.value("compression") != nil ? compression.options.codec : nil
         for kind in kinds {
-            let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec)
+            let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec, dumpCodec: dumpCodec)
             let file = root.backupsDirectory + "/" + name
             let destination: BackupDestination = target.map { keepLocal ? .objectAndFile($0, name: name, file: file) : .object($0, name: name) }
                 ?? .file(file)
@@ -97,7 +99,7 @@ enum BackupCommand {
                 try TreeBackup(root: root, kind: kind, settings: compression,
                                patterns: opts.all("exclude"), checkSpace: !opts.has("skip-space-check")).write(to: destination)
             case .db:
-                try DatabaseBackup.write(config: dbConfig!, to: destination, threads: compression.options.threads)
+                try DatabaseBackup.write(config: dbConfig!, to: destination, threads: compression.options.threads, codec: dumpCodec)
             }
             Console.line("\(kind.title) backup filename: \(name) (The archive can be uncompressed with 7-Zip on Windows systems)")
             Console.line("\(kind.title) backup path: \(destination.shown)")

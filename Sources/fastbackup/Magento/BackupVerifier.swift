@@ -77,45 +77,25 @@ struct BackupVerifier {
     }
 
     private func verifyDump(_ dump: String, report: inout Report) throws {
-        let input = try ArchiveInput(dump, settings: settings)
+        let input = try DumpInput(dump, settings: settings, keepTail: true)
+        var readerError: Error?
         do {
             let splitter = SQLStatementSplitter(fd: input.fd, path: dump)
             while let statement = try splitter.next() {
                 report.entries += 1
                 report.bytes += Int64(statement.text.count)
             }
-            try input.finish()
         } catch {
-            report.damage = "\(input.failureBehind(error)) (after statement \(report.entries))"
+            readerError = error
+        }
+        do { try input.finish(readerError: readerError) } catch {
+            report.damage = "\(error) (after statement \(report.entries))"
             return
         }
-        let tail = try Self.tail(of: dump, settings: settings)
-        let lines = tail.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let lines = String(decoding: input.tail, as: UTF8.self).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if !(lines.last?.hasPrefix("-- Dump completed") ?? false) {
             report.damage = "the dump does not end with its completion line ('-- Dump completed'): it was cut short (\(report.entries) statements read)"
         }
-    }
-
-    /// The last 4 KiB of a dump, as text: from the file, or a ranged GET of the object.
-    private static func tail(of dump: String, settings: S3Settings?) throws -> String {
-        let want: Int64 = 4096
-        if let (location, name) = S3Location.object(dump), let settings {
-            let client = try S3Client(settings: settings)
-            guard let size = try client.head(location.bucket, location.key(name))?.size else { return "" }
-            var bytes: [UInt8] = []
-            if size > 0 {
-                try client.get(location.bucket, location.key(name), range: max(0, size - want)..<size) { bytes += $0; return true }
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        let fd = open(dump, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StoreError.call("Cannot open \(dump)", "open", path: dump) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw StoreError.call("Cannot read \(dump)", "fstat", path: dump) }
-        let start = max(0, Int64(st.st_size) - want)
-        var bytes = [UInt8](repeating: 0, count: Int(Int64(st.st_size) - start))
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
-        return String(decoding: bytes.prefix(max(0, n)), as: UTF8.self)
     }
 }

@@ -1,5 +1,7 @@
 import DBStream
 import Foundation
+import ParallelGzip
+import ThreadKit
 
 /// Reads the connection from env.php and applies the command-line overrides.
 enum DatabaseSettings {
@@ -33,15 +35,65 @@ enum DatabaseBackup {
     /// connections, bound it beyond a few (mydumper with 2 threads is level with it here).
     static let maxConnections = 8
 
-    static func write(config: DatabaseConfig, to destination: BackupDestination, threads: Int) throws {
+    /// The compressed dump's chunks: 1 MiB, so that 2 threads' pool (6 chunks in, 6 out) stays
+    /// within the dump's 64 MiB with the connections' own buffers. Measured on the benchmark's
+    /// dump: zstd frames of 4 MiB peaked at 77 MiB for a 1.095x (not 1.117x) size against a
+    /// continuous `zstd -T0 -3`; level 5 in 1 MiB frames was larger and slower.
+    static let compressionChunk = 1 << 20
+    /// - Parameter codec: nil for plain SQL (Magento's `.sql`); gzip or zstd compresses the
+    ///   rows as they stream (a multi-member archive with member sizes, as the file archives),
+    ///   with no plain dump on disk first.
+    static func write(config: DatabaseConfig, to destination: BackupDestination, threads: Int,
+                      codec: CompressionCodec? = nil) throws {
         let output = try destination.open()
         do {
             let options = DumpOptions(threads: min(threads, maxConnections))
-            let stats = try SQLDumper(config: config, options: options).dump(to: output.fd, path: output.displayPath)
+            let stats: DumpStats
+            if let codec {
+                stats = try dumpCompressed(config: config, options: options, codec: codec, threads: threads, output: output)
+            } else {
+                stats = try SQLDumper(config: config, options: options).dump(to: output.fd, path: output.displayPath)
+            }
             Console.detail("\(stats)")
             try output.commit()
         } catch {
             throw output.failureBehind(error)
         }
+    }
+
+    /// The dumper writes SQL into a pipe; a thread feeds it to the parallel compressor, which
+    /// writes the output.
+    private static func dumpCompressed(config: DatabaseConfig, options: DumpOptions, codec: CompressionCodec,
+                                       threads: Int, output: BackupOutput) throws -> DumpStats {
+        var compression = CompressionOptions(codec: codec, threads: min(threads, 2), chunkSize: compressionChunk)
+        compression.directIO = output.isLocalFile
+        let compressor = try ParallelCompressor(outputFD: output.fd, path: output.displayPath, options: compression)
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw StoreError.call("Cannot create a pipe", "pipe") }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(ends[1], 1031 /* F_SETPIPE_SZ */, 1 << 20)
+        let (readEnd, writeEnd) = (ends[0], ends[1])
+        let done = DispatchGroup()
+        nonisolated(unsafe) var compressionError: Error?
+        do {
+            try startThread(named: "compress-sql", stackSize: ThreadStack.standard, group: done) {
+                do {
+                    try compressor.write(contentsOf: readEnd, inputPath: "the dump")
+                    _ = try compressor.finish()
+                } catch {
+                    compressionError = error
+                }
+                // A compressor that failed stops reading: the dumper's next write gets EPIPE.
+                close(readEnd)
+            }
+        } catch {
+            close(readEnd); close(writeEnd)
+            throw error
+        }
+        let dumped = Result { try SQLDumper(config: config, options: options).dump(to: writeEnd, path: output.displayPath) }
+        close(writeEnd)
+        done.wait()
+        if let compressionError { throw compressionError }
+        return try dumped.get()
     }
 }

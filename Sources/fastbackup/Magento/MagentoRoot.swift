@@ -36,7 +36,8 @@ enum BackupKind: String, CaseIterable, Codable {
     case code, media, db
 
     /// The name Magento 2.4 writes for this kind and timestamp.
-    func fileName(timestamp: Int, codec: CompressionCodec = .gzip) -> String {
+    /// `dumpCodec`: a compressed dump (`_db.sql.gz`, `_db.sql.zst`); nil for Magento's plain `.sql`.
+    func fileName(timestamp: Int, codec: CompressionCodec = .gzip, dumpCodec: CompressionCodec? = nil) -> String {
         let ext: String
         switch codec {
         case .gzip: ext = "tgz"
@@ -45,7 +46,12 @@ enum BackupKind: String, CaseIterable, Codable {
         switch self {
         case .code: return "\(timestamp)_filesystem_code.\(ext)"
         case .media: return "\(timestamp)_filesystem_media.\(ext)"
-        case .db: return "\(timestamp)_db.sql"
+        case .db:
+            switch dumpCodec {
+            case nil: return "\(timestamp)_db.sql"
+            case .gzip?: return "\(timestamp)_db.sql.gz"
+            case .zstd?: return "\(timestamp)_db.sql.zst"
+            }
         }
     }
 
@@ -63,7 +69,7 @@ enum BackupKind: String, CaseIterable, Codable {
             default: return nil
             }
         }
-        if rest.hasPrefix("db"), rest.hasSuffix(".sql") { self = .db; return }
+        if rest.hasPrefix("db"), rest.hasSuffix(".sql") || rest.hasSuffix(".sql.gz") || rest.hasSuffix(".sql.zst") { self = .db; return }
         return nil
     }
 
