@@ -168,7 +168,8 @@ struct PartialRestore {
     /// symlink where a folder is needed.
     private func moveIn(from staging: PathBytes, to live: PathBytes) throws {
         var moves: [PathBytes] = []
-        try collect(staging, rel: [], into: &moves)
+        var folders: [(rel: PathBytes, info: stat)] = []
+        try collect(staging, rel: [], into: &moves, folders: &folders)
         for rel in moves {
             var st = stat()
             let target = live.appendingComponent(rel)
@@ -196,9 +197,19 @@ struct PartialRestore {
                 throw StoreError.call("Cannot move the restored \(rel.displayString) into place", "rename", path: target.displayString)
             }
         }
+        // The renames stamped the live folders they went into; a folder the patterns name gets
+        // its mode and times from the backup back (deepest first), as a full rollback gives them.
+        // Their stat was taken before the renames, which stamp the staged folders too.
+        for (rel, st) in folders.reversed() where matches(rel) {
+            let target = live.appendingComponent(rel)
+            _ = target.withCPath { chmod($0, st.st_mode & 0o7777) }
+            var times = [st.st_atim, st.st_mtim]
+            _ = target.withCPath { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
+        }
     }
 
-    private func collect(_ base: PathBytes, rel: PathBytes, into out: inout [PathBytes]) throws {
+    /// Files and symlinks into `out`, folders (parents first) into `folders`.
+    private func collect(_ base: PathBytes, rel: PathBytes, into out: inout [PathBytes], folders: inout [(rel: PathBytes, info: stat)]) throws {
         let folder = rel.isEmpty ? base : base.appendingComponent(rel)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.displayString).sorted()
         for name in names {
@@ -206,7 +217,8 @@ struct PartialRestore {
             var st = stat()
             guard base.appendingComponent(child).withCPath({ lstat($0, &st) }) == 0 else { continue }
             if (st.st_mode & S_IFMT) == S_IFDIR {
-                try collect(base, rel: child, into: &out)
+                folders.append((child, st))
+                try collect(base, rel: child, into: &out, folders: &folders)
             } else {
                 out.append(child)
             }
