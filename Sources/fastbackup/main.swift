@@ -1,12 +1,7 @@
 import Foundation
 
 /// fastbackup: Magento 2's setup:backup, setup:rollback and info:backups:list, fast and safe.
-let commands: [(name: String, summary: String, run: ([String]) throws -> Int32)] = [
-    ("setup:backup", "Takes backup of Magento Application code base, media and database", BackupCommand.run),
-    ("setup:rollback", "Rolls back Magento Application codebase, media and database", RollbackCommand.run),
-    ("info:backups:list", "Prints list of available backup files", ListCommand.run),
-    ("info:backups:verify", "Reads backup files through and checks that they would restore", VerifyCommand.run),
-]
+let commands = Commands.all
 
 func usage() -> String {
     var lines = ["fastbackup: Magento 2 backups, fast and safe.", "", "Usage:", "  fastbackup <command> [options]", "", "Available commands:"]

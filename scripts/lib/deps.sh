@@ -5,7 +5,7 @@
 FASTBACKUP_APT_PACKAGES=(
   zlib1g-dev libzstd-dev libisal-dev libdeflate-dev libmariadb-dev libcurl4-openssl-dev libssl-dev pkg-config
   mariadb-server mariadb-client
-  tar gzip pigz zstd p7zip-full libarchive-tools time python3 python3-pil acl
+  tar gzip pigz zstd p7zip-full libarchive-tools time python3 python3-pil acl groff-base
 )
 
 fastbackup_install_deps() {

@@ -33,8 +33,7 @@ enum BackupCommand {
         let opts = try ParsedOptions.parse(args, specs: specs)
         Console.quiet = opts.has("quiet")
         if opts.has("help") {
-            Console.line(helpText(command: "setup:backup", summary: "Takes backup of Magento Application code base, media and database",
-                                  usage: "[--code] [--media] [--db] [options]", specs: specs))
+            Console.line(Commands.named("setup:backup").help)
             return 0
         }
         Console.verbose = opts.has("verbose")

@@ -22,8 +22,7 @@ enum ListCommand {
         let opts = try ParsedOptions.parse(args, specs: specs)
         Console.quiet = opts.has("quiet")
         if opts.has("help") {
-            Console.line(helpText(command: "info:backups:list", summary: "Prints list of available backup files",
-                                  usage: "[options]", specs: specs))
+            Console.line(Commands.named("info:backups:list").help)
             return 0
         }
         let rows: [Row]

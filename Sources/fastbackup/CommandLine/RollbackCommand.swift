@@ -27,9 +27,7 @@ enum RollbackCommand {
         let opts = try ParsedOptions.parse(args, specs: specs)
         Console.quiet = opts.has("quiet")
         if opts.has("help") {
-            Console.line(helpText(command: "setup:rollback", summary: "Rolls back Magento Application codebase, media and database",
-                                  usage: "[-c|--code-file=CODE-FILE] [-m|--media-file=MEDIA-FILE] [-d|--db-file=DB-FILE] [-n] [options]",
-                                  specs: specs))
+            Console.line(Commands.named("setup:rollback").help)
             return 0
         }
         Console.verbose = opts.has("verbose")

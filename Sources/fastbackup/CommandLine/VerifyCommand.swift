@@ -18,8 +18,7 @@ enum VerifyCommand {
         let opts = try ParsedOptions.parse(args, specs: specs, acceptsNames: true)
         Console.quiet = opts.has("quiet")
         if opts.has("help") {
-            Console.line(helpText(command: "info:backups:verify", summary: "Reads backup files through and checks that they would restore",
-                                  usage: "[NAME...] [--all] [options]", specs: specs))
+            Console.line(Commands.named("info:backups:verify").help)
             return 0
         }
         let jobs = try opts.int("jobs", in: 1...1024) ?? ResourceLimits.current.cores
