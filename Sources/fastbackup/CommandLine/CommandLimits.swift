@@ -63,7 +63,7 @@ struct CommandLimits {
                  rule: "min(2 × cores, \(TreeRemover.maxThreads), (RLIMIT_NOFILE − 16) / 2, RLIMIT_NPROC / 4) threads, one open folder each",
                  inUse: "\(TreeRemover.threads(resources)) threads"),
             Pool(name: "object store download",
-                 rule: "with an `s3://` archive: ranged GETs of \(bytes(download.rangeSize)), \(download.rangesInFlight) in flight, each on its own connection and retried from its start up to \(download.attemptsPerRange) times; \(download.rangesInFlight + 1) range buffers allocated once",
+                 rule: "with an `s3://` archive: ranged GETs growing from 1 MiB to \(bytes(download.rangeSize)), \(download.rangesInFlight) in flight, each on its own connection and retried from its start up to \(download.attemptsPerRange) times; \(download.rangesInFlight + 1) range buffers allocated once",
                  inUse: "\(bytes((download.rangesInFlight + 1) * download.rangeSize)) of range buffers when used"),
             Pool(name: "SQL restore",
                  rule: "one connection per core (or `--jobs`), at most \(RestoreOptions.maxThreads), plus one for the schema; \(restore.queueDepth) statements queued per connection and \(bytes(RestoreOptions.queuedBytesLimit)) of statements queued or running in all",
