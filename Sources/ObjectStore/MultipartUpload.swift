@@ -115,17 +115,12 @@ public final class MultipartUpload {
             all.append(b)
             buffers.push(b)
         }
-        let clients = BoundedQueue<S3Client>(capacity: limits.partsInFlight)
-        clients.push(firstClient)
-        for _ in 1..<limits.partsInFlight {
-            // A client that cannot be made fails the transfer: quietly going on with fewer
-            // connections once hid a libcurl that was loaded twice, and halved the speed.
-            do { clients.push(try S3Client(settings: settings)) } catch { fail(error) }
-        }
         let uploads = DispatchGroup()
         var number = 0
+        let clients: BoundedQueue<S3Client>
         let pool: WorkerPool
         do {
+            clients = try S3Client.pool(settings, first: firstClient, count: limits.partsInFlight)
             pool = try WorkerPool(threads: limits.partsInFlight, name: "s3-part")
         } catch {
             fail(error)

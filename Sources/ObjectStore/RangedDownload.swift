@@ -87,17 +87,12 @@ public final class RangedDownload {
             all.append(b)
             buffers.push(b)
         }
-        let clients = BoundedQueue<S3Client>(capacity: limits.rangesInFlight)
-        clients.push(firstClient)
-        // A client that cannot be made fails the transfer: quietly going on with fewer
-        // connections once hid a libcurl that was loaded twice, and halved the speed.
-        for _ in 1..<limits.rangesInFlight {
-            do { clients.push(try S3Client(settings: settings)) } catch { fail(error) }
-        }
         let outbox = OrderedOutbox<(UnsafeMutableRawBufferPointer, Int)>()
         let fetchers = DispatchGroup()
+        let clients: BoundedQueue<S3Client>
         let pool: WorkerPool
         do {
+            clients = try S3Client.pool(settings, first: firstClient, count: limits.rangesInFlight)
             pool = try WorkerPool(threads: limits.rangesInFlight, name: "s3-range")
         } catch {
             fail(error)
@@ -112,7 +107,6 @@ public final class RangedDownload {
             pool.shutdown()
             for b in all { b.deallocate() }
         }
-        if failed { return }
         var next = 0
         // Starts fetches while buffers are free; each puts its range in the outbox.
         func startFetches(upTo limit: Int) {

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadKit
 
 /// The S3 operations a backup needs, on one connection. Not thread-safe: each thread of a
 /// transfer has its own client (and so its own connection).
@@ -154,6 +155,16 @@ public final class S3Client {
             }
         } while markers != nil
         return out
+    }
+
+    /// `count` clients, `first` among them, for the workers of one transfer: each its own
+    /// connection. One that cannot be made fails the transfer: going on with fewer connections
+    /// once hid a libcurl loaded twice, and halved the speed.
+    static func pool(_ settings: S3Settings, first: S3Client, count: Int) throws -> BoundedQueue<S3Client> {
+        let clients = BoundedQueue<S3Client>(capacity: max(1, count))
+        clients.push(first)
+        for _ in 1..<max(1, count) { clients.push(try S3Client(settings: settings)) }
+        return clients
     }
 
     // MARK: - Requests

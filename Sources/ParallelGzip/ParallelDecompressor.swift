@@ -188,6 +188,15 @@ public final class ParallelDecompressor {
         m == ZstdFrameFormat.frameMagic || (m & 0xFFFF_FFF0) == 0x184D_2A50
     }
 
+    /// Reads and drops the rest of the stream, so every remaining member is inflated and
+    /// checked: what a reader that has all it wants (a tar reader past the end-of-archive blocks)
+    /// calls before it counts the stream as whole.
+    public func readToEnd() throws {
+        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { sink.deallocate() }
+        while try read(into: sink) > 0 {}
+    }
+
     /// Copies the next decompressed bytes into `buffer`; returns how many, 0 at the clean end of the
     /// stream (or for an empty `buffer`). Blocks until bytes are ready. Throws the first error met (typed, with the member's byte offset), then the same error
     /// on every later call.

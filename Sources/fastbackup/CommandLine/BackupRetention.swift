@@ -35,8 +35,7 @@ struct BackupRetention {
                 }
             }
         }
-        if case .object(let target, _) = destination { failures += apply(kind: kind, written: name, target: target) }
-        if case .objectAndFile(let target, _, _) = destination { failures += apply(kind: kind, written: name, target: target) }
+        if let target = destination.target { failures += apply(kind: kind, written: name, target: target) }
         return failures
     }
 

@@ -66,9 +66,7 @@ struct BackupVerifier {
             }
             // Past the end-of-archive blocks: the rest of the compressed stream, so the last
             // member's CRC and length are checked, as a rollback checks them.
-            let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-            defer { sink.deallocate() }
-            while try decompressor.read(into: sink) > 0 {}
+            try decompressor.readToEnd()
             try input.finish()
         } catch {
             let cause = input.failureBehind(error)

@@ -1,6 +1,7 @@
 import DBStream
 import Foundation
 import ParallelGzip
+import SystemCalls
 import ThreadKit
 
 /// Reads the connection from env.php and applies the command-line overrides.
@@ -68,11 +69,9 @@ enum DatabaseBackup {
         var compression = CompressionOptions(codec: codec, threads: min(threads, 2), chunkSize: compressionChunk)
         compression.directIO = output.isLocalFile
         let compressor = try ParallelCompressor(outputFD: output.fd, path: output.displayPath, options: compression)
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw StoreError.call("Cannot create a pipe", "pipe") }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(ends[1], 1031 /* F_SETPIPE_SZ */, 1 << 20)
-        let (readEnd, writeEnd) = (ends[0], ends[1])
+        let ends: (read: FileDescriptor, write: FileDescriptor)
+        do { ends = try FileDescriptor.pipe(capacity: 1 << 20) } catch { throw StoreError.call("Cannot create a pipe", "pipe", errno: error) }
+        let (readEnd, writeEnd) = (ends.read.rawValue, ends.write.rawValue)
         let done = DispatchGroup()
         nonisolated(unsafe) var compressionError: Error?
         do {

@@ -26,21 +26,20 @@ final class DumpInput {
             fd = source.fd
             return
         }
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw StoreError.call("Cannot create a pipe", "pipe") }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        let pump = Pump(input: source.fd, path: file, output: ends[1], inflate: compressed)
+        let ends: (read: FileDescriptor, write: FileDescriptor)
+        do { ends = try FileDescriptor.pipe() } catch { throw StoreError.call("Cannot create a pipe", "pipe", errno: error) }
+        let pump = Pump(input: source.fd, path: file, output: ends.write.rawValue, inflate: compressed)
         do {
             try startThread(named: compressed ? "inflate-sql" : "read-sql", stackSize: ThreadStack.standard, group: done) {
                 pump.run()
-                close(ends[1])
+                ends.write.close()
             }
         } catch {
-            close(ends[0]); close(ends[1])
+            ends.read.close(); ends.write.close()
             throw error
         }
         self.pump = pump
-        fd = ends[0]
+        fd = ends.read.rawValue
         if compressed { Console.detail("\(file) is compressed; inflating it on the way in") }
     }
 

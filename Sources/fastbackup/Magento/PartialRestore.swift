@@ -31,6 +31,16 @@ struct PartialRestore {
     struct Report {
         var files = 0, directories = 0, symlinks = 0
         var bytes: Int64 = 0
+
+        init() {}
+
+        /// Hard links count as files: each is a name restored.
+        init(_ r: ArchiveExtractor.Report) {
+            files = r.files + r.hardLinks
+            directories = r.directories
+            symlinks = r.symlinks
+            bytes = r.bytes
+        }
     }
 
     func run() throws -> Report {
@@ -55,10 +65,10 @@ struct PartialRestore {
         return report
     }
 
-    /// Whether a root-relative path, or a folder above it, matches a pattern.
-    func matches(_ path: PathBytes) -> Bool {
-        if patterns.isEmpty { return true }
-        let rules = ExclusionRules(fixed: [], patterns: patterns)
+    /// Whether a root-relative path, or a folder above it, matches a pattern (no patterns: all).
+    /// The rules are made once by the caller: this runs for every entry of the archive.
+    private static func matches(_ path: PathBytes, _ rules: ExclusionRules?) -> Bool {
+        guard let rules else { return true }
         var prefix = path[...]
         while true {
             if rules.excludes(PathBytes(prefix)) { return true }
@@ -111,37 +121,28 @@ struct PartialRestore {
         options.stop = { rel in ArchiveIndex.isPast(rel, subtreeOf: path) }
         let extracted = try ArchiveExtractor(options: options).extract(from: TarReader(source: source), into: base)
         Console.detail("--only \(path.displayString): \(source.membersRead) members read from byte \(member.fileOffset) (stream offset \(start))")
-        return Report(files: extracted.files + extracted.hardLinks, directories: extracted.directories,
-                      symlinks: extracted.symlinks, bytes: extracted.bytes)
+        return Report(extracted)
     }
+
+    /// The patterns as rules, nil for none (everything matches).
+    private var rules: ExclusionRules? { patterns.isEmpty ? nil : ExclusionRules(fixed: [], patterns: patterns) }
 
     private func extractorOptions() -> ArchiveExtractor.Options {
         var options = ArchiveExtractor.Options()
         options.writerThreads = max(2, jobs)
-        options.skip = { rel in !matches(rel) }
+        let rules = self.rules
+        options.skip = { rel in !Self.matches(rel, rules) }
         if kind == .code { options.manifestPath = PathBytes(path: BackupManifest.archivePath) }
         return options
     }
 
     private func restoreReadingAll(into base: PathBytes) throws -> Report {
-        let input = try ArchiveInput(archive, settings: objectStore)
-        let options = extractorOptions()
-        do {
-            let decompressor = try ParallelDecompressor(inputFD: input.fd, path: archive, threads: jobs)
-            let extracted = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
-            let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-            defer { sink.deallocate() }
-            while try decompressor.read(into: sink) > 0 {}
-            try input.finish()
-            let report = Report(files: extracted.files + extracted.hardLinks, directories: extracted.directories,
-                                symlinks: extracted.symlinks, bytes: extracted.bytes)
-            if report.files + report.directories + report.symlinks == 0 {
-                throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
-            }
-            return report
-        } catch {
-            throw input.failureBehind(error)
+        let extracted = try TreeRestore.extract(archive, objectStore: objectStore, jobs: jobs, into: base, options: extractorOptions())
+        let report = Report(extracted)
+        if report.files + report.directories + report.symlinks == 0 {
+            throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
         }
+        return report
     }
 
     /// `--to DIR`: made if missing; refused inside the store, or holding anything without `--force`.
@@ -200,7 +201,8 @@ struct PartialRestore {
         // The renames stamped the live folders they went into; a folder the patterns name gets
         // its mode and times from the backup back (deepest first), as a full rollback gives them.
         // Their stat was taken before the renames, which stamp the staged folders too.
-        for (rel, st) in folders.reversed() where matches(rel) {
+        let rules = self.rules
+        for (rel, st) in folders.reversed() where Self.matches(rel, rules) {
             let target = live.appendingComponent(rel)
             _ = target.withCPath { chmod($0, st.st_mode & 0o7777) }
             var times = [st.st_atim, st.st_mtim]

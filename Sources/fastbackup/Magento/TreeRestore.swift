@@ -248,16 +248,22 @@ struct TreeRestore {
     /// compressed stream, past the tar trailer, so the last member's CRC and length are checked
     /// before the caller swaps anything in (or reports an in-place run as done).
     private func extract(into base: PathBytes, options: ArchiveExtractor.Options, size: ArchiveSize) throws -> ArchiveExtractor.Report {
+        var options = options
+        options.progress = startProgress(size)
+        defer { Progress.shared.stop() }
+        return try Self.extract(archive, objectStore: objectStore, jobs: jobs, into: base, options: options)
+    }
+
+    /// The whole archive (a path or an object) through the parallel decompressor into the
+    /// extractor, then the compressed stream read to its end; the download's failure, when there
+    /// is one, is the one reported. Partial restores that read everything come through here too.
+    static func extract(_ archive: String, objectStore: S3Settings?, jobs: Int, into base: PathBytes,
+                        options: ArchiveExtractor.Options) throws -> ArchiveExtractor.Report {
         let input = try ArchiveInput(archive, settings: objectStore)
         do {
             let decompressor = try ParallelDecompressor(inputFD: input.fd, path: archive, threads: jobs)
-            var options = options
-            options.progress = startProgress(size)
-            defer { Progress.shared.stop() }
             let report = try ArchiveExtractor(options: options).extract(from: TarReader(source: decompressor), into: base)
-            let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
-            defer { sink.deallocate() }
-            while try decompressor.read(into: sink) > 0 {}
+            try decompressor.readToEnd()
             try input.finish()
             return report
         } catch {

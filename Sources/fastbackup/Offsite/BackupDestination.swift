@@ -35,6 +35,14 @@ enum BackupDestination {
         }
     }
 
+    /// The object store location written to, if any.
+    var target: OffsiteTarget? {
+        switch self {
+        case .file: return nil
+        case .object(let target, _), .objectAndFile(let target, _, _): return target
+        }
+    }
+
     /// The local copy kept beside an object (`--keep-local`).
     var localCopy: String? {
         if case .objectAndFile(_, _, let path) = self { return path }

@@ -24,13 +24,11 @@ final class TeeOutput: BackupOutput {
     init(local: AtomicOutputFile, remote: ObjectOutput) throws {
         self.local = local
         self.remote = remote
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else {
-            throw StoreError(.failed, "Cannot create a pipe for \(remote.url): \(Errno.current)")
+        let ends: (read: FileDescriptor, write: FileDescriptor)
+        do { ends = try FileDescriptor.pipe(capacity: 1 << 20) } catch {
+            throw StoreError.call("Cannot create a pipe for \(remote.url)", "pipe", errno: error)
         }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(ends[1], 1031 /* F_SETPIPE_SZ */, 1 << 20)
-        (readEnd, fd) = (ends[0], ends[1])
+        (readEnd, fd) = (ends.read.rawValue, ends.write.rawValue)
         do {
             try startThread(named: "tee", stackSize: ThreadStack.standard, group: done) { [self] in copy() }
         } catch {

@@ -138,14 +138,14 @@ struct ArchiveIndex {
     }
 
     /// The decompressed stream from the member at `offset` to the end (the last member or
-    /// two: a few MiB).
+    /// two: a few MiB), member by member as a partial restore then reads the archive: an
+    /// archive that reader cannot read (zstd frames) has no usable index.
     private static func inflate(fd: Int32, path: String, from offset: Int64) -> [UInt8]? {
-        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset),
-              let d = try? ParallelDecompressor(inputFD: fd, path: path, threads: 1) else { return nil }
+        guard let reader = try? MemberByMemberReader(fd: fd, path: path, memberAt: offset) else { return nil }
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            guard let n = try? buffer.withUnsafeMutableBytes({ try d.read(into: $0) }) else { return nil }
+            guard let n = try? buffer.withUnsafeMutableBytes({ try reader.read(into: $0) }) else { return nil }
             if n == 0 { return out }
             out += buffer[0..<n]
             if out.count > 64 << 20 { return nil }
