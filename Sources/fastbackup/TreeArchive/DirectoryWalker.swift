@@ -201,7 +201,10 @@ final class DirectoryWalker {
                 var jobs: [() -> Void] = []
                 var start = 0
                 while start < ahead.count {
-                    let group = ahead[start..<min(ahead.count, start + Self.foldersPerJob)]
+                    // A copy, not a slice: a slice would keep every sibling's future (and the
+                    // listing it holds once fulfilled) alive until the last job of the parent had
+                    // run, so a folder of 800 subfolders held all 800 listings at once.
+                    let group = Array(ahead[start..<min(ahead.count, start + Self.foldersPerJob)])
                     start += Self.foldersPerJob
                     jobs.append {
                         for item in group where item.future.claim() {
