@@ -27,6 +27,8 @@ enum BackupCommand {
         .value("sse-c-key-file", "FILE", "With --target, encrypt the objects with this 256-bit key (SSE-C); rollback needs the same file"),
         .flag("sse", "With --target, ask the store to encrypt the objects with its own keys (SSE-S3)"),
         .value("keep", "N", "After each backup, remove the oldest of its kind beyond the newest N (where it was written)"),
+        .flag("incremental", "Store only the code and media files that changed since the newest backup of their kind (<ts>_filesystem_media.incr.tgz)"),
+        .value("full-every", "N", "With --incremental, take a full backup when the chain already holds N backups (default: \(BackupChain.defaultFullEvery))"),
     ] + OptionSpec.databaseAndCommon
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -54,6 +56,14 @@ enum BackupCommand {
         if target == nil, encryption != nil { throw UsageError(description: "--sse and --sse-c-key-file need --target.") }
         if target == nil, opts.has("keep-local") { throw UsageError(description: "--keep-local needs --target.") }
         let retention = try opts.int("keep", in: 1...100_000).map(BackupRetention.init(keep:))
+        if opts.has("incremental") {
+            // The chain's links are found beside each other in var/backups.
+            if target != nil { throw UsageError(description: "--incremental writes to var/backups; it does not take --target yet.") }
+            if compression.options.codec != .gzip { throw UsageError(description: "--incremental needs gzip archives (.tgz): a .tar.zst carries no readable index for the next backup.") }
+        } else if opts.value("full-every") != nil {
+            throw UsageError(description: "--full-every needs --incremental.")
+        }
+        _ = try opts.int("full-every", in: 1...10_000)
 
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
@@ -84,19 +94,32 @@ enum BackupCommand {
         }
         var retentionFailures: [String] = []
         var unverified = 0
+        if opts.has("incremental") {
+            // An incremental named like the backup it builds on would replace it: a new second first.
+            let newest = kinds.compactMap { BackupChain.newest($0, in: root.backupsDirectory) }
+                .compactMap { BackupKind.timestamp(fileName: ($0 as NSString).lastPathComponent) }.max() ?? 0
+            while Int(time(nil)) <= newest && Int(time(nil)) >= newest - 1 { usleep(50_000) }
+        }
         let timestamp = Int(time(nil))
         // The dump stays Magento's plain .sql unless --compression is given.
         let dumpCodec = opts.value("compression") != nil ? compression.options.codec : nil
         for kind in kinds {
-            let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec, dumpCodec: dumpCodec)
+            var base: RecordReader?
+            if opts.has("incremental"), kind != .db {
+                let (found, why) = BackupChain.base(for: kind, in: root.backupsDirectory,
+                                                    fullEvery: try opts.int("full-every", in: 1...10_000) ?? BackupChain.defaultFullEvery)
+                base = found
+                if found == nil { Console.line("\(kind.title) backup is a full one: \(why).") }
+            }
+            let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec, dumpCodec: dumpCodec, incremental: base != nil)
             let file = root.backupsDirectory + "/" + name
             let destination: BackupDestination = target.map { keepLocal ? .objectAndFile($0, name: name, file: file) : .object($0, name: name) }
                 ?? .file(file)
             Console.line("\(kind.title) backup is starting...")
             switch kind {
             case .code, .media:
-                try TreeBackup(root: root, kind: kind, settings: compression,
-                               patterns: opts.all("exclude"), checkSpace: !opts.has("skip-space-check")).write(to: destination)
+                try TreeBackup(root: root, kind: kind, settings: compression, patterns: opts.all("exclude"),
+                               checkSpace: !opts.has("skip-space-check"), name: name, base: base).write(to: destination)
             case .db:
                 try DatabaseBackup.write(config: dbConfig!, to: destination, threads: compression.options.threads, codec: dumpCodec)
             }

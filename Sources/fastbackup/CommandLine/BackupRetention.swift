@@ -9,7 +9,8 @@ import ObjectStore
 /// The one just written always stays, even when a clock set back gave it an older timestamp
 /// than the backups before it. Removal runs only after the new backup exists, so a failed run
 /// removes nothing; a removal that fails is reported and makes the run exit 1, as a disk that
-/// keeps filling should be noticed.
+/// keeps filling should be noticed. A local backup that a kept incremental builds on stays
+/// (and is said to); the chain's bound (`--full-every`) bounds what that keeps.
 struct BackupRetention {
     let keep: Int
 
@@ -26,7 +27,17 @@ struct BackupRetention {
         var failures: [String] = []
         if destination.writesLocalFile {
             let names = (try? ListCommand.list(root).map(\.file)) ?? []
-            for old in surplus(names, kind: kind, written: name) {
+            let removable = surplus(names, kind: kind, written: name)
+            // A backup an incremental that stays builds on stays too: without it that one
+            // could not be restored.
+            let kept = names.filter { BackupKind(fileName: $0) == kind && !removable.contains($0) }
+            let needed = Set(kept.filter { BackupKind.isIncremental(fileName: $0) }.flatMap { kept in
+                ((try? RecordReader(archive: root.backupsDirectory + "/" + kept))?.header.links ?? []).map(\.name)
+            })
+            for old in removable where needed.contains(old) {
+                Console.line("Kept the old backup \(root.backupsDirectory + "/" + old) beyond --keep \(keep): a kept incremental backup builds on it.")
+            }
+            for old in removable where !needed.contains(old) {
                 let path = root.backupsDirectory + "/" + old
                 if unlink(path) == 0 {
                     Console.line("Removed the old backup \(path) (--keep \(keep)).")

@@ -37,12 +37,15 @@ enum BackupKind: String, CaseIterable, Codable {
 
     /// The name Magento 2.4 writes for this kind and timestamp.
     /// `dumpCodec`: a compressed dump (`_db.sql.gz`, `_db.sql.zst`); nil for Magento's plain `.sql`.
-    func fileName(timestamp: Int, codec: CompressionCodec = .gzip, dumpCodec: CompressionCodec? = nil) -> String {
-        let ext: String
+    /// `incremental`: a tree backup that holds only what changed since the one it builds on
+    /// (`<ts>_filesystem_media.incr.tgz`; see TreeRecord).
+    func fileName(timestamp: Int, codec: CompressionCodec = .gzip, dumpCodec: CompressionCodec? = nil, incremental: Bool = false) -> String {
+        var ext: String
         switch codec {
         case .gzip: ext = "tgz"
         case .zstd: ext = "tar.zst"
         }
+        if incremental { ext = "incr." + ext }
         switch self {
         case .code: return "\(timestamp)_filesystem_code.\(ext)"
         case .media: return "\(timestamp)_filesystem_media.\(ext)"
@@ -63,7 +66,9 @@ enum BackupKind: String, CaseIterable, Codable {
         guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         let rest = String(parts[1])
         for ext in [".tgz", ".tar.zst"] where rest.hasSuffix(ext) {
-            switch rest.dropLast(ext.count) {
+            var stem = rest.dropLast(ext.count)
+            if stem.hasSuffix(".incr") { stem = stem.dropLast(5) }
+            switch stem {
             case "filesystem_code", "filesystem": self = .code; return
             case "filesystem_media": self = .media; return
             default: return nil
@@ -71,6 +76,16 @@ enum BackupKind: String, CaseIterable, Codable {
         }
         if rest.hasPrefix("db"), rest.hasSuffix(".sql") || rest.hasSuffix(".sql.gz") || rest.hasSuffix(".sql.zst") { self = .db; return }
         return nil
+    }
+
+    /// Whether `fileName` names an incremental tree backup (`.incr.tgz`).
+    static func isIncremental(fileName: String) -> Bool {
+        fileName.hasSuffix(".incr.tgz") || fileName.hasSuffix(".incr.tar.zst")
+    }
+
+    /// The timestamp a backup's file name starts with.
+    static func timestamp(fileName: String) -> Int? {
+        fileName.split(separator: "_", maxSplits: 1).first.flatMap { Int($0) }
     }
 
     /// The word Magento's console uses for this kind.

@@ -10,6 +10,10 @@ struct TreeBackup {
     let settings: ArchiveSettings
     let patterns: [String]
     let checkSpace: Bool
+    /// The archive's file name, recorded in its tree record.
+    var name: String = ""
+    /// For an incremental backup: the record of the backup it builds on, at its first line.
+    var base: RecordReader? = nil
 
     func write(to destination: BackupDestination) throws {
         let checkSpace = self.checkSpace && destination.writesLocalFile
@@ -52,8 +56,27 @@ struct TreeBackup {
             let archiving = Clock.seconds()
             Progress.shared.start(label: "\(kind.title) backup", totalBytes: totalBytes, totalFiles: totalFiles)
             defer { Progress.shared.stop() }
-            let report = try TreeArchiver(limits: limits, diagnostics: .console).archive(
+            let spool = RecordSpool(header: recordHeader(), directory: spoolDirectory())
+            let detector = self.base.map(ChangeDetector.init(base:))
+            let selfHolder = spool.header.selfHolder
+            let archiver = TreeArchiver(limits: limits, diagnostics: .console)
+            archiver.recording = TreeArchiver.Recording(
+                unchanged: { rel, st in detector?.holder(rel, st) },
+                record: { rel, st, held in try spool.add(TreeRecord.Line(path: rel, info: st, holder: held ?? selfHolder)) })
+            let report = try archiver.archive(
                 base: base, prefix: prefix, includeBase: includeBase, exclude: exclude, into: writer, progress: Progress.shared)
+            if let failure = detector?.failure { throw failure }
+            // The record goes last, once the whole tree is known; its place is in the index,
+            // not among the marks (its name sorts among the tree's, its place does not).
+            var recordOffset: Int64 = -1
+            writer.entryObserver = { offset, _ in recordOffset = offset }
+            let (recordLength, recordHash) = try spool.finish()
+            try spool.write(into: writer, length: recordLength)
+            writer.entryObserver = nil
+            index.record = ArchiveIndex.RecordLocation(offset: recordOffset, length: recordLength, sha256: recordHash)
+            if let detector, let baseName = spool.header.links.last?.name {
+                Console.line("\(kind.title) backup is incremental on \(baseName): \(report.entries) entries stored (folders, links and new or changed files), \(detector.unchangedFiles) unchanged files (\(formatBytes(detector.unchangedBytes))) left to the chain of \(spool.header.links.count) earlier backups.")
+            }
             try writer.finish()
             // After the end-of-archive blocks, where tar readers stop: see ArchiveIndex.
             try index.encoded().withUnsafeBytes { try compressor.write($0) }
@@ -90,6 +113,21 @@ struct TreeBackup {
             return (PathBytes(path: root.path), [], false,
                     ExclusionRules(fixed: MagentoRoot.codeExclusions, rootGlobs: RollbackLayout.internalNames, patterns: patterns))
         }
+    }
+
+    private func recordHeader() -> TreeRecord.Header {
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(identifier: "UTC")
+        var links: [TreeRecord.Link] = []
+        if let base {
+            links = base.header.links + [TreeRecord.Link(name: (base.archive as NSString).lastPathComponent, sha256: base.location.sha256)]
+        }
+        return TreeRecord.Header(kind: kind, created: f.string(from: Date()), name: name, links: links)
+    }
+
+    /// var/backups when it is there (a large record spills beside the archive), else TMPDIR.
+    private func spoolDirectory() -> String {
+        access(root.backupsDirectory, W_OK) == 0 ? root.backupsDirectory : NSTemporaryDirectory()
     }
 
     /// The archive's first entry: the `--exclude` patterns, for the rollback (see BackupManifest).

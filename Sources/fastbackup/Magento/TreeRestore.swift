@@ -37,6 +37,8 @@ struct TreeRestore {
         /// its own mtime back at the end, so a rollback leaves no trace outside what it restores.
         var baseTime: timespec?
         var size = ArchiveSize(bytes: 0, exact: false)
+        /// An incremental backup's chain, every link checked before staging starts.
+        var chain: BackupChain.Resolved?
     }
 
     /// A staged tree, verified, with the swap that puts it in place.
@@ -51,7 +53,13 @@ struct TreeRestore {
     /// after `--in-place`).
     func run() throws -> PendingRemovals.Removal? {
         let (liveBase, unit) = try target()
-        if inPlace { try extractInPlace(liveBase: liveBase, unit: unit); return nil }
+        if inPlace {
+            if S3Location.object(archive) == nil, BackupKind.isIncremental(fileName: (archive as NSString).lastPathComponent) {
+                throw StoreError(.refused, "--in-place cannot restore an incremental backup (files deleted since its full backup would stay); roll back without --in-place.")
+            }
+            try extractInPlace(liveBase: liveBase, unit: unit)
+            return nil
+        }
         let plan = try planStaging(liveBase: liveBase, unit: unit)
         let staged = try stage(plan)
         return try swapIn(staged, plan: plan)
@@ -88,6 +96,16 @@ struct TreeRestore {
         var baseInfo = stat()
         plan.baseTime = plan.liveBase.withCPath { lstat($0, &baseInfo) } == 0 ? baseInfo.st_mtim : nil
         plan.size = ArchiveInput.size(archive, settings: objectStore)
+        if S3Location.object(archive) == nil, let chain = try BackupChain.resolve(archive), chain.isIncremental {
+            guard chain.header.kind == kind else {
+                throw StoreError(.refused, "\(archive) records a \(chain.header.kind.rawValue) tree, not \(kind.rawValue)")
+            }
+            plan.chain = chain
+            // The staged tree is at most what the whole chain holds.
+            let sizes = chain.paths.map { ArchiveSize.of($0) }
+            plan.size = ArchiveSize(bytes: sizes.reduce(0) { $0 + $1.bytes }, exact: false)
+            Console.detail("incremental: restoring from a chain of \(chain.paths.count) backups: \(chain.paths.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
+        }
         if !hasSpace(plan.liveBase, needed: plan.size), let pending = pendingRemovals, !pending.isEmpty {
             Console.detail("removing the trees replaced earlier in this run first, for space")
             pending.performAll()
@@ -125,7 +143,8 @@ struct TreeRestore {
                 extractBase = staging
             }
             let started = Clock.seconds()
-            let report = try extract(into: extractBase, options: extractorOptions(), size: plan.size)
+            let report = try plan.chain.map { try extractChain($0, into: extractBase) }
+                ?? extract(into: extractBase, options: extractorOptions(), size: plan.size)
             Console.detail("restored \(report.files) files, \(report.directories) directories, \(report.symlinks) symlinks, \(report.hardLinks) hard links, \(report.bytes) bytes; skipped \(report.skipped); staged in \(Clock.since(started))")
             var staged = Staged(swap: TreeSwap(kind: kind.rawValue, liveBase: liveBase, stagingBase: staging, oldBase: plan.old, units: []), holders: [])
             if let unit = plan.unit {
@@ -252,6 +271,39 @@ struct TreeRestore {
         options.progress = startProgress(size)
         defer { Progress.shared.stop() }
         return try Self.extract(archive, objectStore: objectStore, jobs: jobs, into: base, options: options)
+    }
+
+    /// An incremental backup: each archive of the chain, oldest first, read once, taking only
+    /// the entries the newest record gives it; the newest comes last, so its folders (every
+    /// incremental holds all of them) get their modes and times after every file is in.
+    private func extractChain(_ chain: BackupChain.Resolved, into base: PathBytes) throws -> ArchiveExtractor.Report {
+        var total = ArchiveExtractor.Report()
+        let newest = chain.paths.last!
+        for (holder, path) in chain.paths.enumerated() {
+            let filter = HolderFilter(record: try RecordReader(archive: newest), holder: holder,
+                                      archiveName: (path as NSString).lastPathComponent)
+            var options = extractorOptions()
+            let skip = options.skip
+            options.skip = { rel in
+                let wanted = filter.wants(rel)
+                return !wanted || skip(rel)
+            }
+            options.progress = startProgress(ArchiveSize.of(path))
+            let report: ArchiveExtractor.Report
+            do {
+                defer { Progress.shared.stop() }
+                report = try Self.extract(path, objectStore: nil, jobs: jobs, into: base, options: options)
+            }
+            try filter.finish()
+            Console.detail("\((path as NSString).lastPathComponent): \(report.files) files, \(report.directories) directories restored, \(report.skipped) entries left to later backups or deleted since")
+            total.files += report.files
+            total.directories += report.directories
+            total.symlinks += report.symlinks
+            total.hardLinks += report.hardLinks
+            total.bytes += report.bytes
+            if holder == chain.paths.count - 1 { total.manifest = report.manifest }
+        }
+        return total
     }
 
     /// The whole archive (a path or an object) through the parallel decompressor into the

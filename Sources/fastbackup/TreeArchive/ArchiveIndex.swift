@@ -17,7 +17,10 @@ import SystemCalls
 /// blocks and ignore it; `gzip -t` sees ordinary members). Its text:
 /// `fastbackup-index 1\n`, one `<offset> <name>\n` per mark (bytes outside `!`..`~` and `%`
 /// written `%XX`), then `fastbackup-index-end <bytes before this line>\n`. An archive without
-/// it (older, or another tool's) is read whole.
+/// it (older, or another tool's) is read whole. Version 2 adds, after its first line,
+/// `record <offset> <length> <sha256>`: where the tree record's tar header starts in the
+/// stream, its body's length and hash (see TreeRecord), so the record is found, and a chain's
+/// links checked, by reading the archive's last member or two.
 struct ArchiveIndex {
     struct Mark: Equatable {
         let offset: Int64
@@ -29,9 +32,20 @@ struct ArchiveIndex {
     /// body or the following header runs on).
     let stride: Int64
     private static let head = "fastbackup-index 1\n"
+    private static let headWithRecord = "fastbackup-index 2\n"
+    private static let recordPrefix = "record "
+
+    /// Where the tree record is: the stream offset of its tar header, its body's length and
+    /// SHA-256 (hex).
+    struct RecordLocation: Equatable {
+        var offset: Int64
+        var length: Int64
+        var sha256: String
+    }
     private static let tailPrefix = "fastbackup-index-end "
 
     private(set) var marks: [Mark] = []
+    var record: RecordLocation?
     private var next: Int64 = 0
 
     init(stride: Int) { self.stride = Int64(max(stride, 1)) }
@@ -44,9 +58,10 @@ struct ArchiveIndex {
     }
 
     func encoded() -> [UInt8] {
-        var out = Array(Self.head.utf8)
+        var out = Array((record == nil ? Self.head : Self.headWithRecord).utf8)
+        if let r = record { out += Array("\(Self.recordPrefix)\(r.offset) \(r.length) \(r.sha256)\n".utf8) }
         for m in marks {
-            out += Array(String(m.offset).utf8) + [UInt8(ascii: " ")] + Self.escaped(m.path) + [UInt8(ascii: "\n")]
+            out += Array(String(m.offset).utf8) + [UInt8(ascii: " ")] + PercentEscaping.escaped(m.path) + [UInt8(ascii: "\n")]
         }
         out += Array("\(Self.tailPrefix)\(out.count)\n".utf8)
         return out
@@ -126,12 +141,25 @@ struct ArchiveIndex {
         guard last.hasPrefix(tailPrefix), let length = Int(last.dropFirst(tailPrefix.count)) else { return .absent }
         guard lineStart - tail.startIndex >= length else { return .needMore }
         let text = tail[(lineStart - length)..<lineStart]
-        guard text.starts(with: Array(head.utf8)) else { return .absent }
         var index = ArchiveIndex(stride: 1)
-        for line in text.dropFirst(head.utf8.count).split(separator: UInt8(ascii: "\n")) {
+        var lines: ArraySlice<UInt8>
+        if text.starts(with: Array(head.utf8)) {
+            lines = text.dropFirst(head.utf8.count)
+        } else if text.starts(with: Array(headWithRecord.utf8)) {
+            lines = text.dropFirst(headWithRecord.utf8.count)
+            guard let end = lines.firstIndex(of: UInt8(ascii: "\n")) else { return .absent }
+            let fields = String(decoding: lines[..<end], as: UTF8.self).split(separator: " ")
+            guard fields.count == 4, fields[0] == "record", let offset = Int64(fields[1]), let length = Int64(fields[2]),
+                  fields[3].count == 64 else { return .absent }
+            index.record = RecordLocation(offset: offset, length: length, sha256: String(fields[3]))
+            lines = lines[(end + 1)...]
+        } else {
+            return .absent
+        }
+        for line in lines.split(separator: UInt8(ascii: "\n")) {
             guard let space = line.firstIndex(of: UInt8(ascii: " ")),
                   let offset = Int64(String(decoding: line[..<space], as: UTF8.self)),
-                  let path = unescaped(line[(space + 1)...]) else { return .absent }
+                  let path = PercentEscaping.unescaped(line[(space + 1)...]) else { return .absent }
             index.marks.append(Mark(offset: offset, path: path))
         }
         return .found(index)
@@ -156,32 +184,5 @@ struct ArchiveIndex {
         var n = name
         while n.count > 1, n.last == UInt8(ascii: "/") { n.removeLast() }
         return n
-    }
-
-    private static func escaped(_ path: PathBytes) -> [UInt8] {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for b in path {
-            if b > 0x20 && b < 0x7F && b != UInt8(ascii: "%") { out.append(b) } else {
-                out += [UInt8(ascii: "%"), digits[Int(b >> 4)], digits[Int(b & 15)]]
-            }
-        }
-        return out
-    }
-
-    private static func unescaped(_ text: ArraySlice<UInt8>) -> PathBytes? {
-        var out: PathBytes = []
-        var i = text.startIndex
-        while i < text.endIndex {
-            if text[i] == UInt8(ascii: "%") {
-                guard i + 2 < text.endIndex, let v = UInt8(String(decoding: text[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) else { return nil }
-                out.append(v)
-                i += 3
-            } else {
-                out.append(text[i])
-                i += 1
-            }
-        }
-        return out
     }
 }

@@ -37,8 +37,23 @@ final class TreeArchiver {
     private struct Item {
         var header: TarHeader
         let absolutePath: PathBytes
+        /// Relative to the base; empty for the base itself.
+        let relativePath: PathBytes
         let info: stat
         let readAheadIndex: Int?
+        /// For a file an older backup of the chain holds unchanged: that backup's holder number
+        /// (nothing is written, the record notes it).
+        var heldBy: Int? = nil
+    }
+
+    /// What a backup that keeps a tree record (TreeRecord) needs from the run.
+    struct Recording {
+        /// Called on the emitter thread, in walk order, for each single-link regular file: the
+        /// holder (an older backup of the chain) that has it unchanged, or nil to archive it.
+        var unchanged: (PathBytes, stat) -> Int?
+        /// Called on the writer thread, in archive order, for every walked entry archived
+        /// (holder nil) or held by an older backup; not for the base, nor for skipped files.
+        var record: (PathBytes, stat, Int?) throws -> Void
     }
 
     /// Up to ``ReadAheadBatching/maxFiles`` entries handed over at once, so that the per-file
@@ -63,6 +78,7 @@ final class TreeArchiver {
     var beforeWriting: ((PathBytes) -> Void)?
 
     let diagnostics: Diagnostics
+    var recording: Recording?
 
     init(limits: Limits, diagnostics: Diagnostics = .standardError) {
         self.limits = limits
@@ -90,7 +106,7 @@ final class TreeArchiver {
                 if !batch.items.isEmpty { queue.push(.batch(batch)) }
                 batch = Batch()
             }
-            func add(_ header: TarHeader, path: PathBytes, info: stat, readAhead: Bool) {
+            func add(_ header: TarHeader, path: PathBytes, rel: PathBytes, info: stat, readAhead: Bool) {
                 var index: Int?
                 if readAhead {
                     let capacity = Int(header.size) + 1
@@ -99,7 +115,7 @@ final class TreeArchiver {
                     batch.files.append(ReadAheadFile(path: path, identity: FileIdentity(info), offset: batch.bytes, capacity: capacity))
                     batch.bytes += capacity
                 }
-                batch.items.append(Item(header: header, absolutePath: path, info: info, readAheadIndex: index))
+                batch.items.append(Item(header: header, absolutePath: path, relativePath: rel, info: info, readAheadIndex: index))
                 if batch.items.count == ReadAheadBatching.maxFiles { send() }
             }
             do {
@@ -108,7 +124,7 @@ final class TreeArchiver {
                     guard base.withCPath({ stat($0, &st) }) == 0 else {
                         throw TreeError("Cannot read \(base.displayString): \(String(cString: strerror(errno)))")
                     }
-                    add(self.header(name: prefix, info: st, link: []), path: base, info: st, readAhead: false)
+                    add(self.header(name: prefix, info: st, link: []), path: base, rel: [], info: st, readAhead: false)
                 }
                 try walker.walk(base: base, visit: { entry in
                     let name = prefix.appendingComponent(entry.relativePath)
@@ -117,8 +133,17 @@ final class TreeArchiver {
                         problems.warn("\(entry.absolutePath.displayString): socket ignored")
                         return
                     }
+                    if type == S_IFREG, entry.info.st_nlink == 1, let recording = self.recording,
+                       let holder = recording.unchanged(entry.relativePath, entry.info) {
+                        var item = Item(header: TarHeader(name: TarPath(bytes: []), mode: 0, uid: 0, gid: 0, size: 0, modificationTime: TarTime(seconds: 0)),
+                                        absolutePath: [], relativePath: entry.relativePath, info: entry.info, readAheadIndex: nil)
+                        item.heldBy = holder
+                        batch.items.append(item)
+                        if batch.items.count == ReadAheadBatching.maxFiles { send() }
+                        return
+                    }
                     if type == S_IFREG, entry.info.st_nlink > 1, !linkedSeen.insert(FileIdentity(entry.info)).inserted {
-                        add(self.header(name: name, info: entry.info, link: []), path: entry.absolutePath, info: entry.info, readAhead: false)
+                        add(self.header(name: name, info: entry.info, link: []), path: entry.absolutePath, rel: entry.relativePath, info: entry.info, readAhead: false)
                         return
                     }
                     var link: PathBytes = []
@@ -132,7 +157,7 @@ final class TreeArchiver {
                     let h = self.header(name: name, info: entry.info, link: link)
                     let readAhead = type == S_IFREG && prefetcher.readsAhead(size: Int(h.size))
                     if type == S_IFREG && !readAhead { prefetcher.adviseWillNeed(path: entry.absolutePath) }
-                    add(h, path: entry.absolutePath, info: entry.info, readAhead: readAhead)
+                    add(h, path: entry.absolutePath, rel: entry.relativePath, info: entry.info, readAhead: readAhead)
                 }, problem: { p in
                     switch p {
                     case .vanished(let path): problems.warn("\(path.displayString): Directory removed before we read it")
@@ -166,6 +191,10 @@ final class TreeArchiver {
             let contents = batch.readAhead?.contents.wait() ?? []
             defer { if let r = batch.readAhead { prefetcher.release(r) } }
             for item in batch.items {
+                if let held = item.heldBy {
+                    try recording?.record(item.relativePath, item.info, held)
+                    continue
+                }
                 var header = item.header
                 beforeWriting?(item.absolutePath)
                 let identity = FileIdentity(item.info)
@@ -178,6 +207,7 @@ final class TreeArchiver {
                     try writer.writeHeader(header)
                     progress.add(bytes: 0, files: 1)
                     report.entries += 1
+                    if !item.relativePath.isEmpty { try recording?.record(item.relativePath, item.info, nil) }
                     continue
                 }
                 if header.kind == .regular {
@@ -193,6 +223,7 @@ final class TreeArchiver {
                 }
                 links.written(device: device, inode: inode, linkCount: linkCount, name: header.name)
                 report.entries += 1
+                if !item.relativePath.isEmpty { try recording?.record(item.relativePath, item.info, nil) }
             }
         }
         report.unreadable = problems.unreadablePaths

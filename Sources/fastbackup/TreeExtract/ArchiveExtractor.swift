@@ -65,6 +65,9 @@ final class ArchiveExtractor {
         var manifestPath: PathBytes?
         /// The largest such file read into the report; a larger one is extracted as content.
         var manifestMaximumSize: Int64 = 1 << 20
+        /// The tree record a backup writes last (TreeRecord): read by the chain's own readers,
+        /// never restored as a file. Compared with the entry's name as archived.
+        var recordEntry: PathBytes? = PathBytes(path: TreeRecord.archivePath)
         /// Told of every entry handled (bytes of regular files), for the progress line.
         var progress: ProgressReporting?
         /// Where skipped entries and owners that could not be set are reported.
@@ -138,6 +141,7 @@ final class ArchiveExtractor {
         while let header = try reader.next() {
             try throwWorkerError()
             let entryName = header.name.bytes
+            if entryName == options.recordEntry, header.kind == .regular { continue }
             guard let rel = try place(header, entry: entryName) else { continue }
             if rel == options.manifestPath, header.kind == .regular, header.size <= options.manifestMaximumSize {
                 report.manifest = try reader.readWholeBody(size: Int(header.size))
