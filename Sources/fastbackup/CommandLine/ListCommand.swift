@@ -16,6 +16,10 @@ enum ListCommand {
         let size: Int64
         let created: String
         let path: String
+        /// An incremental backup's: the backup it builds on, and its whole chain oldest first
+        /// (itself last), as its tree record names them.
+        var base: String? = nil
+        var chain: [String]? = nil
     }
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -48,8 +52,13 @@ enum ListCommand {
             return 0
         }
         Console.line("Showing backup files in \(place).")
-        Console.line(table(header: ["Backup Filename", "Backup Type", "Size", "Created"],
-                           rows: rows.map { [$0.file, $0.type, formatBytes($0.size), $0.created] }))
+        if rows.contains(where: { $0.chain != nil }) {
+            Console.line(table(header: ["Backup Filename", "Backup Type", "Size", "Created", "Incremental On"],
+                               rows: rows.map { [$0.file, $0.type, formatBytes($0.size), $0.created, $0.base ?? ""] }))
+        } else {
+            Console.line(table(header: ["Backup Filename", "Backup Type", "Size", "Created"],
+                               rows: rows.map { [$0.file, $0.type, formatBytes($0.size), $0.created] }))
+        }
         return 0
     }
 
@@ -70,7 +79,14 @@ enum ListCommand {
             var st = stat()
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
             let created = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
-            return Row(file: name, type: kind.rawValue, size: Int64(st.st_size), created: created, path: path)
+            var row = Row(file: name, type: kind.rawValue, size: Int64(st.st_size), created: created, path: path)
+            if BackupKind.isIncremental(fileName: name) {
+                // Its header only: the last member or two of the archive.
+                let links = (try? RecordReader(archive: path))?.header.links.map(\.name)
+                row.base = links?.last ?? "(unreadable tree record)"
+                row.chain = (links ?? []) + [name]
+            }
+            return row
         }
     }
 

@@ -62,7 +62,8 @@ enum VerifyCommand {
     /// `1700000000_filesystem_media.tgz: OK (9,472 entries, 980.6 MB)` or `...: DAMAGED: ...`.
     static func line(_ r: BackupVerifier.Report) -> String {
         let what = r.type == "db" ? "statements" : "entries"
-        if r.ok { return "\(r.file): OK (\(r.entries) \(what), \(formatBytes(r.bytes)))" }
+        let chain = (r.chain?.count ?? 0) > 1 ? "; its chain of \(r.chain!.count) backups is whole" : ""
+        if r.ok { return "\(r.file): OK (\(r.entries) \(what), \(formatBytes(r.bytes))\(chain))" }
         return "\(r.file): DAMAGED: \(r.damage ?? "unknown")"
     }
 }

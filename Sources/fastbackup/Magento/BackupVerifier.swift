@@ -12,7 +12,9 @@ import StreamTar
 /// checked too. A code archive's manifest must parse and say `code`. Dumps: every statement
 /// split as the restore splits it, and the completion line the dump writes last (fastbackup's
 /// and mariadb-dump's `-- Dump completed`) present, so a dump cut short by a full disk or a
-/// killed run is found.
+/// killed run is found. An archive with a tree record (TreeRecord) must hold exactly the
+/// entries its record gives it, the record's hash must be the index's, and an incremental's
+/// chain must be whole (every link present, with the record hash the chain names).
 struct BackupVerifier {
     struct Report: Encodable {
         let file: String
@@ -24,6 +26,9 @@ struct BackupVerifier {
         var bytes: Int64 = 0
         /// The first damage found, naming where (member offset, entry, statement).
         var damage: String?
+        /// An archive with a tree record: the backups a rollback reads, oldest first (just
+        /// itself for a full backup).
+        var chain: [String]?
     }
 
     let settings: S3Settings?
@@ -45,12 +50,34 @@ struct BackupVerifier {
     }
 
     private func verifyArchive(_ archive: String, kind: BackupKind, report: inout Report) throws {
+        var filter: HolderFilter?
+        if S3Location.object(archive) == nil {
+            do {
+                let record = try RecordReader(archive: archive)
+                guard record.header.kind == kind else {
+                    report.damage = "its tree record is of a \(record.header.kind.rawValue) tree, not \(kind.rawValue)"
+                    return
+                }
+                let chain = try BackupChain.resolve(archive, header: record.header)
+                report.chain = chain.paths.map { ($0 as NSString).lastPathComponent }
+                filter = HolderFilter(record: record, holder: record.header.selfHolder, archiveName: report.file)
+            } catch let error as RecordError where error.kind == .absent {
+                // An older archive, or another tool's: nothing to check it against.
+            } catch {
+                report.damage = "\(error)"
+                return
+            }
+        }
+        let prefix = kind == .media ? PathBytes(path: "pub/media") : []
         let input = try ArchiveInput(archive, settings: settings)
         var lastEntry: String?
         do {
             let decompressor = try ParallelDecompressor(inputFD: input.fd, path: archive, threads: threads)
             let reader = TarReader(source: decompressor)
             while let header = try reader.next() {
+                if let filter, let rel = Self.recordedPath(header.name.bytes, prefix: prefix), !filter.wants(rel) {
+                    throw StoreError(.refused, "the entry '\(header.name.description)' is not in the archive's tree record as one of its own")
+                }
                 if report.entries == 0, kind == .code, header.name.description == BackupManifest.archivePath {
                     guard header.size <= Int64(BackupManifest.maximumSize) else {
                         throw StoreError(.refused, "\(BackupManifest.archivePath) is \(header.size) bytes; a backup manifest is at most \(BackupManifest.maximumSize)")
@@ -68,10 +95,21 @@ struct BackupVerifier {
             // member's CRC and length are checked, as a rollback checks them.
             try decompressor.readToEnd()
             try input.finish()
+            try filter?.finish()
         } catch {
             let cause = input.failureBehind(error)
             report.damage = "\(cause)" + (lastEntry.map { " (after the entry '\($0)')" } ?? " (before the first entry)")
         }
+    }
+
+    /// The record's name for an archive entry: without the tree's prefix and a trailing `/`;
+    /// nil for the entries that are not walked paths (the base, the manifest, the record).
+    private static func recordedPath(_ name: PathBytes, prefix: PathBytes) -> PathBytes? {
+        var n = name
+        while n.count > 1, n.last == UInt8(ascii: "/") { n.removeLast() }
+        if n == PathBytes(path: TreeRecord.archivePath) || n == PathBytes(path: BackupManifest.archivePath) { return nil }
+        if prefix.isEmpty { return n }
+        return n.relative(to: prefix).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     private func verifyDump(_ dump: String, report: inout Report) throws {

@@ -77,31 +77,58 @@ struct PartialRestore {
         }
     }
 
+    /// An incremental backup: each archive of its chain in turn, oldest first, each giving only
+    /// the entries the newest record says it holds (so a file comes from the newest backup
+    /// that stored it, and one deleted since is not restored).
+    private func restore(into base: PathBytes) throws -> Report {
+        guard S3Location.object(archive) == nil, let chain = try BackupChain.resolve(archive), chain.isIncremental else {
+            return try restore(from: archive, into: base, holder: nil)
+        }
+        var report = Report()
+        for (k, path) in chain.paths.enumerated() {
+            let filter = HolderFilter(record: try RecordReader(archive: chain.paths.last!), holder: k,
+                                      archiveName: (path as NSString).lastPathComponent)
+            let part = try restore(from: path, into: base, holder: filter)
+            report.files += part.files
+            report.directories += part.directories
+            report.symlinks += part.symlinks
+            report.bytes += part.bytes
+        }
+        if report.files + report.directories + report.symlinks == 0 {
+            throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive) and its chain; nothing was restored")
+        }
+        return report
+    }
+
     /// Literal paths (no glob characters) of a local fastbackup archive with an index: only the
     /// members around each path are read (``ArchiveIndex``). Otherwise the whole archive.
-    private func restore(into base: PathBytes) throws -> Report {
+    /// `holder`: within a chain, the entries this archive gives (others are skipped).
+    private func restore(from archive: String, into base: PathBytes, holder: HolderFilter?) throws -> Report {
         let literal = !patterns.isEmpty && patterns.allSatisfy { !$0.contains(where: { "*?[\\".contains($0) }) }
+        var report = Report()
         if literal, S3Location.object(archive) == nil, let (index, members) = ArchiveIndex.read(archive: archive) {
-            var report = Report()
             for pattern in patterns {
                 let path = PathBytes(path: pattern.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
-                let part = try restore(path, into: base, index: index, members: members)
+                let part = try restore(path, from: archive, into: base, index: index, members: members, holder: holder)
                 report.files += part.files
                 report.directories += part.directories
                 report.symlinks += part.symlinks
                 report.bytes += part.bytes
             }
-            if report.files + report.directories + report.symlinks == 0 {
-                throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
-            }
-            return report
+        } else {
+            report = Report(try TreeRestore.extract(archive, objectStore: objectStore, jobs: jobs, into: base,
+                                                    options: extractorOptions(holder: holder)))
         }
-        return try restoreReadingAll(into: base)
+        if holder == nil, report.files + report.directories + report.symlinks == 0 {
+            throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
+        }
+        return report
     }
 
     /// One path's subtree from an indexed archive: from the index's last mark at or before it,
     /// to the first entry past its subtree. The members read are checked as always.
-    private func restore(_ path: PathBytes, into base: PathBytes, index: ArchiveIndex, members: [ArchiveIndex.Member]) throws -> Report {
+    private func restore(_ path: PathBytes, from archive: String, into base: PathBytes, index: ArchiveIndex,
+                         members: [ArchiveIndex.Member], holder: HolderFilter?) throws -> Report {
         let start = index.start(for: path) ?? 0
         guard let member = members.last(where: { $0.streamOffset <= start }) else { return Report() }
         let fd = open(archive, O_RDONLY | O_CLOEXEC)
@@ -116,8 +143,9 @@ struct PartialRestore {
             if n == 0 { throw StoreError(.refused, "\(archive): its index points past the end of the archive") }
             skip -= Int64(n)
         }
-        var options = extractorOptions()
-        options.skip = { rel in !rel.isAtOrBelow(path) }
+        var options = extractorOptions(holder: holder)
+        let held = options.skip
+        options.skip = { rel in !rel.isAtOrBelow(path) || held(rel) }
         options.stop = { rel in ArchiveIndex.isPast(rel, subtreeOf: path) }
         let extracted = try ArchiveExtractor(options: options).extract(from: TarReader(source: source), into: base)
         Console.detail("--only \(path.displayString): \(source.membersRead) members read from byte \(member.fileOffset) (stream offset \(start))")
@@ -127,22 +155,22 @@ struct PartialRestore {
     /// The patterns as rules, nil for none (everything matches).
     private var rules: ExclusionRules? { patterns.isEmpty ? nil : ExclusionRules(fixed: [], patterns: patterns) }
 
-    private func extractorOptions() -> ArchiveExtractor.Options {
+    private func extractorOptions(holder: HolderFilter? = nil) -> ArchiveExtractor.Options {
         var options = ArchiveExtractor.Options()
         options.writerThreads = max(2, jobs)
         let rules = self.rules
-        options.skip = { rel in !Self.matches(rel, rules) }
+        // The record names media paths below pub/media; entries here are root-relative.
+        let media = PathBytes(path: "pub/media")
+        let recorded: (PathBytes) -> PathBytes? = { [kind] rel in
+            guard kind == .media else { return rel }
+            return rel.relative(to: media).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        options.skip = { rel in
+            if let holder, let path = recorded(rel), !holder.wants(path) { return true }
+            return !Self.matches(rel, rules)
+        }
         if kind == .code { options.manifestPath = PathBytes(path: BackupManifest.archivePath) }
         return options
-    }
-
-    private func restoreReadingAll(into base: PathBytes) throws -> Report {
-        let extracted = try TreeRestore.extract(archive, objectStore: objectStore, jobs: jobs, into: base, options: extractorOptions())
-        let report = Report(extracted)
-        if report.files + report.directories + report.symlinks == 0 {
-            throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
-        }
-        return report
     }
 
     /// `--to DIR`: made if missing; refused inside the store, or holding anything without `--force`.
