@@ -57,8 +57,11 @@ final class BackupCommandTests: XCTestCase {
 
         let archive = try XCTUnwrap(backupFile(r.stdout, kind: "Code"))
         XCTAssertTrue(archive.hasPrefix(t.path + "/var/backups/"))
-        // The backup manifest (var/.fastbackup/backup.json, first) is checked in BackupSafetyTests.
-        let listed = Set(try sh("tar -tzf '\(archive)' | tail -n +2").split(separator: "\n").map { String($0.hasSuffix("/") ? $0.dropLast() : $0) })
+        // The backup manifest (var/.fastbackup/backup.json, first) is checked in BackupSafetyTests;
+        // the tree record (var/.fastbackup/record.txt, last) in IncrementalBackupTests.
+        let treeEntries = "tar -tzf '\(archive)' | tail -n +2 | head -n -1"
+        XCTAssertEqual(try sh("tar -tzf '\(archive)' | tail -n 1"), TreeRecordName + "\n")
+        let listed = Set(try sh(treeEntries).split(separator: "\n").map { String($0.hasSuffix("/") ? $0.dropLast() : $0) })
         let expected: Set<String> = [
             "app", "app/etc", "app/etc/env.php", "app/etc/di.xml", "app/code", "app/code/Vendor", "app/code/Vendor/Module",
             "app/code/Vendor/Module/registration.php", "app/var", "app/var/keep.txt", "app/empty", "bin", "bin/magento",
@@ -68,7 +71,7 @@ final class BackupCommandTests: XCTestCase {
         ]
         XCTAssertEqual(listed, expected)
         // Deterministic order: depth-first, each folder's entries sorted by name bytes.
-        let order = try sh("tar -tzf '\(archive)' | tail -n +2").split(separator: "\n").map { String($0.hasSuffix("/") ? $0.dropLast() : $0) }
+        let order = try sh(treeEntries).split(separator: "\n").map { String($0.hasSuffix("/") ? $0.dropLast() : $0) }
         var lastChild: [String: String] = [:]
         for path in order {
             let parent = (path as NSString).deletingLastPathComponent

@@ -36,7 +36,9 @@ final class LargeFolderTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let archive = try sh("ls '\(t.path)'/var/backups/*_filesystem_media.tgz").trimmingCharacters(in: .whitespacesAndNewlines)
         let names = try sh("tar -tzf '\(archive)'").split(separator: "\n").map(String.init)
-        XCTAssertEqual(names.count, 1 + 1 + 40_000 + 2 + 3 + 1 + 1)
+        // The last entry is the tree record (var/.fastbackup/record.txt).
+        XCTAssertEqual(names.count, 1 + 1 + 40_000 + 2 + 3 + 1 + 1 + 1)
+        XCTAssertEqual(names.last, TreeRecordName)
         let inFlat = names.filter { $0.hasPrefix("pub/media/flat/") && !$0.dropFirst("pub/media/flat/".count).dropLast().contains("/") }
         XCTAssertEqual(inFlat, inFlat.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         let out = try TempTree("largefolder-out")

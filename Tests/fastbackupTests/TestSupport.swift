@@ -104,5 +104,8 @@ func manifest(_ root: String, excluding: [String] = []) throws -> [String: Strin
     return result
 }
 
+/// The entry every tree backup ends with (its tree record; TreeRecord in the sources).
+let TreeRecordName = "var/.fastbackup/record.txt"
+
 /// The package root, to find `../shared/corpus` beside it when it is there.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path

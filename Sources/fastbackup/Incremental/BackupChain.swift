@@ -40,12 +40,16 @@ enum BackupChain {
         return Resolved(paths: paths + [archive], header: header)
     }
 
-    /// The archive's chain: just itself when it has no record (another tool's, an older one).
+    /// The archive's chain; nil when it has no record (another tool's, an older one), which
+    /// an incremental backup must have: without it, it holds only part of a tree.
     static func resolve(_ archive: String) throws -> Resolved? {
         do {
             let reader = try RecordReader(archive: archive)
             return try resolve(archive, header: reader.header)
         } catch let error as RecordError where error.kind == .absent {
+            if BackupKind.isIncremental(fileName: (archive as NSString).lastPathComponent) {
+                throw StoreError(.refused, "\(archive) is named as an incremental backup but \(error.reason): it holds only the files changed since an unknown backup, and cannot be restored as a whole tree.")
+            }
             return nil
         }
     }

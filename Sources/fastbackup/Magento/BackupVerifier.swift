@@ -61,7 +61,7 @@ struct BackupVerifier {
                 let chain = try BackupChain.resolve(archive, header: record.header)
                 report.chain = chain.paths.map { ($0 as NSString).lastPathComponent }
                 filter = HolderFilter(record: record, holder: record.header.selfHolder, archiveName: report.file)
-            } catch let error as RecordError where error.kind == .absent {
+            } catch let error as RecordError where error.kind == .absent && !BackupKind.isIncremental(fileName: report.file) {
                 // An older archive, or another tool's: nothing to check it against.
             } catch {
                 report.damage = "\(error)"

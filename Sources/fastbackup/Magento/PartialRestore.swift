@@ -86,8 +86,9 @@ struct PartialRestore {
         }
         var report = Report()
         for (k, path) in chain.paths.enumerated() {
-            let filter = HolderFilter(record: try RecordReader(archive: chain.paths.last!), holder: k,
-                                      archiveName: (path as NSString).lastPathComponent)
+            // One pass over the record per read of the archive: the record is in walk order.
+            let filter = { HolderFilter(record: try RecordReader(archive: chain.paths.last!), holder: k,
+                                        archiveName: (path as NSString).lastPathComponent) }
             let part = try restore(from: path, into: base, holder: filter)
             report.files += part.files
             report.directories += part.directories
@@ -103,7 +104,7 @@ struct PartialRestore {
     /// Literal paths (no glob characters) of a local fastbackup archive with an index: only the
     /// members around each path are read (``ArchiveIndex``). Otherwise the whole archive.
     /// `holder`: within a chain, the entries this archive gives (others are skipped).
-    private func restore(from archive: String, into base: PathBytes, holder: HolderFilter?) throws -> Report {
+    private func restore(from archive: String, into base: PathBytes, holder: (() throws -> HolderFilter)?) throws -> Report {
         let literal = !patterns.isEmpty && patterns.allSatisfy { !$0.contains(where: { "*?[\\".contains($0) }) }
         var report = Report()
         if literal, S3Location.object(archive) == nil, let (index, members) = ArchiveIndex.read(archive: archive) {
@@ -117,7 +118,7 @@ struct PartialRestore {
             }
         } else {
             report = Report(try TreeRestore.extract(archive, objectStore: objectStore, jobs: jobs, into: base,
-                                                    options: extractorOptions(holder: holder)))
+                                                    options: extractorOptions(holder: try holder?())))
         }
         if holder == nil, report.files + report.directories + report.symlinks == 0 {
             throw StoreError(.refused, "--only \(patterns.joined(separator: " --only ")) matched nothing in \(archive); nothing was restored")
@@ -128,7 +129,7 @@ struct PartialRestore {
     /// One path's subtree from an indexed archive: from the index's last mark at or before it,
     /// to the first entry past its subtree. The members read are checked as always.
     private func restore(_ path: PathBytes, from archive: String, into base: PathBytes, index: ArchiveIndex,
-                         members: [ArchiveIndex.Member], holder: HolderFilter?) throws -> Report {
+                         members: [ArchiveIndex.Member], holder: (() throws -> HolderFilter)?) throws -> Report {
         let start = index.start(for: path) ?? 0
         guard let member = members.last(where: { $0.streamOffset <= start }) else { return Report() }
         let fd = open(archive, O_RDONLY | O_CLOEXEC)
@@ -143,7 +144,7 @@ struct PartialRestore {
             if n == 0 { throw StoreError(.refused, "\(archive): its index points past the end of the archive") }
             skip -= Int64(n)
         }
-        var options = extractorOptions(holder: holder)
+        var options = extractorOptions(holder: try holder?())
         let held = options.skip
         options.skip = { rel in !rel.isAtOrBelow(path) || held(rel) }
         options.stop = { rel in ArchiveIndex.isPast(rel, subtreeOf: path) }
