@@ -187,9 +187,10 @@ def _archive_file_entries(path):
     if r.returncode != 0:
         raise CheckFailed(f"tar -tvf {path} failed: {r.stderr.strip()[-300:]}")
     # fastbackup's code archives start with a small record of the backup itself
-    # (var/.fastbackup/backup.json); it is not part of the tree.
+    # (var/.fastbackup/backup.json), and its tree archives end with the tree record
+    # (var/.fastbackup/record.txt); neither is part of the tree.
     return sum(1 for line in r.stdout.splitlines()
-               if line and line[0] != "d" and not line.endswith(" var/.fastbackup/backup.json"))
+               if line and line[0] != "d" and not line.endswith((" var/.fastbackup/backup.json", " var/.fastbackup/record.txt")))
 
 
 def _check_archive(path, man):
@@ -845,11 +846,12 @@ def all_cases():
             _rollback_case("cache-media", ("tar -I pigz -xf", 2.0)),
             _backup_case("vendor-code", speed=1.6, max_output=1.03),
             _rollback_case("vendor-code", None),
-            _verify_case("media", 2.0), _partial_case("media"),
+            _verify_case("media", 2.0), _partial_case("media"), *incremental.incremental_cases(),
             _db_dump_case(), _db_restore_case(), _db_dump_compressed_case("gzip"), _db_dump_compressed_case("zstd"),
             _db_restore_gzip_case(), *offsite.offsite_cases()]
 
 
-import offsite  # noqa: E402  (offsite builds on the helpers above)
+import incremental  # noqa: E402  (incremental and offsite build on the helpers above)
+import offsite  # noqa: E402
 
 CASE_KEYS = [c.key for c in all_cases()]

@@ -95,10 +95,12 @@ enum BackupCommand {
         var retentionFailures: [String] = []
         var unverified = 0
         if opts.has("incremental") {
-            // An incremental named like the backup it builds on would replace it: a new second first.
-            let newest = kinds.compactMap { BackupChain.newest($0, in: root.backupsDirectory) }
-                .compactMap { BackupKind.timestamp(fileName: ($0 as NSString).lastPathComponent) }.max() ?? 0
-            while Int(time(nil)) <= newest && Int(time(nil)) >= newest - 1 { usleep(50_000) }
+            // A second incremental within one second would take the name of the first, which it
+            // builds on, and replace it: wait for the next second instead (at most one).
+            func taken(_ ts: Int) -> Bool {
+                kinds.contains { $0 != .db && access(root.backupsDirectory + "/" + $0.fileName(timestamp: ts, incremental: true), F_OK) == 0 }
+            }
+            while taken(Int(time(nil))) { usleep(50_000) }
         }
         let timestamp = Int(time(nil))
         // The dump stays Magento's plain .sql unless --compression is given.
