@@ -2,7 +2,10 @@
 # Runs the whole test suite: installs what is missing, starts a private
 # MariaDB server for the DB tests, runs `swift test`, then the benchmark
 # harness in --quick mode (correctness only, no speed asserted).
+# Long mode (--long, or FASTBACKUP_LONG=1; a few minutes more): then builds the Debian package
+# from this tree and installs and runs it in a fresh Debian 12 root (scripts/install-test.sh).
 set -euo pipefail
+case ${1:-} in --long) FASTBACKUP_LONG=1 ;; esac
 cd "$(dirname "$0")/.."
 # The round trips with GNU tar and bsdtar use UTF-8 names (and owner names); under the C locale
 # those tools print them escaped or refuse them. Debian always has C.UTF-8.
@@ -39,3 +42,9 @@ swift test --skip-build
 # The benchmark harness in --quick mode: every case runs on tiny inputs and its output is
 # checked (no speed is asserted), so the harness cannot rot. Every fastbackup case must run.
 Benchmarks/run --quick --require-fastbackup --no-build --binary "$(swift build --show-bin-path)/fastbackup"
+# The package as a server gets it, with the private MariaDB server above for its database part.
+# --dirty: the long mode tests the tree as it is, uncommitted edits included.
+if [ "${FASTBACKUP_LONG:-}" = 1 ]; then
+  deb=$(scripts/package.sh --dirty)
+  scripts/install-test.sh "$deb"
+fi
