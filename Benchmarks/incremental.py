@@ -148,6 +148,10 @@ def _incremental_backup_case(tree):
         Tool("fastbackup full backup", (), full_setup,
              lambda ctx: ctx.fastbackup("setup:backup", "--media", "--root", root(ctx), "--no-maintenance"),
              full_verify),
+        # What any incremental tool must do: lstat every file to see whether it changed.
+        Tool("floor: find -printf (lstat every file)", ("find",), lambda ctx: None,
+             lambda ctx: f"find {q(root(ctx) / 'pub' / 'media')} -printf '%s %T@ %C@ %i\\n' > /dev/null",
+             lambda ctx, m: 0, floor=True),
     ]
     return Case(f"{tree}-incremental-backup", f"{tree} incremental backup (1% changed)", tools,
                 lambda ctx: sum(ctx.tree(tree).manifest[p][1] for p in _changes(ctx, tree, 0)),

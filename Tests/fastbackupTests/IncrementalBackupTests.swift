@@ -98,6 +98,8 @@ final class IncrementalBackupTests: XCTestCase {
 
         // Replaced: another full backup under the same name.
         try sh("mv '\(backups)\(full)' '\(t.path)/kept.tgz'")
+        // Another second, so the replacement is made under a name of its own first.
+        while "\(time(nil))" == String(full.prefix { $0 != "_" }) { usleep(50_000) }
         let other = try backup(t, "media")
         try sh("mv '\(backups)\(other)' '\(backups)\(full)'")
         var r = try fastbackup(["setup:rollback", "-m", incr, "-n", "--no-maintenance", "--root", t.path])

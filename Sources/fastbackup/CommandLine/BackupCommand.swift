@@ -108,20 +108,35 @@ enum BackupCommand {
         for kind in kinds {
             var base: RecordReader?
             if opts.has("incremental"), kind != .db {
+                let finding = Clock.seconds()
                 let (found, why) = BackupChain.base(for: kind, in: root.backupsDirectory,
                                                     fullEvery: try opts.int("full-every", in: 1...10_000) ?? BackupChain.defaultFullEvery)
                 base = found
+                if let found { Console.detail("incremental on \(why): its chain checked and its record opened in \(Clock.since(finding)) (\(found.members.count) members)") }
                 if found == nil { Console.line("\(kind.title) backup is a full one: \(why).") }
             }
-            let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec, dumpCodec: dumpCodec, incremental: base != nil)
-            let file = root.backupsDirectory + "/" + name
-            let destination: BackupDestination = target.map { keepLocal ? .objectAndFile($0, name: name, file: file) : .object($0, name: name) }
-                ?? .file(file)
+            func place(incremental: Bool) -> (String, BackupDestination) {
+                let name = kind.fileName(timestamp: timestamp, codec: compression.options.codec, dumpCodec: dumpCodec, incremental: incremental)
+                let file = root.backupsDirectory + "/" + name
+                return (name, target.map { keepLocal ? .objectAndFile($0, name: name, file: file) : .object($0, name: name) } ?? .file(file))
+            }
+            var (name, destination) = place(incremental: base != nil)
             Console.line("\(kind.title) backup is starting...")
             switch kind {
             case .code, .media:
-                try TreeBackup(root: root, kind: kind, settings: compression, patterns: opts.all("exclude"),
-                               checkSpace: !opts.has("skip-space-check"), name: name, base: base).write(to: destination)
+                let backup = TreeBackup(root: root, kind: kind, settings: compression, patterns: opts.all("exclude"),
+                                        checkSpace: !opts.has("skip-space-check"), name: name, base: base)
+                do {
+                    try backup.write(to: destination)
+                } catch let error as RecordError where base != nil {
+                    // Nothing of the incremental was kept (it is linked into place only when whole).
+                    Console.line("\(kind.title) backup is a full one: the record of the backup it was to build on is damaged (\(error)).")
+                    (name, destination) = place(incremental: false)
+                    var full = backup
+                    full.name = name
+                    full.base = nil
+                    try full.write(to: destination)
+                }
             case .db:
                 try DatabaseBackup.write(config: dbConfig!, to: destination, threads: compression.options.threads, codec: dumpCodec)
             }

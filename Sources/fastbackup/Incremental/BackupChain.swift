@@ -77,10 +77,9 @@ enum BackupChain {
                 return (nil, "the chain ending at \(name) already holds \(check.header.links.count + 1) backups (--full-every \(fullEvery))")
             }
             _ = try resolve(newest, header: check.header)
-            // Read it through once first: a damaged record found halfway through the backup
-            // would otherwise fail the run instead of starting a new chain.
-            try check.drain()
-            return (try RecordReader(archive: newest), name)
+            // Not read through first: that was a twelfth of an incremental's time. A record
+            // found damaged during the backup makes the caller start a full one instead.
+            return (check, name)
         } catch {
             return (nil, "\(name) cannot be built on: \(error)")
         }
@@ -99,6 +98,13 @@ final class ChangeDetector {
     init(base: RecordReader) {
         reader = base
         advance()
+    }
+
+    /// Reads the rest of the base's record, so its hash is checked even when the walk ended
+    /// first; throws the record's damage.
+    func finish() throws {
+        while current != nil { advance() }
+        if let failure { throw failure }
     }
 
     /// Called in walk order.

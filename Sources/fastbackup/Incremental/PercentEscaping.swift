@@ -4,6 +4,10 @@ enum PercentEscaping {
     private static let digits = Array("0123456789ABCDEF".utf8)
 
     static func escape(_ path: PathBytes, into out: inout [UInt8]) {
+        if path.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "%") }) {
+            out.append(contentsOf: path)
+            return
+        }
         for b in path {
             if b > 0x20 && b < 0x7F && b != UInt8(ascii: "%") { out.append(b) } else {
                 out += [UInt8(ascii: "%"), digits[Int(b >> 4)], digits[Int(b & 15)]]
@@ -19,6 +23,7 @@ enum PercentEscaping {
 
     /// nil for a `%` not followed by two hex digits.
     static func unescaped(_ text: ArraySlice<UInt8>) -> PathBytes? {
+        if !text.contains(UInt8(ascii: "%")) { return PathBytes(text) }
         var out: PathBytes = []
         out.reserveCapacity(text.count)
         var i = text.startIndex

@@ -65,7 +65,7 @@ struct TreeBackup {
                 record: { rel, st, held in try spool.add(TreeRecord.Line(path: rel, info: st, holder: held ?? selfHolder)) })
             let report = try archiver.archive(
                 base: base, prefix: prefix, includeBase: includeBase, exclude: exclude, into: writer, progress: Progress.shared)
-            if let failure = detector?.failure { throw failure }
+            try detector?.finish()
             // The record goes last, once the whole tree is known; its place is in the index,
             // not among the marks (its name sorts among the tree's, its place does not).
             var recordOffset: Int64 = -1
