@@ -73,7 +73,7 @@ final class RecordReader {
                 guard headerLines.count < 10_000, let line = try nextLine() else {
                     throw RecordError(kind: .damaged, archive: archive, reason: "the tree record's header is cut short")
                 }
-                headerLines.append(Substring(String(decoding: line, as: UTF8.self)))
+                headerLines.append(Substring(String(decoding: pending[line], as: UTF8.self)))
             }
             guard let header = TreeRecord.parseHeader(headerLines) else {
                 throw RecordError(kind: .damaged, archive: archive, reason: "the tree record's header does not parse")
@@ -91,8 +91,8 @@ final class RecordReader {
     /// The next entry line; nil after the last, once the body's length and hash were checked.
     func next() throws -> TreeRecord.Line? {
         guard let line = try nextLine() else { return nil }
-        guard let parsed = TreeRecord.Line.parse(line[...]), parsed.holder <= header.selfHolder else {
-            throw RecordError(kind: .damaged, archive: archive, reason: "the tree record's line \"\(String(decoding: line.prefix(200), as: UTF8.self))\" does not parse")
+        guard let parsed = TreeRecord.Line.parse(pending[line]), parsed.holder <= header.selfHolder else {
+            throw RecordError(kind: .damaged, archive: archive, reason: "the tree record's line \"\(String(decoding: pending[line].prefix(200), as: UTF8.self))\" does not parse")
         }
         return parsed
     }
@@ -100,10 +100,11 @@ final class RecordReader {
     /// Reads every remaining line, checking them and the hash.
     func drain() throws { while try next() != nil {} }
 
-    private func nextLine() throws -> [UInt8]? {
+    /// Where the next line is in `pending` (valid until the next call).
+    private func nextLine() throws -> Range<Int>? {
         while true {
             if let nl = pending[cursor...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(pending[cursor..<nl])
+                let line = cursor..<nl
                 cursor = nl + 1
                 return line
             }

@@ -111,24 +111,26 @@ enum TreeRecord {
 
         /// One line without its newline; nil when it is not an entry line.
         static func parse(_ line: ArraySlice<UInt8>) -> Line? {
-            var fields: [ArraySlice<UInt8>] = []
-            var start = line.startIndex
-            for i in line.indices where line[i] == UInt8(ascii: " ") && fields.count < 7 {
-                fields.append(line[start..<i])
-                start = i + 1
+            // Seven space-separated fields, then the path (escaped, so it holds no space).
+            var at = line.startIndex
+            func field() -> ArraySlice<UInt8>? {
+                guard let space = line[at...].firstIndex(of: UInt8(ascii: " ")) else { return nil }
+                defer { at = space + 1 }
+                return line[at..<space]
             }
-            fields.append(line[start...])
-            guard fields.count == 8, fields[1].count == 1, "fdlpcb".utf8.contains(fields[1].first!),
-                  let holder = Digits.parse(fields[0]), holder <= Int64(Int32.max),
-                  let mode = Digits.parseOctal(fields[2]), mode <= 0o7777,
-                  let size = Digits.parse(fields[3]),
-                  let mtime = Digits.parseTime(fields[4]), let ctime = Digits.parseTime(fields[5]),
-                  let inode = Digits.parseUnsigned(fields[6]),
-                  let path = PercentEscaping.unescaped(fields[7]), !path.isEmpty else { return nil }
+            guard let f0 = field(), let f1 = field(), let f2 = field(), let f3 = field(), let f4 = field(),
+                  let f5 = field(), let f6 = field(),
+                  f1.count == 1, "fdlpcb".utf8.contains(f1.first!),
+                  let holder = Digits.parse(f0), holder <= Int64(Int32.max),
+                  let mode = Digits.parseOctal(f2), mode <= 0o7777,
+                  let size = Digits.parse(f3),
+                  let mtime = Digits.parseTime(f4), let ctime = Digits.parseTime(f5),
+                  let inode = Digits.parseUnsigned(f6),
+                  let path = PercentEscaping.unescaped(line[at...]), !path.isEmpty else { return nil }
             var st = stat()
             st.st_mode = 0
             var l = Line(path: path, info: st, holder: Int(holder))
-            l.type = fields[1].first!
+            l.type = f1.first!
             l.mode = UInt32(mode)
             l.size = size
             l.mtime = mtime

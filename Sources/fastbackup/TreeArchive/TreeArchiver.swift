@@ -79,6 +79,9 @@ final class TreeArchiver {
 
     let diagnostics: Diagnostics
     var recording: Recording?
+    /// The header an unchanged file's item carries: nothing is written for it.
+    private static let unchangedPlaceholder = TarHeader(name: TarPath(bytes: []), mode: 0, uid: 0, gid: 0, size: 0,
+                                                        modificationTime: TarTime(seconds: 0))
 
     init(limits: Limits, diagnostics: Diagnostics = .standardError) {
         self.limits = limits
@@ -135,8 +138,8 @@ final class TreeArchiver {
                     }
                     if type == S_IFREG, entry.info.st_nlink == 1, let recording = self.recording,
                        let holder = recording.unchanged(entry.relativePath, entry.info) {
-                        var item = Item(header: TarHeader(name: TarPath(bytes: []), mode: 0, uid: 0, gid: 0, size: 0, modificationTime: TarTime(seconds: 0)),
-                                        absolutePath: [], relativePath: entry.relativePath, info: entry.info, readAheadIndex: nil)
+                        var item = Item(header: Self.unchangedPlaceholder, absolutePath: [], relativePath: entry.relativePath,
+                                        info: entry.info, readAheadIndex: nil)
                         item.heldBy = holder
                         batch.items.append(item)
                         if batch.items.count == ReadAheadBatching.maxFiles { send() }
