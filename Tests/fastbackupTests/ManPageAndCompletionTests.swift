@@ -35,16 +35,22 @@ final class ManPageAndCompletionTests: XCTestCase {
         for section in ["EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES"] { XCTAssertTrue(text.contains(section), section) }
     }
 
-    /// Completion as bash runs it: COMP_WORDS set, the function called, COMPREPLY printed.
-    private func complete(_ words: [String], root: String) throws -> [String] {
+    /// Completion as bash runs it: COMP_LINE and COMP_POINT set (COMP_WORDS too, broken at `:`
+    /// as bash breaks them), the function called, COMPREPLY printed. The replies are what bash
+    /// puts in place of the text after the line's last blank or `:`.
+    private func complete(_ line: String, root: String) throws -> [String] {
         try requireTool("bash")
         let folder = try TemporaryFolder("completion")
         let script = try fastbackup(["help:completion"])
         XCTAssertEqual(script.status, 0, script.stderr)
         try script.stdout.write(toFile: folder.path("fastbackup.bash"), atomically: false, encoding: .utf8)
-        let quoted = words.map { "'\($0)'" }.joined(separator: " ")
-        let r = try runProcess(["/bin/bash", "-c", "source '\(folder.path("fastbackup.bash"))'; COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _fastbackup; printf '%s\\n' \"${COMPREPLY[@]}\""],
-                               cwd: root)
+        let escaped = line.replacingOccurrences(of: "'", with: "'\\''")
+        let r = try runProcess(["/bin/bash", "-c", """
+            source '\(folder.path("fastbackup.bash"))'
+            COMP_LINE='\(escaped)'; COMP_POINT=${#COMP_LINE}
+            COMP_WORDS=($(sed 's/:/ : /g' <<<"$COMP_LINE")); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+            _fastbackup; printf '%s\\n' "${COMPREPLY[@]}"
+            """], cwd: root)
         XCTAssertEqual(r.status, 0, r.stderr)
         return r.stdout.split(separator: "\n").map(String.init)
     }
@@ -54,13 +60,16 @@ final class ManPageAndCompletionTests: XCTestCase {
         for name in ["1700000000_filesystem_media.tgz", "1700000000_filesystem_code.tgz", "1700000000_db.sql.gz", "notes.txt"] {
             try t.file("var/backups/" + name, "x")
         }
-        XCTAssertEqual(try complete(["fastbackup", "setup:ro"], root: t.path), ["setup:rollback"])
-        XCTAssertEqual(Set(try complete(["fastbackup", "setup:backup", "--co"], root: t.path)), ["--code", "--compression"])
-        XCTAssertEqual(try complete(["fastbackup", "setup:rollback", "-m", ""], root: t.path), ["1700000000_filesystem_media.tgz"])
-        XCTAssertEqual(try complete(["fastbackup", "setup:rollback", "-d", ""], root: t.path), ["1700000000_db.sql.gz"])
-        XCTAssertEqual(try complete(["fastbackup", "setup:rollback", "--root", t.path, "-c", "17"], root: "/"), ["1700000000_filesystem_code.tgz"])
+        XCTAssertEqual(try complete("fastbackup setup:ro", root: t.path), ["rollback"])
+        XCTAssertEqual(try complete("fastbackup info:backups:v", root: t.path), ["verify"])
+        XCTAssertEqual(try complete("fastbackup he", root: t.path), ["help:man", "help:completion"])
+        XCTAssertEqual(Set(try complete("fastbackup setup:backup --co", root: t.path)), ["--code", "--compression"])
+        XCTAssertEqual(try complete("fastbackup setup:backup --no-m", root: t.path), ["--no-maintenance"])
+        XCTAssertEqual(try complete("fastbackup setup:rollback -m ", root: t.path), ["1700000000_filesystem_media.tgz"])
+        XCTAssertEqual(try complete("fastbackup setup:rollback -d ", root: t.path), ["1700000000_db.sql.gz"])
+        XCTAssertEqual(try complete("fastbackup setup:rollback --root \(t.path) -c 17", root: "/"), ["1700000000_filesystem_code.tgz"])
         for command in commands {
-            let offered = Set(try complete(["fastbackup", command, "--"], root: t.path))
+            let offered = Set(try complete("fastbackup \(command) --", root: t.path))
             for option in try helpOptions(command) { XCTAssertTrue(offered.contains(option), "\(command) \(option) is not completed") }
         }
     }
