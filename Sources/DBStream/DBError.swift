@@ -82,3 +82,11 @@ public struct DBError: Error, CustomStringConvertible, Sendable {
         return s
     }
 }
+
+extension DBError {
+    /// ER_LOCK_DEADLOCK: InnoDB rolled the statement (its transaction) back; it may run again.
+    var isDeadlock: Bool {
+        if case .query(_, let errno, _) = kind { return errno == 1213 }
+        return false
+    }
+}

@@ -31,6 +31,9 @@ public struct DumpOptions: Sendable {
     public var triggers: Bool
     /// Dump events.
     public var events: Bool
+    /// Tables stripped (structure, no rows) or left out (n98-magerun2's `--strip`, `--include`,
+    /// `--exclude`); empty: every table whole.
+    public var selection = TableSelection()
     /// The source server's `max_allowed_packet` less 1 KiB, set by the dump: no statement of
     /// the file may be longer (the restore would be refused), a single row included.
     var packetLimit = Int.max
@@ -83,6 +86,9 @@ public struct DumpStats: Sendable, Equatable {
     public var connections = 0
     /// How the snapshot was shared.
     public var snapshot = Snapshot.single
+    /// Tables (and views) written without rows, and left out, by ``DumpOptions/selection``.
+    public var stripped: [String] = []
+    public var excluded: [String] = []
 
     /// Empty stats.
     public init() {}

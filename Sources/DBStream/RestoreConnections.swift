@@ -82,6 +82,9 @@ final class RestoreConnections {
         }
     }
 
+    /// Times a statement chosen as a deadlock's victim is run again before the restore fails.
+    static let deadlockRetries = 5
+
     private func run(_ i: Int) {
         let conn = conns[i]
         while true {
@@ -99,8 +102,21 @@ final class RestoreConnections {
                     usedLoad = try Self.load(job.statement, load, on: conn)
                 }
                 if !usedLoad {
-                    try job.statement.text.withUnsafeBytes {
-                        try conn.execute(bytes: $0, describe: { job.statement.string })
+                    // InnoDB may pick a multi-row INSERT as a deadlock's victim when another
+                    // connection inserts into the same table's unique key; under autocommit the
+                    // whole statement was rolled back, so running it again is what the client's
+                    // serial load would have done.
+                    var attempt = 0
+                    while true {
+                        do {
+                            try job.statement.text.withUnsafeBytes {
+                                try conn.execute(bytes: $0, describe: { job.statement.string })
+                            }
+                            break
+                        } catch let error as DBError where attempt < Self.deadlockRetries && error.isDeadlock {
+                            attempt += 1
+                            usleep(UInt32(10_000 * attempt))
+                        }
                     }
                 }
             } catch {

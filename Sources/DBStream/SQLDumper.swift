@@ -64,7 +64,14 @@ public final class SQLDumper {
             default: break   // system views are not table data
             }
         }
-        let objects = try SchemaObjects.read(conn: coordinator, database: config.database, views: views, options: options)
+        let selected = try options.selection.resolve(tables: tables + views + sequences)
+        stats.stripped = selected.stripped.sorted()
+        stats.excluded = selected.excluded.sorted()
+        tables.removeAll { selected.excluded.contains($0) }
+        views.removeAll { selected.excluded.contains($0) }
+        sequences.removeAll { selected.excluded.contains($0) }
+        let objects = try SchemaObjects.read(conn: coordinator, database: config.database, views: views, options: options,
+                                             excludedTables: selected.excluded)
         let sequencesSQL = try Self.sequences(sequences, conn: coordinator)
 
         // Readers and their shared snapshot.
@@ -81,6 +88,7 @@ public final class SQLDumper {
         stats.connections = readers.count
 
         let tableList = tables
+        let noRows = selected.stripped
         let pipeline = DumpPipeline(jobs: tables.count, readers: readers.count,
                                     depth: options.queueDepth, chunkBytes: options.chunkBytes)
         let group = DispatchGroup()
@@ -89,7 +97,8 @@ public final class SQLDumper {
                 try startThread(named: "dump-\(reader)", stackSize: ThreadStack.standard, group: group) { [options] in
                     do {
                         while let job = pipeline.takeJob(reader: reader) {
-                            try SQLDumper.dumpTable(tableList[job], lane: job, conn: conn, pipeline: pipeline, options: options)
+                            try SQLDumper.dumpTable(tableList[job], lane: job, conn: conn, pipeline: pipeline, options: options,
+                                                    rows: !noRows.contains(tableList[job]))
                         }
                     } catch {
                         pipeline.fail(error)
@@ -110,7 +119,7 @@ public final class SQLDumper {
                 try s.withUTF8 { b in if let p = b.baseAddress { try writeAll(fd: fd, path: path, p, b.count) } }
                 bytes += s.utf8.count
             }
-            try put(header(serverVersion: serverVersion, tables: tables.count, snapshot: stats.snapshot))
+            try put(header(serverVersion: serverVersion, tables: tables.count, snapshot: stats.snapshot, selected: selected))
             try put(sequencesSQL)
             var stay: Int? = nil
             while let (lane, c) = try pipeline.next(stay: stay) {
@@ -241,8 +250,9 @@ public final class SQLDumper {
     }
 
     /// Writes one table: DROP, CREATE, and its rows as extended INSERTs.
+    /// `rows` false: a stripped table, its structure only.
     private static func dumpTable(_ table: String, lane: Int, conn: MySQLConnection,
-                                  pipeline: DumpPipeline, options: DumpOptions) throws {
+                                  pipeline: DumpPipeline, options: DumpOptions, rows withRows: Bool = true) throws {
         let q = MySQLConnection.quoteIdentifier
         let qt = q(table)
         guard let create = try conn.query("SHOW CREATE TABLE \(qt)").first, create.count > 1, let createSQL = create[1] else {
@@ -283,7 +293,7 @@ public final class SQLDumper {
         try out.text("\n--\n-- Table \(commentText(qt))\n--\n\nDROP TABLE IF EXISTS \(qt);\n\(createSQL);\n")
         try out.statementEnd(room: room)
         var rows = 0, statements = 0
-        if !columns.isEmpty {
+        if !columns.isEmpty && withRows {
             try out.text("/*!40000 ALTER TABLE \(qt) DISABLE KEYS */;\n")
             try out.statementEnd(room: room)
             var kinds: [ValueKind] = []
@@ -357,10 +367,10 @@ public final class SQLDumper {
         pipeline.finish(lane: lane, rows: rows, statements: statements)
     }
 
-    private func header(serverVersion: String, tables: Int, snapshot: DumpStats.Snapshot) -> String {
+    private func header(serverVersion: String, tables: Int, snapshot: DumpStats.Snapshot, selected: TableSelection.Resolved) -> String {
         SQLStatementSplitter.fastbackupHeader + """
         -- Server version: \(SQLDumper.commentText(serverVersion))
-        -- Database: \(SQLDumper.commentText(MySQLConnection.quoteIdentifier(config.database))), \(tables) table(s), snapshot: \(snapshot.rawValue)
+        -- Database: \(SQLDumper.commentText(MySQLConnection.quoteIdentifier(config.database))), \(tables) table(s), snapshot: \(snapshot.rawValue)\(DumpFilterRecord(options.selection, selected).map { "\n" + $0.headerLines } ?? "")
 
         /*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
         /*!40101 SET @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS */;

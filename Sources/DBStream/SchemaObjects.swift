@@ -13,7 +13,9 @@ struct SchemaObjects {
     /// Reads everything but table data through `conn` (whose default database is `database`).
     /// - Throws: ``DBError`` `.query`, e.g. when a view references a missing table
     ///   or the account may not see a routine's body.
-    static func read(conn: MySQLConnection, database: String, views: [String], options: DumpOptions) throws -> SchemaObjects {
+    /// `excludedTables`: tables left out of the dump, whose triggers are left out too.
+    static func read(conn: MySQLConnection, database: String, views: [String], options: DumpOptions,
+                     excludedTables: Set<String> = []) throws -> SchemaObjects {
         var o = SchemaObjects()
         let q = MySQLConnection.quoteIdentifier
         let db = MySQLConnection.quoteString(database)
@@ -38,9 +40,9 @@ struct SchemaObjects {
 
         if options.triggers {
             let names = try conn.query("""
-                SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = \(db)
+                SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = \(db)
                 ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER
-                """).compactMap { $0.first ?? nil }
+                """).filter { !excludedTables.contains(($0.count > 1 ? $0[1] : nil) ?? "") }.compactMap { $0.first ?? nil }
             if !names.isEmpty {
                 var s = "\n--\n-- Triggers\n--\n\n"
                 for t in names {

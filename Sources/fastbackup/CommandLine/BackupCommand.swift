@@ -27,6 +27,9 @@ enum BackupCommand {
         .value("sse-c-key-file", "FILE", "With --target, encrypt the objects with this 256-bit key (SSE-C); rollback needs the same file"),
         .flag("sse", "With --target, ask the store to encrypt the objects with its own keys (SSE-S3)"),
         .value("keep", "N", "After each backup, remove the oldest of its kind beyond the newest N (where it was written)"),
+        .value("strip", "TABLES", "With --db: dump these tables' structure without their rows; names, * and ? wildcards and n98-magerun2's groups (@stripped, @development, ...: see db:groups), space-separated", repeatable: true),
+        .value("include-tables", "TABLES", "With --db: dump only these tables (as --strip names them; n98-magerun2's --include)", repeatable: true),
+        .value("exclude-tables", "TABLES", "With --db: leave these tables out, structure too (as --strip names them; n98-magerun2's --exclude)", repeatable: true),
         .flag("incremental", "Store only the code and media files that changed since the newest backup of their kind (<ts>_filesystem_media.incr.tgz)"),
         .value("full-every", "N", "With --incremental, take a full backup when the chain already holds N backups (default: \(BackupChain.defaultFullEvery))"),
     ] + OptionSpec.databaseAndCommon
@@ -49,6 +52,12 @@ enum BackupCommand {
         CommandLimits.backup(compression: compression.options).printDetails()
         var dbConfig: DatabaseConfig?
         if kinds.contains(.db) { dbConfig = try DatabaseSettings.load(root: root, options: opts) }
+        let selection = TableSelection(strip: opts.all("strip"), include: opts.all("include-tables"), exclude: opts.all("exclude-tables"),
+                                       prefix: dbConfig?.tablePrefix ?? "")
+        if !selection.isEmpty {
+            guard kinds.contains(.db) else { throw UsageError(description: "--strip, --include-tables and --exclude-tables go with --db.") }
+            do { try selection.validate() } catch { throw UsageError(description: "\(error)") }
+        }
         // Settings first: missing credentials fail before maintenance mode goes on.
         let encryption = try OffsiteOptions.encryption(opts, writing: true)
         let target = try opts.value("target").map { try OffsiteTarget(url: $0, endpoint: opts.value("endpoint"), encryption: encryption) }
@@ -73,12 +82,12 @@ enum BackupCommand {
             // that swap first, as the next rollback would.
             if kinds.contains(where: { $0 != .db }) { try TreeRestore.recover(root: root) }
             return try backUp(kinds: kinds, root: root, opts: opts, compression: compression, dbConfig: dbConfig,
-                              target: target, retention: retention)
+                              selection: selection, target: target, retention: retention)
         }
     }
 
     private static func backUp(kinds: [BackupKind], root: MagentoRoot, opts: ParsedOptions,
-                               compression: ArchiveSettings, dbConfig: DatabaseConfig?, target: OffsiteTarget?,
+                               compression: ArchiveSettings, dbConfig: DatabaseConfig?, selection: TableSelection, target: OffsiteTarget?,
                                retention: BackupRetention?) throws -> Int32 {
         let keepLocal = opts.has("keep-local")
         if let target {
@@ -138,7 +147,11 @@ enum BackupCommand {
                     try full.write(to: destination)
                 }
             case .db:
-                try DatabaseBackup.write(config: dbConfig!, to: destination, threads: compression.options.threads, codec: dumpCodec)
+                let stats = try DatabaseBackup.write(config: dbConfig!, to: destination, threads: compression.options.threads,
+                                                     codec: dumpCodec, selection: selection)
+                if !selection.isEmpty {
+                    Console.line("Database backup left the rows of \(stats.stripped.count) tables out (--strip) and \(stats.excluded.count) tables out whole; its header says which.")
+                }
             }
             Console.line("\(kind.title) backup filename: \(name) (The archive can be uncompressed with 7-Zip on Windows systems)")
             Console.line("\(kind.title) backup path: \(destination.shown)")

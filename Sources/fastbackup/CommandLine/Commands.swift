@@ -27,6 +27,8 @@ enum Commands {
                     usage: "[options]", specs: ListCommand.specs, run: ListCommand.run),
         CommandInfo(name: "info:backups:verify", summary: "Reads backup files through and checks that they would restore",
                     usage: "[NAME...] [--all] [options]", specs: VerifyCommand.specs, run: VerifyCommand.run),
+        CommandInfo(name: "db:groups", summary: "Lists the table groups --strip takes (n98-magerun2's) and the tables each names here",
+                    usage: "[options]", specs: GroupsCommand.specs, run: GroupsCommand.run),
         CommandInfo(name: "help:man", summary: "Prints the manual page (roff, for man -l -)",
                     usage: "", specs: [], run: { _ in Console.line(ManPage.render()); return 0 }),
         CommandInfo(name: "help:completion", summary: "Prints the bash completion script",

@@ -1,3 +1,4 @@
+import DBStream
 import Foundation
 
 /// `info:backups:list`: the backups in var/backups with Magento's columns plus size and date.
@@ -20,6 +21,8 @@ enum ListCommand {
         /// (itself last), as its tree record names them.
         var base: String? = nil
         var chain: [String]? = nil
+        /// A dump taken with tables stripped or left out: what its header says.
+        var filter: DumpFilterRecord? = nil
     }
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -54,12 +57,17 @@ enum ListCommand {
         Console.line("Showing backup files in \(place).")
         if rows.contains(where: { $0.chain != nil }) {
             Console.line(table(header: ["Backup Filename", "Backup Type", "Size", "Created", "Incremental On"],
-                               rows: rows.map { [$0.file, $0.type, formatBytes($0.size), $0.created, $0.base ?? ""] }))
+                               rows: rows.map { [$0.file, shownType($0), formatBytes($0.size), $0.created, $0.base ?? ""] }))
         } else {
             Console.line(table(header: ["Backup Filename", "Backup Type", "Size", "Created"],
-                               rows: rows.map { [$0.file, $0.type, formatBytes($0.size), $0.created] }))
+                               rows: rows.map { [$0.file, shownType($0), formatBytes($0.size), $0.created] }))
         }
         return 0
+    }
+
+    /// `db (stripped)` for a dump that lacks some tables' rows, so nobody takes it for a whole one.
+    private static func shownType(_ row: Row) -> String {
+        row.filter?.leavesOutData == true ? "\(row.type) (stripped)" : row.type
     }
 
     /// Backup files sorted by name (the timestamp comes first, so oldest first).
@@ -80,6 +88,7 @@ enum ListCommand {
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
             let created = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
             var row = Row(file: name, type: kind.rawValue, size: Int64(st.st_size), created: created, path: path)
+            if kind == .db { row.filter = DumpInput.filterRecord(path, settings: nil) }
             if BackupKind.isIncremental(fileName: name) {
                 // Its header only: the last member or two of the archive.
                 let links = (try? RecordReader(archive: path))?.header.links.map(\.name)

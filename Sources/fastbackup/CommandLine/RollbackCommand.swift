@@ -20,6 +20,7 @@ enum RollbackCommand {
         .value("only", "PATTERN", "Restore only the paths (root-relative globs, as --exclude) that match, and what lies below them", repeatable: true),
         .value("to", "DIR", "Extract into DIR (outside the store) instead of the live store; the store is not touched"),
         .flag("force", "With --to, write into a DIR that is not empty"),
+        .flag("allow-stripped", "Restore a dump taken with tables stripped or left out (--strip, --exclude-tables) without asking"),
         .flag("db-as-written", "Run the SQL file's INSERTs and CREATE TABLEs as written: no LOAD DATA rows, no keys built after the rows (slower; for a server whose tmpdir cannot hold a key build)"),
     ] + OptionSpec.databaseAndCommon
 
@@ -89,6 +90,18 @@ enum RollbackCommand {
             if opts.has("to") { return try restoreElsewhere(files, root: root, opts: opts, objectStore: objectStore, jobs: jobs) }
         }
         if opts.has("force") { throw UsageError(description: "--force goes with --to.") }
+        // A dump made for a laptop (no customers, no orders) must not replace production's by a slip.
+        for (kind, path) in files where kind == .db {
+            guard let filter = DumpInput.filterRecord(path, settings: objectStore), filter.leavesOutData else { continue }
+            let what = "\((path as NSString).lastPathComponent) was dumped with \(filter.stripped.count) tables' rows left out and \(filter.excluded.count) tables left out whole (\(filter.describedOptions))"
+            if opts.has("allow-stripped") {
+                Console.line("Restoring \(what), as --allow-stripped says.")
+            } else if opts.has("no-interaction") {
+                throw StoreError(.refused, "\(what): restoring it replaces the database with one that lacks that data. Give --allow-stripped to restore it anyway.")
+            } else if !confirm("\(what): restoring it replaces the database with one that lacks that data. Restore it anyway?[y/N]") {
+                return 1
+            }
+        }
         if !opts.has("no-interaction") && !confirm("You are about to remove current code and/or database tables. Are you sure?[y/N]") {
             return 1
         }

@@ -44,11 +44,14 @@ enum DatabaseBackup {
     /// - Parameter codec: nil for plain SQL (Magento's `.sql`); gzip or zstd compresses the
     ///   rows as they stream (a multi-member archive with member sizes, as the file archives),
     ///   with no plain dump on disk first.
+    /// `selection`: tables stripped or left out (`--strip`, `--include-tables`, `--exclude-tables`).
+    @discardableResult
     static func write(config: DatabaseConfig, to destination: BackupDestination, threads: Int,
-                      codec: CompressionCodec? = nil) throws {
+                      codec: CompressionCodec? = nil, selection: TableSelection = TableSelection()) throws -> DumpStats {
         let output = try destination.open()
         do {
-            let options = DumpOptions(threads: min(threads, maxConnections))
+            var options = DumpOptions(threads: min(threads, maxConnections))
+            options.selection = selection
             let stats: DumpStats
             if let codec {
                 stats = try dumpCompressed(config: config, options: options, codec: codec, threads: threads, output: output)
@@ -57,6 +60,7 @@ enum DatabaseBackup {
             }
             Console.detail("\(stats)")
             try output.commit()
+            return stats
         } catch {
             throw output.failureBehind(error)
         }

@@ -1,3 +1,4 @@
+import DBStream
 import Foundation
 import ObjectStore
 import ParallelGzip
@@ -44,6 +45,22 @@ final class DumpInput {
     }
 
     deinit { _ = try? finish(readerError: nil) }
+
+    /// What a filtered dump says about itself in its first lines (``DBStream/DumpFilterRecord``);
+    /// nil for a whole dump, another tool's, or one that cannot be read (the restore says why).
+    static func filterRecord(_ file: String, settings: S3Settings?) -> DumpFilterRecord? {
+        guard let input = try? DumpInput(file, settings: settings) else { return nil }
+        var head = [UInt8](repeating: 0, count: 64 << 10)
+        var got = 0
+        while got < head.count {
+            let n = head.withUnsafeMutableBytes { read(input.fd, $0.baseAddress! + got, $0.count - got) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        _ = try? input.finish(readerError: nil)
+        return DumpFilterRecord.find(inHead: Array(head[0..<got]))
+    }
 
     /// The last bytes that passed (with `keepTail`), after ``finish(readerError:)``.
     var tail: [UInt8] { pump?.tail ?? [] }
