@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing, starts a private
-# MariaDB server for the DB tests, runs `swift test`, then the benchmark
-# harness in --quick mode (correctness only, no speed asserted).
+# MariaDB server for the DB tests, runs `swift test`, the fault runs in --quick mode
+# (scripts/faults.sh), then the benchmark harness in --quick mode (correctness only, no speed
+# asserted).
 # Long mode (--long, or FASTBACKUP_LONG=1; a few minutes more): then builds the Debian package
 # from this tree and installs and runs it in a fresh Debian 12 root (scripts/install-test.sh).
 set -euo pipefail
@@ -39,6 +40,9 @@ else
 fi
 swift build --build-tests
 swift test --skip-build
+# Fault runs in --quick mode: kills at random moments and failing system calls (libfiu), each
+# followed by checks of the store and the backups; any fault fails the run.
+FASTBACKUP_BINARY="$(swift build --show-bin-path)/fastbackup" scripts/faults.sh --quick
 # The benchmark harness in --quick mode: every case runs on tiny inputs and its output is
 # checked (no speed is asserted), so the harness cannot rot. Every fastbackup case must run.
 Benchmarks/run --quick --require-fastbackup --no-build --binary "$(swift build --show-bin-path)/fastbackup"
