@@ -6,13 +6,9 @@ import XCTest
 /// state of the tree back exactly (deletions included), and a broken chain named before
 /// anything is staged. Stores are made by makeSmallStore() and the shell lines each test runs.
 final class IncrementalBackupTests: XCTestCase {
-    /// Runs a backup and returns the file name it printed.
+    /// Runs a backup and returns the name of the file it wrote.
     private func backup(_ t: TempTree, _ kind: String, _ extra: [String] = []) throws -> String {
-        let r = try fastbackup(["setup:backup", "--\(kind)", "--no-maintenance", "--root", t.path] + extra)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let title = kind == "code" ? "Code" : "Media"
-        return try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("\(title) backup filename: ") }
-            .map { String($0.dropFirst("\(title) backup filename: ".count).split(separator: " ")[0]) }, r.stdout)
+        (try takeBackup(t, kind, extra) as NSString).lastPathComponent
     }
 
     private func entries(_ t: TempTree, _ name: String) throws -> [String] {

@@ -6,12 +6,7 @@ import XCTest
 /// the live store path by path, with the rest of the store untouched.
 final class PartialRestoreTests: XCTestCase {
     private func backup(_ t: TempTree, _ kind: String) throws -> String {
-        let r = try fastbackup(["setup:backup", "--\(kind)", "--no-maintenance", "--root", t.path])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let title = kind == "code" ? "Code" : "Media"
-        let path = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("\(title) backup path: ") }
-            .map { String($0.dropFirst("\(title) backup path: ".count)) })
-        return (path as NSString).lastPathComponent
+        (try takeBackup(t, kind) as NSString).lastPathComponent
     }
 
     /// One file into another folder, with its content, mode and mtime; nothing else there,

@@ -104,6 +104,16 @@ func manifest(_ root: String, excluding: [String] = []) throws -> [String: Strin
     return result
 }
 
+/// Runs `setup:backup --<kind>` on the store (no maintenance mode) and returns the path it
+/// printed (`Code backup path: ...`, `Media backup path: ...`, `DB backup path: ...`).
+func takeBackup(_ t: TempTree, _ kind: String, _ extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    let r = try fastbackup(["setup:backup", "--\(kind)", "--no-maintenance", "--root", t.path] + extra)
+    XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+    let title = ["code": "Code", "media": "Media", "db": "DB"][kind] ?? kind
+    return try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("\(title) backup path: ") }
+        .map { String($0.dropFirst("\(title) backup path: ".count)) }, r.stdout, file: file, line: line)
+}
+
 /// The entry every tree backup ends with (its tree record; TreeRecord in the sources).
 let TreeRecordName = "var/.fastbackup/record.txt"
 

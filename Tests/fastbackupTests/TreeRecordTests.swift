@@ -48,10 +48,7 @@ final class TreeRecordTests: XCTestCase {
     }
 
     private func backup(_ t: TempTree, _ extra: [String] = []) throws -> String {
-        let r = try fastbackup(["setup:backup", "--media", "--no-maintenance", "--root", t.path] + extra)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("Media backup path: ") }
-            .map { String($0.dropFirst("Media backup path: ".count)) })
+        try takeBackup(t, "media", extra)
     }
 
     /// The re-pack itself changes nothing a reader sees: the copy verifies and restores.

@@ -7,11 +7,7 @@ import XCTest
 /// byte inside a member, a cut-off archive, a dump without its end) is found and named.
 final class VerifyCommandTests: XCTestCase {
     private func backup(_ t: TempTree, _ kind: String, _ extra: [String] = []) throws -> String {
-        let r = try fastbackup(["setup:backup", "--\(kind)", "--no-maintenance", "--root", t.path] + extra)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let title = kind == "code" ? "Code" : "Media"
-        return try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("\(title) backup path: ") }
-            .map { String($0.dropFirst("\(title) backup path: ".count)) })
+        try takeBackup(t, kind, extra)
     }
 
     /// A store whose media archive has several members (1 MiB chunks, 3 MB of noise).
