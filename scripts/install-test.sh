@@ -204,11 +204,17 @@ check_commands() {
   grep -q 'setup:rollback' "$work/man" || fail "the manual page does not describe setup:rollback"
   say "man fastbackup: $(wc -l < "$work/man") lines, no warning"
   local words
-  # The installed file loads in a plain bash and answers for the first word.
+  # The installed file loads in a plain bash and answers as bash asks it (COMP_LINE and
+  # COMP_POINT; COMP_WORDS broken at ':'), for a command and after a command's colon.
   words=$(in_root bash -c '. /usr/share/bash-completion/completions/fastbackup
-    COMP_WORDS=(fastbackup he); COMP_CWORD=1; _fastbackup; echo "${COMPREPLY[*]}"')
+    COMP_LINE="fastbackup he"; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(fastbackup he); COMP_CWORD=1
+    _fastbackup; echo "${COMPREPLY[*]}"')
   [ "$words" = "help:man help:completion" ] || fail "the completion of 'fastbackup he' gave '$words'"
-  say "completion of 'fastbackup he': $words"
+  words=$(in_root bash -c '. /usr/share/bash-completion/completions/fastbackup
+    COMP_LINE="fastbackup setup:ro"; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(fastbackup setup : ro); COMP_CWORD=3
+    _fastbackup; echo "${COMPREPLY[*]}"')
+  [ "$words" = "rollback" ] || fail "the completion of 'fastbackup setup:ro' gave '$words'"
+  say "completion of 'fastbackup he' and 'fastbackup setup:ro': as bash wants them"
 
   begin "libcurl for s3:// targets: loaded when there, named when not"
   local out
