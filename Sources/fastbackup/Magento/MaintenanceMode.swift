@@ -50,12 +50,16 @@ final class MaintenanceMode {
         try writeFlag(replacing: false)
     }
 
-    /// Writes our marker: with O_EXCL for a new flag, or through a temporary file renamed over a
-    /// stale one (the flag never disappears in between, so the store stays down).
+    /// Writes our marker into a temporary file first, then links it into place (a new flag:
+    /// link(2) fails if one appeared meanwhile) or renames it over a stale one (the flag never
+    /// disappears in between, so the store stays down). Never an empty flag: a run killed between
+    /// creating the flag and writing its marker left one, which reads as Magento's own and stayed.
     private func writeFlag(replacing: Bool) throws {
         let dir = (flagPath as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let path = replacing ? "\(flagPath).\(getpid()).tmp" : flagPath
+        removeStaleTemporaries(in: dir)
+        let path = "\(flagPath).\(getpid()).tmp"
+        unlink(path)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw StoreError.call("Cannot enable maintenance mode: \(path)", "open", path: path)
@@ -73,9 +77,24 @@ final class MaintenanceMode {
             unlink(path)
             throw StoreError.call("Cannot take over maintenance mode: \(flagPath)", "rename", path: flagPath, errno: Errno(err))
         }
+        if !replacing {
+            let linked = link(path, flagPath) == 0
+            let err = errno
+            unlink(path)
+            if !linked { throw StoreError.call("Cannot enable maintenance mode: \(flagPath)", "link", path: flagPath, errno: Errno(err)) }
+        }
         state = .enabledByUs
         // A signal ends the process without running `disable`; the store must not stay down.
         cleanupToken = SignalGuard.shared.addCleanup { [flagPath] in unlink(flagPath) }
+    }
+
+    /// Temporary flags (`.maintenance.flag.<pid>.tmp`) of runs that were killed before linking them.
+    private func removeStaleTemporaries(in dir: String) {
+        let prefix = (flagPath as NSString).lastPathComponent + "."
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            guard let pid = pid_t(name.dropFirst(prefix.count).dropLast(4)), pid != getpid(), !Self.isRunning(pid) else { continue }
+            unlink(dir + "/" + name)
+        }
     }
 
     /// From here on a signal leaves maintenance mode on: work that changes the live store in
