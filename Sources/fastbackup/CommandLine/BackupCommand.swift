@@ -76,6 +76,9 @@ enum BackupCommand {
 
         let runLock = try RunLock(root: root)
         defer { runLock.release() }
+        if kinds.contains(.db), let dump = DatabaseRestoreMarker(root: root).unfinishedDump {
+            throw StoreError(.refused, "Not dumping the database: " + DatabaseRestoreMarker.advice(dump))
+        }
         return try withMaintenance(root: root, opts: opts) { _ in
             // A rollback killed during its swap leaves part of the live tree set aside: a backup
             // taken now would miss it (and rolling back to that backup would delete it). Finish

@@ -135,8 +135,11 @@ enum RollbackCommand {
                     Console.line("\(kind.title) rollback file path: \(path)")
                 case .db:
                     maintenance.keepOnInterruption("DB restore")
+                    let marker = DatabaseRestoreMarker(root: root)
+                    try marker.begin(dump: path)
                     try DatabaseRestore.run(config: dbConfig!, file: path, threads: jobs, asWritten: opts.has("db-as-written"),
                                             objectStore: objectStore)
+                    marker.finish()
                     Console.line("DB rollback filename: \(name)")
                     Console.line("DB rollback path: \(path)")
                 }

@@ -10,12 +10,16 @@ import SystemCalls
 final class MaintenanceMode {
     private enum State { case untouched, foundEnabled, enabledByUs }
     private let flagPath: String
+    private let restoreMarker: DatabaseRestoreMarker
     private var state = State.untouched
     /// The signal clean-up that removes our flag; dropped when the flag goes, so a signal
     /// later in the run cannot remove a flag someone else has set since.
     private var cleanupToken: Int?
 
-    init(root: MagentoRoot) { flagPath = root.maintenanceFlag }
+    init(root: MagentoRoot) {
+        flagPath = root.maintenanceFlag
+        restoreMarker = DatabaseRestoreMarker(root: root)
+    }
 
     /// The flag's content for this process.
     static var marker: String { "fastbackup \(getpid())\n" }
@@ -114,6 +118,14 @@ final class MaintenanceMode {
         case .untouched: return
         case .foundEnabled: Console.line("Skipped disabling maintenance mode")
         case .enabledByUs:
+            if let dump = restoreMarker.unfinishedDump {
+                // A partly restored database must not go back on line.
+                Console.error("Maintenance mode stays on: " + DatabaseRestoreMarker.advice(dump))
+                if let token = cleanupToken { SignalGuard.shared.removeCleanup(token) }
+                cleanupToken = nil
+                state = .untouched
+                return
+            }
             Console.line("Disabling maintenance mode")
             if let token = cleanupToken { SignalGuard.shared.removeCleanup(token) }
             cleanupToken = nil
