@@ -19,6 +19,15 @@ Kinds of trial (seeded; --seed):
                  message, leaving the tree (rollback: A or B) and earlier backups whole; a
                  signal, a hang or a silent failure is a fault.
 
+  kill-db-rollback  (when FASTBACKUP_TEST_MYSQL_SOCKET, _USER and _PASSWORD name a server, as
+                 scripts/test.sh sets them) setup:rollback -d of a dump of state A over state B
+                 (a 150,000-row table cut to 1,000), killed the same way; then the next cron-like
+                 run (setup:backup --code) must leave maintenance mode on while the restore is
+                 unfinished (var/.fastbackup-db-restore), and a rollback run again must bring
+                 every table's CHECKSUM TABLE to A with the flag off; when the kill came before
+                 the restore began or after it ended, the tables must be A or B and the flag off.
+                 kill-backup then backs up the database too.
+
 Each trial's outcome is counted; any fault makes the exit status 1. The store is generated
 here (seeded): code files of a few KB and media files of 1-200 KB, about 20 MB in all.
 """
@@ -41,9 +50,40 @@ FIU_POINTS = ["posix/io/rw/read", "posix/io/rw/pread", "posix/io/rw/write", "pos
 TIMEOUT = 120
 
 
-def make_store(root: Path, rng: random.Random, files: int):
+class Database:
+    """The private server of scripts/test.sh, and one database of the harness's on it."""
+    def __init__(self, seed):
+        env = os.environ
+        self.socket, self.user, self.password = (env["FASTBACKUP_TEST_MYSQL_SOCKET"], env["FASTBACKUP_TEST_MYSQL_USER"],
+                                                 env["FASTBACKUP_TEST_MYSQL_PASSWORD"])
+        self.name = f"fbfaults_{seed}"
+
+    @staticmethod
+    def available():
+        return all(os.environ.get(k) for k in ("FASTBACKUP_TEST_MYSQL_SOCKET", "FASTBACKUP_TEST_MYSQL_USER",
+                                               "FASTBACKUP_TEST_MYSQL_PASSWORD")) and shutil.which("mariadb")
+
+    def sql(self, statement, database=None):
+        argv = ["mariadb", "--no-defaults", "-S", self.socket, "-u", self.user, "-N", "-B", "-e", statement]
+        if database:
+            argv.append(database)
+        r = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "MYSQL_PWD": self.password})
+        if r.returncode != 0:
+            raise RuntimeError(f"{statement[:80]}: {r.stderr.strip()}")
+        return r.stdout
+
+    def checksums(self):
+        tables = self.sql("SHOW TABLES", self.name).split()
+        return {t: self.sql(f"CHECKSUM TABLE `{t}`", self.name).split()[-1] for t in tables}
+
+    def env_php(self):
+        return (f"<?php\nreturn ['db' => ['table_prefix' => '', 'connection' => ['default' => ['host' => '{self.socket}', "
+                f"'dbname' => '{self.name}', 'username' => '{self.user}', 'password' => '{self.password}', 'active' => '1']]]];\n")
+
+
+def make_store(root: Path, rng: random.Random, files: int, db=None):
     (root / "app" / "etc").mkdir(parents=True)
-    (root / "app" / "etc" / "env.php").write_text("<?php\nreturn ['db' => ['table_prefix' => '']];\n")
+    (root / "app" / "etc" / "env.php").write_text(db.env_php() if db else "<?php\nreturn ['db' => ['table_prefix' => '']];\n")
     (root / "var").mkdir()
     for i in range(files):
         if i % 3 == 0:
@@ -165,14 +205,25 @@ def main():
     try:
         h = Harness(args.binary, work, rng)
         base = work / "base"
-        make_store(base, rng, args.files)
+        db = Database(args.seed) if Database.available() else None
+        if db:
+            db.sql(f"DROP DATABASE IF EXISTS {db.name}")
+            db.sql(f"CREATE DATABASE {db.name}")
+            db.sql("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(100), KEY kv (v)); "
+                   "INSERT INTO t SELECT seq, REPEAT(CONCAT('row ', seq), 4) FROM seq_1_to_150000; "
+                   "CREATE TABLE u (id INT PRIMARY KEY, n INT); INSERT INTO u SELECT seq, seq * 7 FROM seq_1_to_5000;", db.name)
+        else:
+            print("no database server given (FASTBACKUP_TEST_MYSQL_*): the database trials are left out")
+        make_store(base, rng, args.files, db)
         # State A: backed up; state B: a changed store (a file rewritten, one gone, one new, in both trees).
-        code, out, err = h.run(["setup:backup", "--code", "--media"], base)
+        code, out, err = h.run(["setup:backup", "--code", "--media"] + (["--db"] if db else []), base)
         if code != 0:
             sys.exit(f"the first backup failed: {err}")
         backups = sorted(p.name for p in (base / "var" / "backups").iterdir())
         code_b = next(n for n in backups if "_code" in n)
         media_b = next(n for n in backups if "_media" in n)
+        db_b = next((n for n in backups if "_db" in n), None)
+        db_a = db.checksums() if db else None
         state_a = trees(base)
         changed = work / "changed"
         shutil.copytree(base, changed, symlinks=True)
@@ -199,15 +250,18 @@ def main():
                 took = time.monotonic() - t0
                 best = took if best is None else min(best, took)
             return best
-        backup_time = timed(["setup:backup", "--code", "--media"], base)
+        backup_time = timed(["setup:backup", "--code", "--media"] + (["--db"] if db else []), base)
         rollback_time = timed(["setup:rollback", "-n", "-c", code_b, "-m", media_b], changed)
+        if db:
+            db.sql("DELETE FROM t WHERE id > 1000", db.name)
+            db_rollback_time = timed(["setup:rollback", "-n", "-d", db_b], base)
         print(f"store: {args.files} files; backup {backup_time:.2f} s, rollback {rollback_time:.2f} s uninterrupted")
 
         for i in range(args.trials):
             # Killed backup, then the next one.
             root = h.fresh(base, "kb")
             at = rng.uniform(0, backup_time)
-            code, _, _ = h.run(["setup:backup", "--code", "--media"], root, kill_after=at)
+            code, _, _ = h.run(["setup:backup", "--code", "--media"] + (["--db"] if db else []), root, kill_after=at)
             h.next_second()
             nxt, out, err = h.run(["setup:backup", "--code", "--media"], root)
             problem = ""
@@ -244,6 +298,38 @@ def main():
                 problem = h.check_backups(root)
             h.note("kill-rollback", f"FAULT at {at:.3f} s" if problem else
                    ("ok (finished before the kill)" if code == 0 else "ok (killed, recovered)"), problem)
+
+            if db:
+                # Killed database restore, then a cron backup, then (if unfinished) the restore again.
+                db.sql("DELETE FROM t WHERE id > 1000", db.name)
+                db_b_state = db.checksums()
+                root = h.fresh(base, "kd")
+                at = rng.uniform(0, db_rollback_time)
+                code, _, _ = h.run(["setup:rollback", "-n", "-d", db_b], root, kill_after=at)
+                unfinished = (root / "var" / ".fastbackup-db-restore").exists()
+                h.next_second()
+                nxt, _, err = h.run(["setup:backup", "--code"], root)
+                flag = (root / "var" / ".maintenance.flag").exists()
+                problem = ""
+                if nxt != 0:
+                    problem = f"the next backup exited {nxt}: {err.strip()[-200:]}"
+                elif unfinished and not flag:
+                    problem = "the store went back on line with a partly restored database"
+                elif unfinished:
+                    again, _, err = h.run(["setup:rollback", "-n", "-d", db_b], root)
+                    if again != 0:
+                        problem = f"the restore run again exited {again}: {err.strip()[-200:]}"
+                    elif db.checksums() != db_a:
+                        problem = "the restore run again did not give the dump's tables"
+                    elif (root / "var" / ".maintenance.flag").exists():
+                        problem = "the maintenance flag stayed on after the restore completed"
+                elif flag:
+                    problem = "the maintenance flag stayed on"
+                elif db.checksums() not in (db_a, db_b_state):
+                    problem = "the tables are neither before nor after"
+                h.note("kill-db-rollback", f"FAULT at {at:.3f} s" if problem else
+                       ("ok (finished before the kill)" if code == 0 else
+                        "ok (killed mid-restore, kept off line, restored again)" if unfinished else "ok (killed, nothing begun)"), problem)
 
             # Failing system calls.
             for kind, state, cmd, want in (
@@ -295,6 +381,11 @@ def main():
             sys.exit(1)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if "db" in locals() and db:
+            try:
+                db.sql(f"DROP DATABASE IF EXISTS {db.name}")
+            except RuntimeError:
+                pass
 
 
 if __name__ == "__main__":
