@@ -255,7 +255,8 @@ def main():
         if db:
             db.sql("DELETE FROM t WHERE id > 1000", db.name)
             db_rollback_time = timed(["setup:rollback", "-n", "-d", db_b], base)
-        print(f"store: {args.files} files; backup {backup_time:.2f} s, rollback {rollback_time:.2f} s uninterrupted")
+        print(f"seed {args.seed} (--seed {args.seed} repeats this run); store: {args.files} files; "
+              f"backup {backup_time:.2f} s, rollback {rollback_time:.2f} s uninterrupted")
 
         for i in range(args.trials):
             # Killed backup, then the next one.
