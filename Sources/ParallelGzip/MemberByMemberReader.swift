@@ -50,6 +50,22 @@ public final class MemberByMemberReader {
         return n
     }
 
+    /// Passes over `count` bytes of the decompressed stream without copying them (the members
+    /// are inflated and checked as usual); returns how many there were before the end.
+    public func skip(_ count: Int64) throws -> Int64 {
+        var left = count
+        while left > 0 {
+            if position == outputCount {
+                guard try inflateNext() else { break }
+                continue
+            }
+            let n = Int(min(Int64(outputCount - position), left))
+            position += n
+            left -= Int64(n)
+        }
+        return count - left
+    }
+
     private func inflateNext() throws -> Bool {
         var probe = [UInt8](repeating: 0, count: GzipMemberFormat.headerLength)
         let got = try probe.withUnsafeMutableBytes { try readFully($0, at: fileOffset) }

@@ -26,7 +26,7 @@ struct BackupRetention {
     func apply(kind: BackupKind, written name: String, destination: BackupDestination, root: MagentoRoot) -> [String] {
         var failures: [String] = []
         if destination.writesLocalFile {
-            let names = (try? ListCommand.list(root).map(\.file)) ?? []
+            let names = (try? ListCommand.list(root, details: false).map(\.file)) ?? []
             let removable = surplus(names, kind: kind, written: name)
             // A backup an incremental that stays builds on stays too: without it that one
             // could not be restored.

@@ -70,8 +70,10 @@ enum ListCommand {
         row.filter?.leavesOutData == true ? "\(row.type) (stripped)" : row.type
     }
 
-    /// Backup files sorted by name (the timestamp comes first, so oldest first).
-    static func list(_ root: MagentoRoot) throws -> [Row] {
+    /// Backup files sorted by name (the timestamp comes first, so oldest first). `details`: also
+    /// read each dump's filter and each incremental's chain (a few reads per file); the names
+    /// alone (retention) need neither.
+    static func list(_ root: MagentoRoot, details: Bool = true) throws -> [Row] {
         guard FileManager.default.fileExists(atPath: root.backupsDirectory) else { return [] }
         // A folder that exists but cannot be read is an error, not "No backup files found.".
         let names: [String]
@@ -88,6 +90,7 @@ enum ListCommand {
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
             let created = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
             var row = Row(file: name, type: kind.rawValue, size: Int64(st.st_size), created: created, path: path)
+            guard details else { return row }
             if kind == .db { row.filter = DumpInput.filterRecord(path, settings: nil) }
             if BackupKind.isIncremental(fileName: name) {
                 // Its header only: the last member or two of the archive.

@@ -15,6 +15,9 @@ enum BackupChain {
     struct Resolved {
         let paths: [String]
         let header: TreeRecord.Header
+        /// The newest archive's record, when resolving opened it (``RecordReader/reopened()``
+        /// reads it again without reading the archive's members again).
+        var record: RecordReader? = nil
         var isIncremental: Bool { paths.count > 1 }
     }
 
@@ -45,7 +48,9 @@ enum BackupChain {
     static func resolve(_ archive: String) throws -> Resolved? {
         do {
             let reader = try RecordReader(archive: archive)
-            return try resolve(archive, header: reader.header)
+            var resolved = try resolve(archive, header: reader.header)
+            resolved.record = reader
+            return resolved
         } catch let error as RecordError where error.kind == .absent {
             if BackupKind.isIncremental(fileName: (archive as NSString).lastPathComponent) {
                 throw StoreError(.refused, "\(archive) is named as an incremental backup but \(error.reason): it holds only the files changed since an unknown backup, and cannot be restored as a whole tree.")

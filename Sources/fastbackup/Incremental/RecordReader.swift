@@ -35,11 +35,19 @@ final class RecordReader {
 
     /// Opens `archive`'s record and reads its header lines. Throws ``RecordError`` `.absent`
     /// for an archive without one (older, another tool's, zstd) and `.damaged` otherwise.
-    init(archive: String) throws {
-        self.archive = archive
+    convenience init(archive: String) throws {
         guard let (index, members) = ArchiveIndex.read(archive: archive) else {
             throw RecordError(kind: .absent, archive: archive, reason: "no archive index (not a fastbackup .tgz, or an older one)")
         }
+        try self.init(archive: archive, index: index, members: members)
+    }
+
+    /// The same record again from its first line, without reading every member's sizes again
+    /// (a chain's rollback reads the newest record once per archive of the chain).
+    func reopened() throws -> RecordReader { try RecordReader(archive: archive, index: index, members: members) }
+
+    private init(archive: String, index: ArchiveIndex, members: [ArchiveIndex.Member]) throws {
+        self.archive = archive
         guard let location = index.record else {
             throw RecordError(kind: .absent, archive: archive, reason: "no tree record (written by an older fastbackup)")
         }
@@ -56,12 +64,9 @@ final class RecordReader {
         }
         do {
             let source = try MemberByMemberReader(fd: fd, path: archive, memberAt: member.fileOffset)
-            var skip = location.offset - member.streamOffset
-            var sink = [UInt8](repeating: 0, count: 64 << 10)
-            while skip > 0 {
-                let n = try sink.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(min(Int64($0.count), skip))])) }
-                if n == 0 { throw RecordError(kind: .damaged, archive: archive, reason: "the stream ends before the tree record") }
-                skip -= Int64(n)
+            let skip = location.offset - member.streamOffset
+            guard try source.skip(skip) == skip else {
+                throw RecordError(kind: .damaged, archive: archive, reason: "the stream ends before the tree record")
             }
             tar = TarReader(source: source)
             guard let h = try tar.next(), h.name.description == TreeRecord.archivePath, h.kind == .regular,

@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 import ObjectStore
 import StreamTar
 
@@ -11,7 +12,7 @@ final class RecordSpool {
     let header: TreeRecord.Header
     private let hash = SHA256Stream()
     private var buffer: [UInt8] = []
-    private var spill: Int32 = -1
+    private var spill: FileDescriptor?
     private let spillPath: String
     private var spilled: Int64 = 0
     private(set) var lines = 0
@@ -24,7 +25,7 @@ final class RecordSpool {
         buffer += header.encoded()
     }
 
-    deinit { if spill >= 0 { close(spill) } }
+    deinit { spill?.close() }
 
     func add(_ line: TreeRecord.Line) throws {
         line.encode(into: &buffer)
@@ -47,16 +48,15 @@ final class RecordSpool {
                           modificationTime: TarTime(seconds: Int64(time(nil))))
         TarOwnerNames().fill(&h)
         try writer.writeHeader(h)
-        if spilled > 0 {
+        if let spill {
             var chunk = [UInt8](repeating: 0, count: 1 << 20)
             var at: Int64 = 0
             while at < spilled {
                 let want = Int(min(Int64(chunk.count), spilled - at))
-                let n = chunk.withUnsafeMutableBytes { pread(spill, $0.baseAddress, want, off_t(at)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw StoreError.call("Cannot read back the tree record", "pread", path: spillPath)
-                }
+                let n: Int
+                do { n = try chunk.withUnsafeMutableBytes { try spill.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: at) } }
+                catch { throw StoreError.call("Cannot read back the tree record", "pread", path: spillPath, errno: error as? Errno ?? .ioError) }
+                guard n > 0 else { throw StoreError.call("Cannot read back the tree record", "pread", path: spillPath, errno: .ioError) }
                 try chunk.withUnsafeBytes { try writer.writeBody(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 at += Int64(n)
             }
@@ -65,22 +65,17 @@ final class RecordSpool {
     }
 
     private func flush() throws {
-        if spill < 0 {
+        if spill == nil {
             var template = Array((spillPath + "/.fastbackup-record-XXXXXX").utf8CString)
             let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard fd >= 0 else { throw StoreError.call("Cannot spool the tree record", "mkostemp", path: spillPath) }
+            guard fd >= 0 else { throw StoreError.call("Cannot spool the tree record", "mkstemp", path: spillPath) }
             // Unlinked at once: a killed run leaves nothing behind.
             template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            spill = fd
+            spill = FileDescriptor(rawValue: fd)
         }
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(spill, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw StoreError.call("Cannot spool the tree record", "write", path: spillPath) }
-            done += n
-        }
+        do { try buffer.withUnsafeBytes { try spill!.writeAll($0) } }
+        catch { throw StoreError.call("Cannot spool the tree record", "write", path: spillPath, errno: error as? Errno ?? .ioError) }
         buffer.withUnsafeBytes { hash.update($0) }
         spilled += Int64(buffer.count)
         buffer.removeAll(keepingCapacity: true)

@@ -61,15 +61,21 @@ enum TreeRecord {
         var inode: UInt64
         var path: PathBytes
 
-        init(path: PathBytes, info st: stat, holder: Int) {
-            self.path = path
+        init(holder: Int, type: UInt8, mode: UInt32, size: Int64, mtime: timespec, ctime: timespec, inode: UInt64, path: PathBytes) {
             self.holder = holder
-            type = TreeRecord.typeLetter(st.st_mode)
-            mode = UInt32(st.st_mode & 0o7777)
-            size = (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : 0
-            mtime = st.st_mtim
-            ctime = st.st_ctim
-            inode = UInt64(st.st_ino)
+            self.type = type
+            self.mode = mode
+            self.size = size
+            self.mtime = mtime
+            self.ctime = ctime
+            self.inode = inode
+            self.path = path
+        }
+
+        init(path: PathBytes, info st: stat, holder: Int) {
+            self.init(holder: holder, type: TreeRecord.typeLetter(st.st_mode), mode: UInt32(st.st_mode & 0o7777),
+                      size: (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : 0,
+                      mtime: st.st_mtim, ctime: st.st_ctim, inode: UInt64(st.st_ino), path: path)
         }
 
         /// Whether `st` shows the file as this line recorded it: the same single-link regular
@@ -127,18 +133,20 @@ enum TreeRecord {
                   let mtime = Digits.parseTime(f4), let ctime = Digits.parseTime(f5),
                   let inode = Digits.parseUnsigned(f6),
                   let path = PercentEscaping.unescaped(line[at...]), !path.isEmpty else { return nil }
-            var st = stat()
-            st.st_mode = 0
-            var l = Line(path: path, info: st, holder: Int(holder))
-            l.type = f1.first!
-            l.mode = UInt32(mode)
-            l.size = size
-            l.mtime = mtime
-            l.ctime = ctime
-            l.inode = inode
-            return l
+            return Line(holder: Int(holder), type: f1.first!, mode: mode, size: size, mtime: mtime, ctime: ctime, inode: inode, path: path)
         }
 
+    }
+
+    /// The record's name for a root-relative archive entry of a `kind` tree: below `pub/media`
+    /// for media, a trailing `/` dropped; nil for what is not a walked path (the media folder
+    /// itself and its parents, the code manifest, the record).
+    static func path(ofEntry name: PathBytes, kind: BackupKind) -> PathBytes? {
+        var n = name
+        while n.count > 1, n.last == UInt8(ascii: "/") { n.removeLast() }
+        if n == PathBytes(path: archivePath) || n == PathBytes(path: BackupManifest.archivePath) { return nil }
+        guard kind == .media else { return n }
+        return n.relative(to: PathBytes(path: "pub/media")).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     static func typeLetter(_ mode: mode_t) -> UInt8 {

@@ -68,14 +68,13 @@ struct BackupVerifier {
                 return
             }
         }
-        let prefix = kind == .media ? PathBytes(path: "pub/media") : []
         let input = try ArchiveInput(archive, settings: settings)
         var lastEntry: String?
         do {
             let decompressor = try ParallelDecompressor(inputFD: input.fd, path: archive, threads: threads)
             let reader = TarReader(source: decompressor)
             while let header = try reader.next() {
-                if let filter, let rel = Self.recordedPath(header.name.bytes, prefix: prefix), !filter.wants(rel) {
+                if let filter, let rel = TreeRecord.path(ofEntry: header.name.bytes, kind: kind), !filter.wants(rel) {
                     throw StoreError(.refused, "the entry '\(header.name.description)' is not in the archive's tree record as one of its own")
                 }
                 if report.entries == 0, kind == .code, header.name.description == BackupManifest.archivePath {
@@ -100,16 +99,6 @@ struct BackupVerifier {
             let cause = input.failureBehind(error)
             report.damage = "\(cause)" + (lastEntry.map { " (after the entry '\($0)')" } ?? " (before the first entry)")
         }
-    }
-
-    /// The record's name for an archive entry: without the tree's prefix and a trailing `/`;
-    /// nil for the entries that are not walked paths (the base, the manifest, the record).
-    private static func recordedPath(_ name: PathBytes, prefix: PathBytes) -> PathBytes? {
-        var n = name
-        while n.count > 1, n.last == UInt8(ascii: "/") { n.removeLast() }
-        if n == PathBytes(path: TreeRecord.archivePath) || n == PathBytes(path: BackupManifest.archivePath) { return nil }
-        if prefix.isEmpty { return n }
-        return n.relative(to: prefix).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     private func verifyDump(_ dump: String, report: inout Report) throws {

@@ -51,13 +51,7 @@ final class DumpInput {
     static func filterRecord(_ file: String, settings: S3Settings?) -> DumpFilterRecord? {
         guard let input = try? DumpInput(file, settings: settings) else { return nil }
         var head = [UInt8](repeating: 0, count: 64 << 10)
-        var got = 0
-        while got < head.count {
-            let n = head.withUnsafeMutableBytes { read(input.fd, $0.baseAddress! + got, $0.count - got) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            got += n
-        }
+        let got = (try? head.withUnsafeMutableBytes { try FileDescriptor(rawValue: input.fd).readFull(into: $0) }) ?? 0
         _ = try? input.finish(readerError: nil)
         return DumpFilterRecord.find(inHead: Array(head[0..<got]))
     }

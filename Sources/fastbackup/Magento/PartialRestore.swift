@@ -85,9 +85,10 @@ struct PartialRestore {
             return try restore(from: archive, into: base, holder: nil)
         }
         var report = Report()
+        let record = try chain.record ?? RecordReader(archive: chain.paths.last!)
         for (k, path) in chain.paths.enumerated() {
             // One pass over the record per read of the archive: the record is in walk order.
-            let filter = { HolderFilter(record: try RecordReader(archive: chain.paths.last!), holder: k,
+            let filter = { HolderFilter(record: try record.reopened(), holder: k,
                                         archiveName: (path as NSString).lastPathComponent) }
             let part = try restore(from: path, into: base, holder: filter)
             report.files += part.files
@@ -136,13 +137,9 @@ struct PartialRestore {
         guard fd >= 0 else { throw StoreError.call("Cannot open \(archive)", "open", path: archive) }
         defer { close(fd) }
         let source = try MemberByMemberReader(fd: fd, path: archive, memberAt: member.fileOffset)
-        var skip = start - member.streamOffset
-        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-        defer { sink.deallocate() }
-        while skip > 0 {
-            let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: sink[0..<Int(min(Int64(sink.count), skip))]))
-            if n == 0 { throw StoreError(.refused, "\(archive): its index points past the end of the archive") }
-            skip -= Int64(n)
+        let skip = start - member.streamOffset
+        guard try source.skip(skip) == skip else {
+            throw StoreError(.refused, "\(archive): its index points past the end of the archive")
         }
         var options = extractorOptions(holder: try holder?())
         let held = options.skip
@@ -160,14 +157,9 @@ struct PartialRestore {
         var options = ArchiveExtractor.Options()
         options.writerThreads = max(2, jobs)
         let rules = self.rules
-        // The record names media paths below pub/media; entries here are root-relative.
-        let media = PathBytes(path: "pub/media")
-        let recorded: (PathBytes) -> PathBytes? = { [kind] rel in
-            guard kind == .media else { return rel }
-            return rel.relative(to: media).flatMap { $0.isEmpty ? nil : $0 }
-        }
-        options.skip = { rel in
-            if let holder, let path = recorded(rel), !holder.wants(path) { return true }
+        // Entries here are root-relative; the record names media paths below pub/media.
+        options.skip = { [kind] rel in
+            if let holder, let path = TreeRecord.path(ofEntry: rel, kind: kind), !holder.wants(path) { return true }
             return !Self.matches(rel, rules)
         }
         if kind == .code { options.manifestPath = PathBytes(path: BackupManifest.archivePath) }

@@ -278,9 +278,9 @@ struct TreeRestore {
     /// incremental holds all of them) get their modes and times after every file is in.
     private func extractChain(_ chain: BackupChain.Resolved, into base: PathBytes) throws -> ArchiveExtractor.Report {
         var total = ArchiveExtractor.Report()
-        let newest = chain.paths.last!
+        let record = try chain.record ?? RecordReader(archive: chain.paths.last!)
         for (holder, path) in chain.paths.enumerated() {
-            let filter = HolderFilter(record: try RecordReader(archive: newest), holder: holder,
+            let filter = HolderFilter(record: try record.reopened(), holder: holder,
                                       archiveName: (path as NSString).lastPathComponent)
             var options = extractorOptions()
             let skip = options.skip
